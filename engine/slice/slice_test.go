@@ -1,0 +1,271 @@
+package slice_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/persona-workbench/persona/engine/inventory"
+	"github.com/persona-workbench/persona/engine/slice"
+	"github.com/persona-workbench/persona/engine/store"
+)
+
+var fixtureSchema = arrow.NewSchema([]arrow.Field{
+	{Name: "age_band", Type: arrow.BinaryTypes.String},
+	{Name: "province", Type: arrow.BinaryTypes.String},
+	{Name: "categories", Type: arrow.ListOf(arrow.BinaryTypes.String)},
+	{Name: "monthly_orders", Type: arrow.ListOf(arrow.PrimitiveTypes.Int32)},
+	{Name: "monthly_gmv", Type: arrow.ListOf(arrow.PrimitiveTypes.Float64)},
+	{Name: "converted", Type: arrow.FixedWidthTypes.Boolean},
+	{Name: "exposure", Type: arrow.BinaryTypes.String},
+	{Name: "w", Type: arrow.PrimitiveTypes.Int32},
+}, nil)
+
+// fixture loads testdata/personas.json (ten hand-made personas) into a
+// sealed store and returns its inventory.
+func fixture(t testing.TB) (*store.DB, *inventory.Inventory) {
+	t.Helper()
+	ctx := context.Background()
+	f, err := os.Open("testdata/personas.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rec, _, err := array.RecordFromJSON(memory.DefaultAllocator, fixtureSchema, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Release()
+	rr, err := array.NewRecordReader(fixtureSchema, []arrow.RecordBatch{rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rr.Release()
+	db, err := store.Open(ctx, store.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.LoadArrow(ctx, "personas", rr); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Seal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := inventory.Load("testdata/inventory.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, inv
+}
+
+func engine(t testing.TB, db *store.DB, inv *inventory.Inventory, k int) *slice.Engine {
+	t.Helper()
+	cols, err := db.Columns(context.Background(), inv.Table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := slice.New(db, inv, cols, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// cell is an expected row: keys joined by "|", then value and people, or
+// withheld.
+type cell struct {
+	keys     string
+	value    float64
+	people   int64
+	withheld bool
+}
+
+func hidden(keys string) cell { return cell{keys: keys, withheld: true} }
+
+// The expected values below are worked out by hand from testdata/personas.json.
+func TestSliceFixture(t *testing.T) {
+	db, inv := fixture(t)
+	e := engine(t, db, inv, 3)
+	tests := []struct {
+		name string
+		q    slice.Query
+		want []cell
+	}{
+		{"total people", slice.Query{Measure: "people"},
+			[]cell{{"", 10, 10, false}}},
+		{"total gmv", slice.Query{Measure: "gmv"},
+			[]cell{{"", 2490, 10, false}}},
+		{"average order value", slice.Query{Measure: "aov"},
+			[]cell{{"", 2490.0 / 18, 10, false}}},
+		{"gmv per person", slice.Query{Measure: "gmv_per_person"},
+			[]cell{{"", 249, 10, false}}},
+		{"ordinal keeps its order", slice.Query{Dims: []string{"age_band"}, Measure: "people"},
+			[]cell{{"18-24", 5, 5, false}, {"25-29", 5, 5, false}}},
+		{"small province withheld, sorted last", slice.Query{Dims: []string{"province"}, Measure: "gmv"},
+			[]cell{{"广东", 2030, 8, false}, hidden("西藏")}},
+		{"multi-valued counts a person once per value", slice.Query{Dims: []string{"categories"}, Measure: "people", Order: slice.Label},
+			[]cell{{"数码", 3, 3, false}, {"服饰", 5, 5, false}, {"美妆", 5, 5, false}}},
+		{"multi-valued sum", slice.Query{Dims: []string{"categories"}, Measure: "orders"},
+			[]cell{{"美妆", 10, 5, false}, {"数码", 7, 3, false}, {"服饰", 6, 5, false}}},
+		{"time dimension", slice.Query{Dims: []string{"month"}, Measure: "orders"},
+			[]cell{{"2025-01", 10, 10, false}, {"2025-02", 8, 10, false}}},
+		{"time filter without time dimension", slice.Query{Dims: []string{"age_band"}, Measure: "orders",
+			Filters: map[string][]string{"month": {"2025-02"}}},
+			[]cell{{"18-24", 4, 5, false}, {"25-29", 4, 5, false}}},
+		{"time filter with time dimension", slice.Query{Dims: []string{"month"}, Measure: "orders",
+			Filters: map[string][]string{"month": {"2025-01"}}},
+			[]cell{{"2025-01", 10, 10, false}}},
+		{"multi-valued by time", slice.Query{Dims: []string{"categories", "month"}, Measure: "orders",
+			Filters: map[string][]string{"categories": {"美妆"}}},
+			[]cell{{"美妆|2025-01", 6, 5, false}, {"美妆|2025-02", 4, 5, false}}},
+		{"share by exposure", slice.Query{Dims: []string{"exposure"}, Measure: "conversion_rate"},
+			[]cell{{"未曝光", 0.2, 5, false}, {"已曝光", 0.6, 5, false}}},
+		{"two dimensions", slice.Query{Dims: []string{"age_band", "province"}, Measure: "people"},
+			[]cell{{"18-24|广东", 5, 5, false}, {"25-29|广东", 3, 3, false}, hidden("25-29|西藏")}},
+		{"filter on a multi-valued dimension", slice.Query{Dims: []string{"age_band"}, Measure: "people",
+			Filters: map[string][]string{"categories": {"数码"}}},
+			[]cell{hidden("18-24"), hidden("25-29")}},
+		{"filter then slice multi-valued", slice.Query{Dims: []string{"categories"}, Measure: "people", Order: slice.Label,
+			Filters: map[string][]string{"province": {"广东"}}},
+			[]cell{hidden("数码"), {"服饰", 4, 4, false}, {"美妆", 4, 4, false}}},
+		{"filter on the sliced multi-valued dimension", slice.Query{Dims: []string{"categories"}, Measure: "people",
+			Filters: map[string][]string{"categories": {"美妆", "数码"}}},
+			[]cell{{"美妆", 5, 5, false}, {"数码", 3, 3, false}}},
+		{"value ascending", slice.Query{Dims: []string{"categories"}, Measure: "orders", Order: slice.ValueAsc},
+			[]cell{{"服饰", 6, 5, false}, {"数码", 7, 3, false}, {"美妆", 10, 5, false}}},
+		{"top-N", slice.Query{Dims: []string{"categories"}, Measure: "orders", TopN: 1},
+			[]cell{{"美妆", 10, 5, false}}},
+		{"value that matches nothing", slice.Query{Dims: []string{"age_band"}, Measure: "people",
+			Filters: map[string][]string{"province": {"'; DROP TABLE personas; --"}}},
+			nil},
+		{"whole total below k is withheld", slice.Query{Measure: "gmv",
+			Filters: map[string][]string{"province": {"西藏"}}},
+			[]cell{hidden("")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := e.Run(context.Background(), tt.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, res, tt.want)
+		})
+	}
+}
+
+func check(t *testing.T, res *slice.Result, want []cell) {
+	t.Helper()
+	if len(res.Rows) != len(want) {
+		t.Fatalf("got %d rows %+v, want %d %+v", len(res.Rows), res.Rows, len(want), want)
+	}
+	withheld := 0
+	for i, r := range res.Rows {
+		w := want[i]
+		if got := strings.Join(r.Keys, "|"); got != w.keys {
+			t.Errorf("row %d: keys %q, want %q", i, got, w.keys)
+		}
+		if r.Suppressed != w.withheld {
+			t.Errorf("row %d (%s): suppressed %v, want %v", i, w.keys, r.Suppressed, w.withheld)
+			continue
+		}
+		if r.Suppressed {
+			withheld++
+			if r.Value != 0 || r.People != 0 {
+				t.Errorf("row %d (%s): withheld row carries value %v, people %d", i, w.keys, r.Value, r.People)
+			}
+			continue
+		}
+		if math.Abs(r.Value-w.value) > 1e-9 || r.People != w.people {
+			t.Errorf("row %d (%s): value %v people %d, want %v and %d", i, w.keys, r.Value, r.People, w.value, w.people)
+		}
+	}
+	if res.Suppressed != withheld {
+		t.Errorf("result counts %d withheld rows, want %d", res.Suppressed, withheld)
+	}
+}
+
+// With a weight field, a record stands for that many people: 西藏's two
+// records stand for 6 people and reach k.
+func TestSliceWeight(t *testing.T) {
+	db, inv := fixture(t)
+	inv.Fields = append(inv.Fields, inventory.Field{Name: "w", Label: inventory.Label{ZH: "权重", EN: "weight"}, Role: inventory.Weight, Type: "INTEGER"})
+	e := engine(t, db, inv, 3)
+	res, err := e.Run(context.Background(), slice.Query{Dims: []string{"province"}, Measure: "people"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, res, []cell{{"广东", 8, 8, false}, {"西藏", 6, 6, false}})
+	res, err = e.Run(context.Background(), slice.Query{Dims: []string{"province"}, Measure: "conversion_rate"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 广东: 3 of 8 converted; 西藏: the record of 5 converted, the other not.
+	check(t, res, []cell{{"西藏", 5.0 / 6, 6, false}, {"广东", 3.0 / 8, 8, false}})
+}
+
+func TestSliceRejects(t *testing.T) {
+	db, inv := fixture(t)
+	e := engine(t, db, inv, 3)
+	tests := []struct {
+		name string
+		q    slice.Query
+		msg  string
+	}{
+		{"unknown measure", slice.Query{Measure: "salary"}, `unknown measure "salary"`},
+		{"unknown dimension", slice.Query{Dims: []string{`province" --`}, Measure: "people"}, "unknown dimension"},
+		{"measure field as dimension", slice.Query{Dims: []string{"converted"}, Measure: "people"}, "not a dimension"},
+		{"three dimensions", slice.Query{Dims: []string{"age_band", "province", "month"}, Measure: "people"}, "at most 2"},
+		{"same dimension twice", slice.Query{Dims: []string{"province", "province"}, Measure: "people"}, "given twice"},
+		{"non-series measure by time", slice.Query{Dims: []string{"month"}, Measure: "conversion_rate"}, "does not vary by month"},
+		{"unknown period", slice.Query{Measure: "orders", Filters: map[string][]string{"month": {"2031-01"}}}, "not a period"},
+		{"empty filter", slice.Query{Measure: "people", Filters: map[string][]string{"province": {}}}, "lists no values"},
+		{"unknown filter", slice.Query{Measure: "people", Filters: map[string][]string{"salary": {"1"}}}, "unknown filter"},
+		{"negative top-N", slice.Query{Measure: "people", TopN: -1}, "top-N"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.Run(context.Background(), tt.q)
+			if !errors.Is(err, slice.ErrQuery) || !strings.Contains(err.Error(), tt.msg) {
+				t.Fatalf("got %v, want an ErrQuery mentioning %q", err, tt.msg)
+			}
+		})
+	}
+}
+
+func TestNewChecksData(t *testing.T) {
+	db, inv := fixture(t)
+	cols, err := db.Columns(context.Background(), inv.Table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := slice.New(db, inv, cols, 1); err == nil {
+		t.Error("k=1 accepted")
+	}
+	inv.Fields[1].Type = "VARCHAR[]"
+	inv.Fields[1].Role = inventory.MultiDimension
+	if _, err := slice.New(db, inv, cols, 3); err == nil || !strings.Contains(err.Error(), `column "province" is VARCHAR`) {
+		t.Errorf("type mismatch: got %v", err)
+	}
+	delete(cols, "province")
+	if _, err := slice.New(db, inv, cols, 3); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("missing column: got %v", err)
+	}
+}
+
+func TestRunCancelled(t *testing.T) {
+	db, inv := fixture(t)
+	e := engine(t, db, inv, 3)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := e.Run(ctx, slice.Query{Measure: "people"}); err == nil {
+		t.Fatal("cancelled query succeeded")
+	}
+}

@@ -1,0 +1,220 @@
+// Package store is the workbench's embedded DuckDB: in memory only and
+// hardened for a locked-down workstation.
+//
+// A DB goes through two phases. While loading, data can be brought in from
+// Arrow record streams (the way decrypted data arrives, never touching the
+// disk) or Parquet files. Seal then turns off all external access and
+// locks the configuration, so no later SQL can read or write a file,
+// attach a database, install or load an extension, or change a setting.
+// Extension auto-install and auto-load are off from the start, and the
+// temporary directory is unset so DuckDB never spills data to disk.
+//
+// Queries are only accepted once the DB is sealed.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/persona-workbench/persona/engine/inventory"
+)
+
+// ErrSealed is returned when loading into a sealed DB.
+var ErrSealed = errors.New("store is sealed: no more data can be loaded")
+
+// ErrNotSealed is returned when querying a DB that is still loading.
+var ErrNotSealed = errors.New("store is not sealed: seal it before querying")
+
+// Options tune the database.
+type Options struct {
+	// Threads caps DuckDB's worker threads; 0 keeps DuckDB's default (one
+	// per core).
+	Threads int
+	// MemoryLimit caps DuckDB's memory, e.g. "4GB"; empty keeps DuckDB's
+	// default (80% of RAM). There is no spill to disk: work that does not
+	// fit fails instead.
+	MemoryLimit string
+}
+
+// DB is a hardened in-memory DuckDB.
+type DB struct {
+	connector *duckdb.Connector
+	db        *sql.DB
+
+	mu     sync.Mutex
+	sealed bool
+}
+
+// startup settings, applied before anything is loaded.
+var startup = []string{
+	"SET GLOBAL autoinstall_known_extensions = false",
+	"SET GLOBAL autoload_known_extensions = false",
+	"SET GLOBAL allow_community_extensions = false",
+	"SET GLOBAL allow_unsigned_extensions = false",
+	"SET GLOBAL allow_persistent_secrets = false",
+	"SET GLOBAL temp_directory = ''",
+}
+
+// seal settings, applied once the data is in.
+var seal = []string{
+	"SET GLOBAL enable_external_access = false",
+	"SET GLOBAL lock_configuration = true",
+}
+
+// Open starts an empty in-memory database in its loading phase.
+func Open(ctx context.Context, opt Options) (*DB, error) {
+	c, err := duckdb.NewConnector("", nil)
+	if err != nil {
+		return nil, fmt.Errorf("start duckdb: %w", err)
+	}
+	d := &DB{connector: c, db: sql.OpenDB(c)}
+	settings := append([]string(nil), startup...)
+	if opt.Threads > 0 {
+		settings = append(settings, fmt.Sprintf("SET GLOBAL threads = %d", opt.Threads))
+	}
+	if opt.MemoryLimit != "" {
+		if !validSize(opt.MemoryLimit) {
+			d.Close()
+			return nil, fmt.Errorf("memory limit %q: want a size such as 512MB or 4GB", opt.MemoryLimit)
+		}
+		settings = append(settings, fmt.Sprintf("SET GLOBAL memory_limit = '%s'", opt.MemoryLimit))
+	}
+	for _, s := range settings {
+		if _, err := d.db.ExecContext(ctx, s); err != nil {
+			d.Close()
+			return nil, fmt.Errorf("harden duckdb (%s): %w", s, err)
+		}
+	}
+	return d, nil
+}
+
+func validSize(s string) bool {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	for _, unit := range []string{"KB", "MB", "GB", "TB", "KIB", "MIB", "GIB", "TIB"} {
+		if n, ok := strings.CutSuffix(s, unit); ok {
+			n = strings.TrimSpace(n)
+			return n != "" && strings.Trim(n, "0123456789") == ""
+		}
+	}
+	return false
+}
+
+func (d *DB) loading() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.sealed {
+		return ErrSealed
+	}
+	return nil
+}
+
+// LoadArrow creates table from an Arrow record stream. Nothing is written
+// to disk. The reader is consumed but not released.
+func (d *DB) LoadArrow(ctx context.Context, table string, r array.RecordReader) error {
+	if err := d.loading(); err != nil {
+		return err
+	}
+	if !inventory.ValidIdent(table) {
+		return fmt.Errorf("load: table name %q is not a lower-case identifier", table)
+	}
+	conn, err := d.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("load %s: %w", table, err)
+	}
+	defer conn.Close()
+	view := "arrow_in_" + table
+	var release func()
+	err = conn.Raw(func(dc any) error {
+		a, err := duckdb.NewArrowFromConn(dc.(*duckdb.Conn))
+		if err != nil {
+			return err
+		}
+		release, err = a.RegisterView(r, view)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("load %s: %w", table, err)
+	}
+	defer release()
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE %q AS SELECT * FROM %q`, table, view)); err != nil {
+		return fmt.Errorf("load %s: %w", table, err)
+	}
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`DROP VIEW IF EXISTS %q`, view)); err != nil {
+		return fmt.Errorf("load %s: %w", table, err)
+	}
+	return nil
+}
+
+// LoadParquet creates table from a Parquet file.
+func (d *DB) LoadParquet(ctx context.Context, table, path string) error {
+	if err := d.loading(); err != nil {
+		return err
+	}
+	if !inventory.ValidIdent(table) {
+		return fmt.Errorf("load: table name %q is not a lower-case identifier", table)
+	}
+	q := fmt.Sprintf(`CREATE TABLE %q AS SELECT * FROM read_parquet('%s')`, table, strings.ReplaceAll(path, "'", "''"))
+	if _, err := d.db.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("load %s: %w", path, err)
+	}
+	return nil
+}
+
+// Seal ends the loading phase: external access off, configuration locked.
+// It cannot be undone.
+func (d *DB) Seal(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.sealed {
+		return nil
+	}
+	for _, s := range seal {
+		if _, err := d.db.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("seal duckdb (%s): %w", s, err)
+		}
+	}
+	d.sealed = true
+	return nil
+}
+
+// QueryContext runs a query on the sealed database.
+func (d *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	d.mu.Lock()
+	sealed := d.sealed
+	d.mu.Unlock()
+	if !sealed {
+		return nil, ErrNotSealed
+	}
+	return d.db.QueryContext(ctx, query, args...)
+}
+
+// Columns returns the column names and DuckDB types of a loaded table.
+func (d *DB) Columns(ctx context.Context, table string) (map[string]string, error) {
+	rows, err := d.db.QueryContext(ctx,
+		`SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?`, table)
+	if err != nil {
+		return nil, fmt.Errorf("describe %s: %w", table, err)
+	}
+	defer rows.Close()
+	cols := map[string]string{}
+	for rows.Next() {
+		var name, typ string
+		if err := rows.Scan(&name, &typ); err != nil {
+			return nil, fmt.Errorf("describe %s: %w", table, err)
+		}
+		cols[name] = typ
+	}
+	return cols, rows.Err()
+}
+
+// Close frees the database and all data in it.
+func (d *DB) Close() error {
+	return errors.Join(d.db.Close(), d.connector.Close())
+}

@@ -1,0 +1,157 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/persona-workbench/persona/engine/store"
+)
+
+func smallReader(t *testing.T) array.RecordReader {
+	t.Helper()
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "province", Type: arrow.BinaryTypes.String},
+		{Name: "categories", Type: arrow.ListOf(arrow.BinaryTypes.String)},
+	}, nil)
+	rec, _, err := array.RecordFromJSON(memory.DefaultAllocator, schema,
+		strings.NewReader(`[{"province":"广东","categories":["美妆"]},{"province":"西藏","categories":[]}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rec.Release)
+	rr, err := array.NewRecordReader(schema, []arrow.RecordBatch{rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rr.Release)
+	return rr
+}
+
+func count(t *testing.T, db *store.DB, q string) int64 {
+	t.Helper()
+	var n int64
+	if err := db.QueryRowForTest(context.Background(), q).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+// TestHardening proves that once sealed, SQL cannot reach the file system,
+// other databases, extensions or settings — and that the same statements
+// worked before sealing, so the refusals come from the seal.
+func TestHardening(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := store.Open(ctx, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.LoadArrow(ctx, "personas", smallReader(t)); err != nil {
+		t.Fatal(err)
+	}
+
+	// Before the seal: file access works (the loading phase needs it).
+	pq := filepath.Join(dir, "before.parquet")
+	if err := db.ExecForTest(ctx, "COPY personas TO '"+pq+"' (FORMAT parquet)"); err != nil {
+		t.Fatalf("copy before seal: %v", err)
+	}
+	if err := db.LoadParquet(ctx, "again", pq); err != nil {
+		t.Fatalf("load parquet before seal: %v", err)
+	}
+	if _, err := db.QueryContext(ctx, "SELECT 1"); !errors.Is(err, store.ErrNotSealed) {
+		t.Fatalf("query before seal: got %v, want ErrNotSealed", err)
+	}
+
+	if err := db.Seal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, db, "SELECT count(*) FROM personas"); n != 2 {
+		t.Fatalf("sealed store lost its data: %d rows", n)
+	}
+	csv := filepath.Join(dir, "x.csv")
+	os.WriteFile(csv, []byte("a\n1\n"), 0o644)
+	refused := []struct{ name, sql string }{
+		{"copy to file", "COPY personas TO '" + filepath.Join(dir, "out.csv") + "'"},
+		{"copy to parquet", "COPY (SELECT * FROM personas) TO '" + filepath.Join(dir, "out.parquet") + "' (FORMAT parquet)"},
+		{"read_csv", "SELECT * FROM read_csv('" + csv + "')"},
+		{"read_csv_auto", "SELECT * FROM read_csv_auto('/etc/passwd')"},
+		{"read_parquet", "SELECT * FROM read_parquet('" + pq + "')"},
+		{"replacement scan", "SELECT * FROM '" + pq + "'"},
+		{"read_text", "SELECT * FROM read_text('/etc/hostname')"},
+		{"glob", "SELECT * FROM glob('/*')"},
+		{"attach", "ATTACH '" + filepath.Join(dir, "other.db") + "' AS other"},
+		{"export database", "EXPORT DATABASE '" + filepath.Join(dir, "export") + "'"},
+		{"install", "INSTALL httpfs"},
+		{"load", "LOAD httpfs"},
+		{"set", "SET threads = 1"},
+		{"set global", "SET GLOBAL enable_external_access = true"},
+		{"reset", "RESET lock_configuration"},
+		{"pragma", "PRAGMA threads = 1"},
+		{"copy from", "COPY personas FROM '" + csv + "'"},
+		{"load parquet", ""},
+	}
+	for _, tt := range refused {
+		t.Run(tt.name, func(t *testing.T) {
+			var err error
+			if tt.sql == "" {
+				err = db.LoadParquet(ctx, "late", pq)
+				if !errors.Is(err, store.ErrSealed) {
+					t.Fatalf("got %v, want ErrSealed", err)
+				}
+				return
+			}
+			err = db.ExecForTest(ctx, tt.sql)
+			if err == nil {
+				t.Fatalf("%s succeeded after seal", tt.sql)
+			}
+			// Refused by the seal, not by a mistake in the statement.
+			if msg := err.Error(); !strings.Contains(msg, "disabled") && !strings.Contains(msg, "locked") {
+				t.Fatalf("%s failed for another reason: %v", tt.sql, err)
+			}
+		})
+	}
+	for _, f := range []string{"out.csv", "out.parquet", "other.db", "export"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			t.Errorf("%s was written after seal", f)
+		}
+	}
+	// The settings that keep data off the disk survived.
+	var tmp string
+	if err := db.QueryRowForTest(ctx, "SELECT current_setting('temp_directory')").Scan(&tmp); err != nil || tmp != "" {
+		t.Errorf("temp_directory = %q (%v), want empty: no spill files", tmp, err)
+	}
+	var ext bool
+	if err := db.QueryRowForTest(ctx, "SELECT current_setting('enable_external_access')").Scan(&ext); err != nil || ext {
+		t.Errorf("enable_external_access = %v (%v), want false", ext, err)
+	}
+	if err := db.QueryRowForTest(ctx, "SELECT current_setting('autoload_known_extensions')").Scan(&ext); err != nil || ext {
+		t.Errorf("autoload_known_extensions = %v (%v), want false", ext, err)
+	}
+}
+
+func TestLoadRejects(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.LoadArrow(ctx, `x"; DROP TABLE y; --`, smallReader(t)); err == nil {
+		t.Error("bad table name accepted")
+	}
+	if err := db.LoadParquet(ctx, "p", filepath.Join(t.TempDir(), "missing.parquet")); err == nil {
+		t.Error("missing file loaded")
+	}
+	if _, err := store.Open(ctx, store.Options{MemoryLimit: "4GB'; INSTALL httpfs; --"}); err == nil {
+		t.Error("bad memory limit accepted")
+	}
+}
