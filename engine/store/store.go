@@ -152,17 +152,24 @@ func (d *DB) LoadArrow(ctx context.Context, table string, r array.RecordReader) 
 	return nil
 }
 
-// LoadParquet creates table from a Parquet file.
-func (d *DB) LoadParquet(ctx context.Context, table, path string) error {
+// LoadParquet creates table from Parquet files, read in the order given.
+func (d *DB) LoadParquet(ctx context.Context, table string, paths ...string) error {
 	if err := d.loading(); err != nil {
 		return err
 	}
 	if !inventory.ValidIdent(table) {
 		return fmt.Errorf("load: table name %q is not a lower-case identifier", table)
 	}
-	q := fmt.Sprintf(`CREATE TABLE %q AS SELECT * FROM read_parquet('%s')`, table, strings.ReplaceAll(path, "'", "''"))
+	if len(paths) == 0 {
+		return fmt.Errorf("load %s: no files given", table)
+	}
+	lits := make([]string, len(paths))
+	for i, p := range paths {
+		lits[i] = "'" + strings.ReplaceAll(p, "'", "''") + "'"
+	}
+	q := fmt.Sprintf(`CREATE TABLE %q AS SELECT * FROM read_parquet([%s])`, table, strings.Join(lits, ", "))
 	if _, err := d.db.ExecContext(ctx, q); err != nil {
-		return fmt.Errorf("load %s: %w", path, err)
+		return fmt.Errorf("load %s: %w", table, err)
 	}
 	return nil
 }

@@ -1,0 +1,86 @@
+// Command persona is Persona Workbench: a terminal workbench for licensed,
+// de-identified user-persona data. This file only parses flags and wires
+// the engine and the terminal UI together.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	root := newRoot()
+	if err := root.ExecuteContext(ctx); err != nil {
+		msg := err.Error()
+		if errors.Is(err, context.Canceled) {
+			msg = "interrupted"
+		}
+		fmt.Fprintf(os.Stderr, "persona: %s\n", oneLine(msg))
+		if h := hint(err); h != "" {
+			fmt.Fprintf(os.Stderr, "hint: %s\n", h)
+		}
+		os.Exit(1)
+	}
+}
+
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// hinted errors carry a suggestion of what to do.
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (h hinted) Error() string { return h.err.Error() }
+func (h hinted) Unwrap() error { return h.err }
+
+func withHint(err error, hint string) error {
+	if err == nil {
+		return nil
+	}
+	return hinted{err, hint}
+}
+
+func hint(err error) string {
+	var h hinted
+	if errors.As(err, &h) {
+		return h.hint
+	}
+	return ""
+}
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "persona",
+		Short: "Persona Workbench: analyse licensed, de-identified user-persona data in the terminal",
+		Long: `Persona Workbench opens de-identified user-persona data in an embedded,
+hardened DuckDB and lets you slice it with terminal charts. Every number
+shown passes a privacy guard: cells behind fewer than k people are withheld.
+
+Start with:  persona demo        (the workbench on a synthetic sample)
+             persona sample      (write a synthetic sample to a folder)
+             persona query       (one slice, printed as a table, CSV or JSON)`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newSampleCmd(), newDemoCmd(), newQueryCmd())
+	return root
+}

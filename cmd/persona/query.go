@@ -1,0 +1,103 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/persona-workbench/persona/engine/inventory"
+	"github.com/persona-workbench/persona/engine/slice"
+)
+
+func newQueryCmd() *cobra.Command {
+	var (
+		src      source
+		dims     []string
+		filters  []string
+		measure  string
+		sortName string
+		top      int
+		format   string
+		langFlag string
+	)
+	cmd := &cobra.Command{
+		Use:   "query --dim NAME [--dim NAME] [--filter NAME=V1,V2] [--measure NAME]",
+		Short: "Print one slice of the data as a table, CSV or JSON",
+		Long: `Print one slice: a measure broken down by up to two dimensions, under
+filters. Cells behind fewer than k people are withheld and printed as <k.
+Dimension and measure names come from the data's field inventory; run
+without --dim to see the total, or with --dim help to list them.`,
+		Example: `  persona query --dim province --measure gmv
+  persona query --dim age_band --dim gender --filter categories=美妆 --format csv
+  persona query --data ./sample-data --dim month --measure orders --format json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			lg, err := lang(langFlag)
+			if err != nil {
+				return err
+			}
+			order, err := slice.ParseOrder(sortName)
+			if err != nil {
+				return err
+			}
+			if format != "table" && format != "csv" && format != "json" {
+				return withHint(fmt.Errorf("unknown format %q", format), "use --format table, csv or json")
+			}
+			q := slice.Query{Dims: dims, Measure: measure, Order: order, TopN: top, Filters: map[string][]string{}}
+			for _, f := range filters {
+				name, vals, ok := strings.Cut(f, "=")
+				if !ok || name == "" || vals == "" {
+					return withHint(fmt.Errorf("filter %q is not NAME=VALUE[,VALUE…]", f), "e.g. --filter province=广东,浙江")
+				}
+				q.Filters[name] = append(q.Filters[name], strings.Split(vals, ",")...)
+			}
+			ds, err := src.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer ds.Close()
+			if len(dims) == 1 && dims[0] == "help" {
+				return listNames(cmd, ds.Inventory, lg)
+			}
+			res, err := ds.Slices.Run(cmd.Context(), q)
+			if err != nil {
+				return withHint(err, "run `persona query --dim help` to list dimensions and measures")
+			}
+			out := cmd.OutOrStdout()
+			switch format {
+			case "csv":
+				return res.WriteCSV(out, lg)
+			case "json":
+				return res.WriteJSON(out)
+			}
+			if err := res.WriteTable(out, lg); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "%d rows, %d withheld (k=%d), %s\n", len(res.Rows), res.Suppressed, res.K, res.Elapsed.Round(100_000))
+			return nil
+		},
+	}
+	src.flags(cmd.Flags())
+	cmd.Flags().StringArrayVar(&dims, "dim", nil, "dimension to break down by (at most 2)")
+	cmd.Flags().StringArrayVar(&filters, "filter", nil, "keep only these values: NAME=V1,V2 (repeatable)")
+	cmd.Flags().StringVar(&measure, "measure", "people", "measure to show")
+	cmd.Flags().StringVar(&sortName, "sort", "auto", "row order: auto, value-desc, value-asc or label")
+	cmd.Flags().IntVar(&top, "top", 0, "keep only the first N rows (0: all)")
+	cmd.Flags().StringVar(&format, "format", "table", "output format: table, csv or json")
+	cmd.Flags().StringVar(&langFlag, "lang", "", "labels in zh or en (default: from the locale)")
+	return cmd
+}
+
+func listNames(cmd *cobra.Command, inv *inventory.Inventory, lg string) error {
+	w := cmd.OutOrStdout()
+	fmt.Fprintln(w, "dimensions:")
+	for _, f := range inv.Dimensions() {
+		fmt.Fprintf(w, "  %-20s %s (%s)\n", f.Name, f.Label.In(lg), f.Role)
+	}
+	fmt.Fprintln(w, "measures:")
+	for _, m := range inv.Measures {
+		fmt.Fprintf(w, "  %-20s %s\n", m.Name, m.Label.In(lg))
+	}
+	return nil
+}

@@ -1,0 +1,95 @@
+// Package dataset opens a persona data set for analysis: it loads the
+// records into a hardened store, seals it, checks the data against its
+// field inventory and hands back a slice engine. It is the one place that
+// wires store, inventory and slice together, so the command line and the
+// terminal UI open data the same way.
+package dataset
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/persona-workbench/persona/engine/inventory"
+	"github.com/persona-workbench/persona/engine/slice"
+	"github.com/persona-workbench/persona/engine/store"
+)
+
+// Options configure opening.
+type Options struct {
+	Store store.Options
+	K     int // minimum group size; 0 means slice.DefaultK
+}
+
+// Dataset is an open, sealed data set.
+type Dataset struct {
+	Inventory *inventory.Inventory
+	Slices    *slice.Engine
+	db        *store.DB
+}
+
+// Close frees the data.
+func (d *Dataset) Close() error { return d.db.Close() }
+
+// OpenDir opens a folder holding inventory.json and the Parquet files it
+// lists.
+func OpenDir(ctx context.Context, dir string, opt Options) (*Dataset, error) {
+	inv, err := inventory.Load(filepath.Join(dir, "inventory.json"))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s holds no inventory.json: is it a folder written by `persona sample`?", dir)
+		}
+		return nil, err
+	}
+	if len(inv.Files) == 0 {
+		return nil, fmt.Errorf("inventory in %s lists no data files", dir)
+	}
+	paths := make([]string, len(inv.Files))
+	for i, f := range inv.Files {
+		paths[i] = filepath.Join(dir, f)
+	}
+	return open(ctx, inv, opt, func(db *store.DB) error { return db.LoadParquet(ctx, inv.Table, paths...) })
+}
+
+// OpenArrow opens records streamed as Arrow record batches; nothing is
+// written to disk.
+func OpenArrow(ctx context.Context, inv *inventory.Inventory, r array.RecordReader, opt Options) (*Dataset, error) {
+	return open(ctx, inv, opt, func(db *store.DB) error { return db.LoadArrow(ctx, inv.Table, r) })
+}
+
+func open(ctx context.Context, inv *inventory.Inventory, opt Options, load func(*store.DB) error) (*Dataset, error) {
+	if err := inv.Validate(); err != nil {
+		return nil, err
+	}
+	k := opt.K
+	if k == 0 {
+		k = slice.DefaultK
+	}
+	db, err := store.Open(ctx, opt.Store)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Dataset, error) {
+		db.Close()
+		return nil, err
+	}
+	if err := load(db); err != nil {
+		return fail(err)
+	}
+	if err := db.Seal(ctx); err != nil {
+		return fail(err)
+	}
+	cols, err := db.Columns(ctx, inv.Table)
+	if err != nil {
+		return fail(err)
+	}
+	eng, err := slice.New(db, inv, cols, k)
+	if err != nil {
+		return fail(err)
+	}
+	return &Dataset{Inventory: inv, Slices: eng, db: db}, nil
+}

@@ -1,0 +1,145 @@
+package slice
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/mattn/go-runewidth"
+
+	"github.com/persona-workbench/persona/engine/inventory"
+)
+
+// Withheld is how a suppressed cell reads wherever a result is written.
+func Withheld(k int) string { return fmt.Sprintf("<%d", k) }
+
+// Header returns the column titles of a result in the given language.
+func (r *Result) Header(lang string) []string {
+	var h []string
+	for _, d := range r.Dims {
+		h = append(h, d.Label.In(lang))
+	}
+	m := r.Measure.Label.In(lang)
+	if r.Measure.Unit != "" {
+		m += " (" + r.Measure.Unit + ")"
+	}
+	h = append(h, m)
+	if r.ShowsPeople() {
+		people := "人数"
+		if lang == "en" {
+			people = "People"
+		}
+		h = append(h, people)
+	}
+	return h
+}
+
+// ShowsPeople reports whether the result has a column for the number of
+// people besides its measure, which it has unless the measure is that
+// number.
+func (r *Result) ShowsPeople() bool { return r.Measure.Kind != inventory.Count }
+
+// Cells returns a row's cells as text: keys, then the measure and the
+// number of people, or the withheld marker for both.
+func (r *Result) Cells(row Row) []string {
+	cells := append([]string(nil), row.Keys...)
+	for i, k := range cells {
+		if k == "" {
+			cells[i] = "∅"
+		}
+	}
+	value, people := Withheld(r.K), Withheld(r.K)
+	if !row.Suppressed {
+		value, people = r.Measure.Format(row.Value), inventory.Group(strconv.FormatInt(row.People, 10))
+	}
+	cells = append(cells, value)
+	if r.ShowsPeople() {
+		cells = append(cells, people)
+	}
+	return cells
+}
+
+// WriteTable writes the result as an aligned text table; Chinese labels
+// count as two columns wide.
+func (r *Result) WriteTable(w io.Writer, lang string) error {
+	rows := [][]string{r.Header(lang)}
+	for _, row := range r.Rows {
+		rows = append(rows, r.Cells(row))
+	}
+	widths := make([]int, len(rows[0]))
+	for _, row := range rows {
+		for i, c := range row {
+			widths[i] = max(widths[i], runewidth.StringWidth(c))
+		}
+	}
+	numeric := len(r.Dims) // columns from here on are right-aligned
+	var b strings.Builder
+	for _, row := range rows {
+		for i, c := range row {
+			if i > 0 {
+				b.WriteString("  ")
+			}
+			pad := strings.Repeat(" ", widths[i]-runewidth.StringWidth(c))
+			if i >= numeric {
+				b.WriteString(pad + c)
+			} else if i < len(row)-1 {
+				b.WriteString(c + pad)
+			} else {
+				b.WriteString(c)
+			}
+		}
+		b.WriteString("\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteCSV writes the result as CSV with a header row.
+func (r *Result) WriteCSV(w io.Writer, lang string) error {
+	cw := csv.NewWriter(w)
+	cw.Write(r.Header(lang))
+	for _, row := range r.Rows {
+		cw.Write(r.Cells(row))
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// WriteJSON writes the result as JSON. Withheld rows carry
+// "withheld": true and no value or people.
+func (r *Result) WriteJSON(w io.Writer) error {
+	type jsonRow struct {
+		Keys     map[string]string `json:"keys"`
+		Value    *float64          `json:"value,omitempty"`
+		People   *int64            `json:"people,omitempty"`
+		Withheld bool              `json:"withheld,omitempty"`
+	}
+	out := struct {
+		Dimensions []string  `json:"dimensions"`
+		Measure    string    `json:"measure"`
+		K          int       `json:"k"`
+		Withheld   int       `json:"withheld"`
+		Rows       []jsonRow `json:"rows"`
+	}{Measure: r.Measure.Name, K: r.K, Withheld: r.Suppressed, Dimensions: []string{}, Rows: []jsonRow{}}
+	for _, d := range r.Dims {
+		out.Dimensions = append(out.Dimensions, d.Name)
+	}
+	for _, row := range r.Rows {
+		jr := jsonRow{Keys: map[string]string{}, Withheld: row.Suppressed}
+		for i, d := range r.Dims {
+			jr.Keys[d.Name] = row.Keys[i]
+		}
+		if !row.Suppressed {
+			v, p := row.Value, row.People
+			jr.Value, jr.People = &v, &p
+		}
+		out.Rows = append(out.Rows, jr)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}

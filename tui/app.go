@@ -1,0 +1,134 @@
+// Package tui is Persona Workbench's terminal interface (Bubble Tea).
+//
+// The root model (App) only routes and lays out: it owns the shared
+// context (size, styles, keys, language) and the active screen, handles
+// global keys and window size, and hands every other message to the
+// screen. Screens never run queries in Update: they return commands that
+// call the engine and come back as typed messages.
+package tui
+
+import (
+	"context"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/persona-workbench/persona/engine/inventory"
+	"github.com/persona-workbench/persona/engine/slice"
+)
+
+// Backend is what the interface needs from the engine; *slice.Engine is
+// one.
+type Backend interface {
+	Run(ctx context.Context, q slice.Query) (*slice.Result, error)
+	Inventory() *inventory.Inventory
+	K() int
+}
+
+// Config sets up the interface.
+type Config struct {
+	Backend Backend
+	Lang    string // "zh" or "en"
+	// Title names what is open, e.g. the data set or the licence.
+	Title string
+	// Renderer decides colours; nil means the terminal's (which honours
+	// NO_COLOR).
+	Renderer *lipgloss.Renderer
+}
+
+// shared is the context every screen sees.
+type shared struct {
+	lang   string
+	t      texts
+	st     styles
+	keys   keyMap
+	title  string
+	width  int
+	height int
+}
+
+// App is the root model.
+type App struct {
+	ctx      *shared
+	slicer   slicer
+	help     help.Model
+	fullHelp bool
+}
+
+// New builds the interface.
+func New(cfg Config) App {
+	r := cfg.Renderer
+	if r == nil {
+		r = lipgloss.DefaultRenderer()
+	}
+	lang := cfg.Lang
+	if lang != "zh" {
+		lang = "en"
+	}
+	t := textsFor(lang)
+	ctx := &shared{lang: lang, t: t, st: newStyles(r), keys: newKeyMap(t), title: cfg.Title}
+	h := help.New()
+	h.Styles.ShortKey = ctx.st.Header
+	h.Styles.FullKey = ctx.st.Header
+	h.Styles.ShortDesc = ctx.st.Subtle
+	h.Styles.FullDesc = ctx.st.Subtle
+	return App{ctx: ctx, slicer: newSlicer(ctx, cfg.Backend), help: h}
+}
+
+// Init runs the first slice.
+func (a App) Init() tea.Cmd { return a.slicer.Init() }
+
+// Update routes messages.
+func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		a.ctx.width, a.ctx.height = msg.Width, msg.Height
+		a.help.Width = msg.Width
+		a.layout()
+		return a, nil
+	case tea.KeyMsg:
+		// Keys typed faster than the terminal is read arrive as one
+		// message with several runes; handle them one by one.
+		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste {
+			var cmds []tea.Cmd
+			var m tea.Model = a
+			for _, r := range msg.Runes {
+				var cmd tea.Cmd
+				m, cmd = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt})
+				cmds = append(cmds, cmd)
+			}
+			return m, tea.Sequence(cmds...)
+		}
+		switch {
+		case key.Matches(msg, a.ctx.keys.Quit):
+			a.slicer.stop()
+			return a, tea.Quit
+		case key.Matches(msg, a.ctx.keys.Help):
+			a.fullHelp = !a.fullHelp
+			a.help.ShowAll = a.fullHelp
+			a.layout()
+			return a, nil
+		}
+	}
+	var cmd tea.Cmd
+	a.slicer, cmd = a.slicer.Update(msg)
+	return a, cmd
+}
+
+func (a *App) layout() {
+	helpH := lipgloss.Height(a.help.View(a.ctx.keys))
+	a.slicer.SetSize(a.ctx.width, a.ctx.height-helpH)
+}
+
+// View draws the screen and the help footer.
+func (a App) View() string {
+	if a.ctx.width == 0 {
+		return ""
+	}
+	if a.ctx.width < 60 || a.ctx.height < 16 {
+		return a.ctx.st.Error.Render(fit(a.ctx.t.tooSmall, a.ctx.width))
+	}
+	return a.slicer.View() + "\n" + a.help.View(a.ctx.keys)
+}

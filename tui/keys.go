@@ -1,0 +1,47 @@
+package tui
+
+import "github.com/charmbracelet/bubbles/key"
+
+// keyMap declares every key binding once; help is generated from it.
+type keyMap struct {
+	Up, Down, Focus, Second   key.Binding
+	NextMeasure, PrevMeasure  key.Binding
+	Filter, ClearFilter, Sort key.Binding
+	Top, Cancel, Help, Quit   key.Binding
+}
+
+func newKeyMap(t texts) keyMap {
+	b := func(keys []string, help, desc string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
+	}
+	return keyMap{
+		Up:          b([]string{"up", "k"}, "↑/k", t.keyUp),
+		Down:        b([]string{"down", "j"}, "↓/j", t.keyDown),
+		Focus:       b([]string{"tab", "shift+tab"}, "tab", t.keyFocus),
+		Second:      b([]string{"b"}, "b", t.keySecond),
+		NextMeasure: b([]string{"m"}, "m/M", t.keyMeasure),
+		PrevMeasure: b([]string{"M"}, "M", t.keyMeasure),
+		Filter:      b([]string{"f", "enter"}, "f/enter", t.keyFilter),
+		ClearFilter: b([]string{"x"}, "x", t.keyClear),
+		Sort:        b([]string{"s"}, "s", t.keySort),
+		Top:         b([]string{"t"}, "t", t.keyTop),
+		Cancel:      b([]string{"esc"}, "esc", t.keyCancel),
+		Help:        b([]string{"?"}, "?", t.keyHelp),
+		Quit:        b([]string{"q", "ctrl+c"}, "q", t.keyQuit),
+	}
+}
+
+// ShortHelp implements help.KeyMap.
+func (k keyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Up, k.Focus, k.NextMeasure, k.Filter, k.Help, k.Quit}
+}
+
+// FullHelp implements help.KeyMap.
+func (k keyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		{k.Up, k.Down, k.Focus},
+		{k.Second, k.NextMeasure, k.Sort},
+		{k.Filter, k.ClearFilter, k.Top},
+		{k.Cancel, k.Help, k.Quit},
+	}
+}

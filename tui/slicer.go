@@ -1,0 +1,445 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/table"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/persona-workbench/persona/engine/inventory"
+	"github.com/persona-workbench/persona/engine/slice"
+)
+
+// sliceResultMsg carries a slice back from the engine. seq ties it to the
+// request, so a late answer to an older request is dropped.
+type sliceResultMsg struct {
+	seq int
+	res *slice.Result
+	err error
+}
+
+type focusArea int
+
+const (
+	focusDims focusArea = iota
+	focusTable
+)
+
+// filter is one dimension's accepted values, in the order they were set.
+type filter struct {
+	dim    inventory.Field
+	values []string
+}
+
+// slicer is the main screen: dimension list, measure, filters, a bar
+// chart and a table of the current slice.
+type slicer struct {
+	ctx      *shared
+	backend  Backend
+	dims     []inventory.Field
+	measures []inventory.MeasureDef
+
+	cursor, primary, second, measure int
+	filters                          []filter
+	order                            slice.Order
+	top                              int
+	focus                            focusArea
+
+	table table.Model
+	chart barChart
+
+	res     *slice.Result
+	err     error
+	running bool
+	seq     int
+	cancel  context.CancelFunc
+
+	first tea.Cmd // the first slice's command
+
+	width, height int
+	leftW, rightW int
+	chartH        int
+}
+
+func newSlicer(ctx *shared, b Backend) slicer {
+	inv := b.Inventory()
+	tbl := table.New(table.WithFocused(false))
+	ts := table.DefaultStyles()
+	ts.Header = ctx.st.Header.Padding(0, 1)
+	ts.Cell = lipgloss.NewStyle().Padding(0, 1)
+	ts.Selected = ctx.st.Selected
+	tbl.SetStyles(ts)
+	s := slicer{
+		ctx: ctx, backend: b, dims: inv.Dimensions(), measures: inv.Measures,
+		second: -1, table: tbl, chart: newBarChart(),
+	}
+	s.first = s.run()
+	return s
+}
+
+// Init returns the command of the first slice, started by newSlicer so
+// the model already expects its answer.
+func (s slicer) Init() tea.Cmd { return s.first }
+
+func (s *slicer) query() slice.Query {
+	q := slice.Query{Measure: s.measures[s.measure].Name, Order: s.order, TopN: s.top}
+	if len(s.dims) > 0 {
+		q.Dims = append(q.Dims, s.dims[s.primary].Name)
+		if s.second >= 0 && s.second != s.primary {
+			q.Dims = append(q.Dims, s.dims[s.second].Name)
+		}
+	}
+	if len(s.filters) > 0 {
+		q.Filters = map[string][]string{}
+		for _, f := range s.filters {
+			q.Filters[f.dim.Name] = f.values
+		}
+	}
+	return q
+}
+
+// stop cancels the query in flight, if any.
+func (s *slicer) stop() {
+	if s.cancel != nil {
+		s.cancel()
+		s.cancel = nil
+	}
+}
+
+// run starts the current query in a command; the previous one is
+// cancelled.
+func (s *slicer) run() tea.Cmd {
+	s.stop()
+	s.seq++
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.running = true
+	seq, q, b := s.seq, s.query(), s.backend
+	return func() tea.Msg {
+		res, err := b.Run(ctx, q)
+		return sliceResultMsg{seq: seq, res: res, err: err}
+	}
+}
+
+// Update handles the screen's messages.
+func (s slicer) Update(msg tea.Msg) (slicer, tea.Cmd) {
+	switch msg := msg.(type) {
+	case sliceResultMsg:
+		if msg.seq != s.seq {
+			return s, nil
+		}
+		s.running = false
+		s.cancel = nil
+		if msg.err != nil {
+			s.err = msg.err
+			return s, nil
+		}
+		s.err = nil
+		s.res = msg.res
+		s.refreshTable()
+		return s, nil
+	case tea.KeyMsg:
+		return s.key(msg)
+	}
+	return s, nil
+}
+
+func (s slicer) key(msg tea.KeyMsg) (slicer, tea.Cmd) {
+	k := s.ctx.keys
+	switch {
+	case key.Matches(msg, k.Focus):
+		if s.focus == focusDims {
+			s.focus = focusTable
+			s.table.Focus()
+		} else {
+			s.focus = focusDims
+			s.table.Blur()
+		}
+		return s, nil
+	case key.Matches(msg, k.Up), key.Matches(msg, k.Down):
+		step := 1
+		if key.Matches(msg, k.Up) {
+			step = -1
+		}
+		if s.focus == focusTable {
+			if step < 0 {
+				s.table.MoveUp(1)
+			} else {
+				s.table.MoveDown(1)
+			}
+			return s, nil
+		}
+		next := s.cursor + step
+		if next < 0 || next >= len(s.dims) {
+			return s, nil
+		}
+		s.cursor, s.primary = next, next
+		return s, s.run()
+	case key.Matches(msg, k.Second):
+		// Pin the highlighted dimension as the second one: it stays while
+		// the cursor picks the first.
+		if s.second == s.cursor {
+			s.second = -1
+		} else {
+			s.second = s.cursor
+		}
+		return s, s.run()
+	case key.Matches(msg, k.NextMeasure), key.Matches(msg, k.PrevMeasure):
+		n := len(s.measures)
+		if key.Matches(msg, k.PrevMeasure) {
+			s.measure = (s.measure + n - 1) % n
+		} else {
+			s.measure = (s.measure + 1) % n
+		}
+		return s, s.run()
+	case key.Matches(msg, k.Filter):
+		if s.res == nil || len(s.res.Rows) == 0 {
+			return s, nil
+		}
+		row := s.res.Rows[min(s.table.Cursor(), len(s.res.Rows)-1)]
+		for i, d := range s.res.Dims {
+			s.setFilter(d, row.Keys[i])
+		}
+		return s, s.run()
+	case key.Matches(msg, k.ClearFilter):
+		if len(s.filters) == 0 {
+			return s, nil
+		}
+		s.filters = nil
+		return s, s.run()
+	case key.Matches(msg, k.Sort):
+		s.order = (s.order + 1) % 4
+		return s, s.run()
+	case key.Matches(msg, k.Top):
+		if s.top == 0 {
+			s.top = 10
+		} else {
+			s.top = 0
+		}
+		return s, s.run()
+	case key.Matches(msg, k.Cancel):
+		if s.running {
+			s.stop()
+			s.running = false
+			s.err = errors.New(s.ctx.t.cancelled)
+		}
+		return s, nil
+	}
+	return s, nil
+}
+
+func (s *slicer) setFilter(d inventory.Field, value string) {
+	for i := range s.filters {
+		if s.filters[i].dim.Name == d.Name {
+			s.filters[i].values = []string{value}
+			return
+		}
+	}
+	s.filters = append(s.filters, filter{dim: d, values: []string{value}})
+}
+
+// SetSize lays the screen out in w×h cells.
+func (s *slicer) SetSize(w, h int) {
+	s.width, s.height = w, h
+	s.leftW = min(max(w/4, 18), 26)
+	s.rightW = max(10, w-s.leftW-1)
+	body := max(4, h-2) // header and status lines
+	// Right pane: chart title, chart, a blank line, table (with its header).
+	s.chartH = max(2, (body-2)/2)
+	s.chart.SetSize(s.rightW, s.chartH)
+	s.table.SetWidth(s.rightW)
+	s.table.SetHeight(max(2, body-s.chartH-2))
+	s.refreshTable()
+}
+
+// refreshTable rebuilds the table's columns and rows from the result.
+func (s *slicer) refreshTable() {
+	if s.res == nil {
+		return
+	}
+	header := s.res.Header(s.ctx.lang)
+	numW := 13
+	nDims := len(s.res.Dims)
+	dimW := max(6, (s.rightW-2*numW)/max(1, nDims)-2)
+	cols := make([]table.Column, len(header))
+	for i, h := range header {
+		w := numW - 2
+		if i < nDims {
+			w = dimW
+		}
+		if i >= nDims {
+			h = strings.Repeat(" ", max(0, w-lipgloss.Width(h))) + h
+		}
+		cols[i] = table.Column{Title: h, Width: w}
+	}
+	rows := make([]table.Row, len(s.res.Rows))
+	for i, r := range s.res.Rows {
+		cells := s.res.Cells(r)
+		if r.Suppressed {
+			cells[nDims] = s.ctx.t.withheld + slice.Withheld(s.res.K)
+			if s.res.ShowsPeople() {
+				cells[nDims+1] = ""
+			}
+		}
+		for j := nDims; j < len(cells); j++ {
+			cells[j] = strings.Repeat(" ", max(0, cols[j].Width-lipgloss.Width(cells[j]))) + cells[j]
+		}
+		rows[i] = cells
+	}
+	s.table.SetRows(nil) // columns first, so rows never outnumber them
+	s.table.SetColumns(cols)
+	s.table.SetRows(rows)
+	if s.table.Cursor() >= len(rows) {
+		s.table.SetCursor(max(0, len(rows)-1))
+	}
+}
+
+// View draws the screen.
+func (s slicer) View() string {
+	st := s.ctx.st
+	k := s.backend.K()
+	header := st.Title.Render(fit(fmt.Sprintf(" Persona Workbench │ %s │ k=%d", s.ctx.title, k), s.width))
+	body := max(4, s.height-2)
+
+	left := s.leftPane(body)
+	right := s.rightPane(body)
+	sep := st.Pane.Render(strings.TrimSuffix(strings.Repeat("│\n", body), "\n"))
+	middle := lipgloss.JoinHorizontal(lipgloss.Top, left, sep, right)
+	return header + "\n" + middle + "\n" + s.status()
+}
+
+func (s slicer) leftPane(h int) string {
+	st, t := s.ctx.st, s.ctx.t
+	lang := s.ctx.lang
+	var lines []string
+	title := st.Header
+	if s.focus == focusDims {
+		title = st.Focused
+	}
+	lines = append(lines, title.Render(t.dimensions))
+	// The dimension list scrolls to keep the cursor in view.
+	room := max(1, h-6-max(1, len(s.filters)))
+	first := 0
+	if s.cursor >= room {
+		first = s.cursor - room + 1
+	}
+	for i := first; i < len(s.dims) && i < first+room; i++ {
+		mark := "  "
+		switch {
+		case i == s.second && i != s.primary:
+			mark = "2 "
+		case i == s.second:
+			mark = "1²"
+		case i == s.primary:
+			mark = "1 "
+		}
+		line := fit(mark+s.dims[i].Label.In(lang), s.leftW)
+		if i == s.cursor && s.focus == focusDims {
+			line = st.Cursor.Render(line)
+		} else if i == s.primary || i == s.second {
+			line = st.Selected.Render(line)
+		}
+		lines = append(lines, line)
+	}
+	lines = append(lines, "", st.Header.Render(t.measure))
+	m := s.measures[s.measure]
+	lines = append(lines, fit("‹ "+m.Label.In(lang)+" ›", s.leftW))
+	lines = append(lines, "", st.Header.Render(t.filters))
+	if len(s.filters) == 0 {
+		lines = append(lines, st.Subtle.Render(t.none))
+	}
+	for _, f := range s.filters {
+		lines = append(lines, fit(f.dim.Label.In(lang)+"="+strings.Join(f.values, ","), s.leftW))
+	}
+	return block(lines, s.leftW, h)
+}
+
+func (s slicer) rightPane(h int) string {
+	st, t := s.ctx.st, s.ctx.t
+	lang := s.ctx.lang
+	var lines []string
+	var title strings.Builder
+	title.WriteString(s.measures[s.measure].Label.In(lang))
+	if s.res != nil && len(s.res.Dims) > 0 {
+		names := make([]string, len(s.res.Dims))
+		for i, d := range s.res.Dims {
+			names[i] = d.Label.In(lang)
+		}
+		title.WriteString(" " + t.by + " " + strings.Join(names, " × "))
+	}
+	lines = append(lines, st.Header.Render(fit(title.String(), s.rightW)))
+	switch {
+	case s.res == nil && s.running:
+		lines = append(lines, st.Subtle.Render(t.loading))
+	case s.res != nil && len(s.res.Rows) == 0:
+		lines = append(lines, st.Subtle.Render(t.noRows))
+	case s.res != nil:
+		cur := s.table.Cursor()
+		offset := 0
+		if n := len(s.res.Rows); n > s.chartH {
+			offset = min(max(0, cur-s.chartH/2), n-s.chartH)
+		}
+		chart := s.chart.View(s.res, offset, st, t)
+		lines = append(lines, strings.Split(chart, "\n")...)
+		for len(lines) < s.chartH+1 {
+			lines = append(lines, "")
+		}
+		lines = append(lines, "")
+		lines = append(lines, strings.Split(s.table.View(), "\n")...)
+	}
+	return block(lines, s.rightW, h)
+}
+
+func (s slicer) status() string {
+	st, t := s.ctx.st, s.ctx.t
+	var parts []string
+	switch {
+	case s.err != nil:
+		return st.Error.Render(fit(" "+firstLine(s.err.Error()), s.width))
+	case s.running:
+		parts = append(parts, t.loading)
+	case s.res != nil:
+		parts = append(parts,
+			fmt.Sprintf("%s %d", t.rows, len(s.res.Rows)),
+			fmt.Sprintf("%s %d", t.withheld, s.res.Suppressed),
+			fmt.Sprintf("%s %s", t.query, s.res.Elapsed.Round(100*time.Microsecond)))
+	}
+	orders := []string{t.orderAuto, t.orderValueDesc, t.orderValueAsc, t.orderLabel}
+	parts = append(parts, orders[s.order])
+	if s.top > 0 {
+		parts = append(parts, fmt.Sprintf("%s %d", t.top, s.top))
+	}
+	return st.Status.Render(fit(" "+strings.Join(parts, " · "), s.width))
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// block pads or cuts lines to exactly w×h cells.
+func block(lines []string, w, h int) string {
+	out := make([]string, h)
+	for i := range out {
+		if i < len(lines) {
+			out[i] = fit(lines[i], w)
+		} else {
+			out[i] = strings.Repeat(" ", w)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// ShortHelp implements help.KeyMap.
+func (s slicer) ShortHelp() []key.Binding { return s.ctx.keys.ShortHelp() }
+
+// FullHelp implements help.KeyMap.
+func (s slicer) FullHelp() [][]key.Binding { return s.ctx.keys.FullHelp() }
