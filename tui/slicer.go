@@ -161,6 +161,7 @@ func (s slicer) key(msg tea.KeyMsg) (slicer, tea.Cmd) {
 			s.focus = focusDims
 			s.table.Blur()
 		}
+		s.markRow()
 		return s, nil
 	case key.Matches(msg, k.Up), key.Matches(msg, k.Down):
 		step := 1
@@ -173,6 +174,7 @@ func (s slicer) key(msg tea.KeyMsg) (slicer, tea.Cmd) {
 			} else {
 				s.table.MoveDown(1)
 			}
+			s.markRow()
 			return s, nil
 		}
 		next := s.cursor + step
@@ -202,7 +204,7 @@ func (s slicer) key(msg tea.KeyMsg) (slicer, tea.Cmd) {
 		if s.res == nil || len(s.res.Rows) == 0 {
 			return s, nil
 		}
-		row := s.res.Rows[min(s.table.Cursor(), len(s.res.Rows)-1)]
+		row := s.res.Rows[min(max(0, s.table.Cursor()), len(s.res.Rows)-1)]
 		for i, d := range s.res.Dims {
 			s.setFilter(d, row.Keys[i])
 		}
@@ -282,10 +284,13 @@ func (s *slicer) refreshTable() {
 	for i, r := range s.res.Rows {
 		cells := s.res.Cells(r)
 		if r.Suppressed {
-			cells[nDims] = s.ctx.t.withheld + slice.Withheld(s.res.K)
+			cells[nDims] = s.ctx.t.withheld + " " + slice.Withheld(s.res.K)
 			if s.res.ShowsPeople() {
 				cells[nDims+1] = ""
 			}
+		}
+		if nDims > 0 {
+			cells[0] = "  " + cells[0]
 		}
 		for j := nDims; j < len(cells); j++ {
 			cells[j] = strings.Repeat(" ", max(0, cols[j].Width-lipgloss.Width(cells[j]))) + cells[j]
@@ -295,9 +300,30 @@ func (s *slicer) refreshTable() {
 	s.table.SetRows(nil) // columns first, so rows never outnumber them
 	s.table.SetColumns(cols)
 	s.table.SetRows(rows)
-	if s.table.Cursor() >= len(rows) {
-		s.table.SetCursor(max(0, len(rows)-1))
+	s.table.SetCursor(min(max(0, s.table.Cursor()), max(0, len(rows)-1)))
+	s.markRow()
+}
+
+// markRow puts a text marker on the table's current row, which the
+// selected style alone would not show under NO_COLOR.
+func (s *slicer) markRow() {
+	rows := s.table.Rows()
+	if len(rows) == 0 || s.res == nil || len(s.res.Dims) == 0 {
+		return
 	}
+	cur := s.table.Cursor()
+	for i, r := range rows {
+		mark := "  "
+		if i == cur && s.focus == focusTable {
+			mark = "▸ "
+		}
+		base, ok := strings.CutPrefix(r[0], "▸ ")
+		if !ok {
+			base = strings.TrimPrefix(r[0], "  ")
+		}
+		r[0] = mark + base
+	}
+	s.table.SetRows(rows)
 }
 
 // View draws the screen.
@@ -330,7 +356,11 @@ func (s slicer) leftPane(h int) string {
 		first = s.cursor - room + 1
 	}
 	for i := first; i < len(s.dims) && i < first+room; i++ {
-		mark := "  "
+		// Marks are text, not only style, so they show under NO_COLOR.
+		cur, mark := " ", "  "
+		if i == s.cursor && s.focus == focusDims {
+			cur = "▸"
+		}
 		switch {
 		case i == s.second && i != s.primary:
 			mark = "2 "
@@ -339,7 +369,7 @@ func (s slicer) leftPane(h int) string {
 		case i == s.primary:
 			mark = "1 "
 		}
-		line := fit(mark+s.dims[i].Label.In(lang), s.leftW)
+		line := fit(cur+mark+s.dims[i].Label.In(lang), s.leftW)
 		if i == s.cursor && s.focus == focusDims {
 			line = st.Cursor.Render(line)
 		} else if i == s.primary || i == s.second {

@@ -1,0 +1,236 @@
+package tui
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/exp/golden"
+	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/muesli/termenv"
+
+	"github.com/persona-workbench/persona/engine/inventory"
+	"github.com/persona-workbench/persona/engine/slice"
+)
+
+func TestMain(m *testing.M) {
+	// Goldens must not depend on the terminal running the tests.
+	lipgloss.SetColorProfile(termenv.Ascii)
+	lipgloss.SetHasDarkBackground(true)
+	os.Exit(m.Run())
+}
+
+// fakeBackend answers from canned rows, so the UI tests need no database.
+// It records every query it is asked.
+type fakeBackend struct {
+	inv     *inventory.Inventory
+	mu      sync.Mutex
+	queries []slice.Query
+}
+
+func newFake() *fakeBackend {
+	l := func(zh, en string) inventory.Label { return inventory.Label{ZH: zh, EN: en} }
+	return &fakeBackend{inv: &inventory.Inventory{
+		Version: inventory.Version, Table: "personas", Dataset: l("测试数据", "Test data"),
+		Fields: []inventory.Field{
+			{Name: "age_band", Label: l("年龄段", "Age band"), Role: inventory.Dimension, Type: "VARCHAR", Order: []string{"18-24", "25-29", "30-34"}},
+			{Name: "province", Label: l("省份", "Province"), Role: inventory.Dimension, Type: "VARCHAR"},
+			{Name: "categories", Label: l("偏好品类", "Categories"), Role: inventory.MultiDimension, Type: "VARCHAR[]"},
+			{Name: "gmv", Label: l("成交额", "GMV"), Role: inventory.Measure, Type: "DOUBLE"},
+		},
+		Measures: []inventory.MeasureDef{
+			{Name: "people", Label: l("人数", "People"), Kind: inventory.Count, Unit: "人"},
+			{Name: "gmv", Label: l("成交额", "GMV"), Kind: inventory.Sum, Field: "gmv", Unit: "元"},
+		},
+	}}
+}
+
+var canned = map[string][]slice.Row{
+	"age_band":   {{Keys: []string{"18-24"}, Value: 32086, People: 32086}, {Keys: []string{"25-29"}, Value: 39984, People: 39984}, {Keys: []string{"30-34"}, Value: 41989, People: 41989}},
+	"province":   {{Keys: []string{"广东"}, Value: 27455, People: 27455}, {Keys: []string{"江苏"}, Value: 16069, People: 16069}, {Keys: []string{"内蒙古"}, Value: 2512, People: 2512}, {Keys: []string{"西藏"}, Suppressed: true}},
+	"categories": {{Keys: []string{"服饰"}, Value: 90000, People: 90000}, {Keys: []string{"美妆"}, Value: 60000, People: 60000}},
+}
+
+func (f *fakeBackend) Inventory() *inventory.Inventory { return f.inv }
+func (f *fakeBackend) K() int                          { return 10 }
+
+func (f *fakeBackend) Run(ctx context.Context, q slice.Query) (*slice.Result, error) {
+	f.mu.Lock()
+	f.queries = append(f.queries, q)
+	f.mu.Unlock()
+	res := &slice.Result{Query: q, K: 10, Elapsed: 1200 * time.Microsecond}
+	res.Measure, _ = f.inv.Measure(q.Measure)
+	for _, d := range q.Dims {
+		fd, _ := f.inv.Field(d)
+		res.Dims = append(res.Dims, fd)
+	}
+	scale := 1.0
+	if q.Measure == "gmv" {
+		scale = 123.5
+	}
+	switch len(q.Dims) {
+	case 0:
+		res.Rows = []slice.Row{{Value: 200000 * scale, People: 200000}}
+	case 1:
+		for _, r := range canned[q.Dims[0]] {
+			r.Value *= scale
+			res.Rows = append(res.Rows, r)
+		}
+	case 2:
+		for _, a := range canned[q.Dims[0]] {
+			for _, b := range canned[q.Dims[1]] {
+				r := slice.Row{Keys: []string{a.Keys[0], b.Keys[0]}, Suppressed: a.Suppressed || b.Suppressed}
+				if !r.Suppressed {
+					r.People = min(a.People, b.People) / 3
+					r.Value = float64(r.People) * scale
+				}
+				res.Rows = append(res.Rows, r)
+			}
+		}
+	}
+	if vals, ok := q.Filters[q.Dims[0]]; ok && len(q.Dims) > 0 {
+		res.Rows = slices.DeleteFunc(res.Rows, func(r slice.Row) bool { return !slices.Contains(vals, r.Keys[0]) })
+	}
+	for _, r := range res.Rows {
+		if r.Suppressed {
+			res.Suppressed++
+		}
+	}
+	return res, nil
+}
+
+func (f *fakeBackend) last() slice.Query {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.queries[len(f.queries)-1]
+}
+
+// drive runs the app at w×h, types keys (waiting for each answer), and
+// returns the final screen.
+func drive(t *testing.T, b *fakeBackend, lang string, w, h int, keys ...string) string {
+	t.Helper()
+	app := New(Config{Backend: b, Lang: lang, Title: b.inv.Dataset.In(lang)})
+	tm := teatest.NewTestModel(t, app, teatest.WithInitialTermSize(w, h))
+	status := regexp.MustCompile(`(行|rows) \d+|too small`)
+	teatest.WaitFor(t, tm.Output(), func(out []byte) bool { return status.Match(out) }, teatest.WithDuration(5*time.Second))
+	for _, k := range keys {
+		switch k {
+		case "tab":
+			tm.Send(tea.KeyMsg{Type: tea.KeyTab})
+		case "esc":
+			tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
+		default:
+			tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)})
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q")})
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(App)
+	return final.View()
+}
+
+func checkSize(t *testing.T, view string, w, h int) {
+	t.Helper()
+	lines := strings.Split(view, "\n")
+	if len(lines) > h {
+		t.Errorf("view has %d lines, terminal has %d", len(lines), h)
+	}
+	for i, l := range lines {
+		if lw := lipgloss.Width(l); lw > w {
+			t.Errorf("line %d is %d cells wide, terminal is %d: %q", i, lw, w, l)
+		}
+	}
+}
+
+func TestScreens(t *testing.T) {
+	tests := []struct {
+		name string
+		lang string
+		w, h int
+		keys []string
+	}{
+		{"start_zh_80x24", "zh", 80, 24, nil},
+		{"province_withheld_zh_80x24", "zh", 80, 24, []string{"j"}},
+		{"two_dims_zh_80x24", "zh", 80, 24, []string{"b", "j"}},
+		{"measure_en_100x30", "en", 100, 30, []string{"j", "m"}},
+		{"filter_en_80x24", "en", 80, 24, []string{"j", "tab", "j", "f"}},
+		{"help_zh_80x24", "zh", 80, 24, []string{"?"}},
+		{"small_60x16", "en", 60, 16, []string{"j"}},
+		{"too_small_50x10", "en", 50, 10, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			view := drive(t, newFake(), tt.lang, tt.w, tt.h, tt.keys...)
+			checkSize(t, view, tt.w, tt.h)
+			golden.RequireEqual(t, []byte(view))
+		})
+	}
+}
+
+// A withheld cell shows the withheld marker and no number, in the chart
+// and in the table.
+func TestWithheldNeverShowsANumber(t *testing.T) {
+	view := drive(t, newFake(), "zh", 80, 24, "j")
+	var lines []string
+	for _, l := range strings.Split(view, "\n") {
+		if strings.Contains(l, "西藏") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 2 {
+		t.Fatalf("西藏 appears on %d lines, want 2 (chart and table):\n%s", len(lines), view)
+	}
+	for _, l := range lines {
+		right := l[strings.Index(l, "西藏"):]
+		if !strings.Contains(right, "已隐藏") && !strings.Contains(right, "<10") {
+			t.Errorf("withheld row is not marked: %q", l)
+		}
+		if regexp.MustCompile(`\b0\b|\d{2},\d{3}`).MatchString(strings.ReplaceAll(right, "<10", "")) {
+			t.Errorf("withheld row shows a number: %q", l)
+		}
+	}
+}
+
+func TestKeysDriveQueries(t *testing.T) {
+	b := newFake()
+	drive(t, b, "en", 80, 24, "j", "b", "k", "m")
+	q := b.last()
+	if !slices.Equal(q.Dims, []string{"age_band", "province"}) || q.Measure != "gmv" {
+		t.Errorf("after j b k m: dims %v measure %s, want [age_band province] gmv", q.Dims, q.Measure)
+	}
+	b = newFake()
+	drive(t, b, "en", 80, 24, "j", "tab", "f")
+	if q := b.last(); !slices.Equal(q.Filters["province"], []string{"广东"}) {
+		t.Errorf("filter: got %v, want province=广东", q.Filters)
+	}
+	b = newFake()
+	drive(t, b, "en", 80, 24, "j", "tab", "f", "x")
+	if q := b.last(); len(q.Filters) != 0 {
+		t.Errorf("clear filters: got %v", q.Filters)
+	}
+	b = newFake()
+	drive(t, b, "en", 80, 24, "jj") // two keys in one read
+	if q := b.last(); !slices.Equal(q.Dims, []string{"categories"}) {
+		t.Errorf("keys typed together: dims %v, want [categories]", q.Dims)
+	}
+	b = newFake()
+	drive(t, b, "en", 80, 24, "s", "t")
+	if q := b.last(); q.Order != slice.ValueDesc || q.TopN != 10 {
+		t.Errorf("sort and top: got order %v top %d", q.Order, q.TopN)
+	}
+}
+
+func TestNoColorHasNoEscapes(t *testing.T) {
+	view := drive(t, newFake(), "en", 80, 24)
+	if bytes.Contains([]byte(view), []byte("\x1b[")) {
+		t.Error("ASCII profile view contains colour escapes")
+	}
+}
