@@ -6,7 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync/atomic"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
@@ -29,6 +29,13 @@ func WriteDir(ctx context.Context, dir string, opt Options) (err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create output folder: %w", err)
 	}
+	// Never mix a new sample with an old one's parts.
+	if old, _ := filepath.Glob(filepath.Join(dir, TableName+"-*.parquet")); len(old) > 0 {
+		return fmt.Errorf("%s already holds a sample (%s): choose an empty folder or delete it first", dir, filepath.Base(old[0]))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "inventory.json")); err == nil {
+		return fmt.Errorf("%s already holds an inventory.json: choose an empty folder or delete it first", dir)
+	}
 	inv := Inventory(opt.Rows, opt.Seed)
 	tmp := func(name string) string { return filepath.Join(dir, "."+name+".tmp") }
 	written := []string{}
@@ -46,16 +53,22 @@ func WriteDir(ctx context.Context, dir string, opt Options) (err error) {
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(workers)
-	var done atomic.Int64
+	var (
+		progress sync.Mutex
+		done     int64
+	)
 	for i, name := range inv.Files {
 		written = append(written, name)
 		part := Options{First: int64(i) * PartRows, Seed: opt.Seed, Workers: 1}
 		part.Rows = min(PartRows, opt.Rows-part.First)
 		if opt.Progress != nil {
-			var last int64
+			var last int64 // this part's records reported so far
 			part.Progress = func(n int64) {
-				opt.Progress(done.Add(n - last))
+				progress.Lock()
+				defer progress.Unlock()
+				done += n - last
 				last = n
+				opt.Progress(done)
 			}
 		}
 		g.Go(func() error { return writeParquet(gctx, tmp(name), part) })
@@ -116,10 +129,12 @@ func writeParquet(ctx context.Context, path string, opt Options) error {
 	}
 	for r.Next() {
 		if err := w.WriteBuffered(r.RecordBatch()); err != nil {
+			w.Close()
 			return fmt.Errorf("write parquet: %w", err)
 		}
 	}
 	if err := r.Err(); err != nil {
+		w.Close()
 		return fmt.Errorf("generate: %w", err)
 	}
 	if err := w.Close(); err != nil {

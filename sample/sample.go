@@ -44,7 +44,8 @@ type Options struct {
 	Rows    int64
 	Seed    uint64
 	Workers int // 0: one per CPU
-	// Progress, if set, is called after each batch with the records done.
+	// Progress, if set, is called after each batch with the records done
+	// so far. Calls never overlap and the count never goes down.
 	Progress func(done int64)
 }
 
@@ -482,7 +483,7 @@ type Reader struct {
 // early.
 func NewReader(ctx context.Context, opt Options) (*Reader, error) {
 	if opt.Rows < 0 {
-		return nil, fmt.Errorf("rows must be positive, got %d", opt.Rows)
+		return nil, fmt.Errorf("rows must not be negative, got %d", opt.Rows)
 	}
 	workers := opt.Workers
 	if workers <= 0 {
@@ -496,7 +497,10 @@ func NewReader(ctx context.Context, opt Options) (*Reader, error) {
 		out      chan arrow.RecordBatch
 	}
 	jobs := make(chan job)
-	var done atomic.Int64
+	var (
+		progress sync.Mutex
+		done     int64
+	)
 	for range workers {
 		r.wg.Add(1)
 		go func() {
@@ -508,7 +512,10 @@ func NewReader(ctx context.Context, opt Options) (*Reader, error) {
 				rec := g.batch(c, j.from, j.to)
 				j.out <- rec // buffered: never blocks
 				if opt.Progress != nil {
-					opt.Progress(done.Add(j.to - j.from))
+					progress.Lock()
+					done += j.to - j.from
+					opt.Progress(done)
+					progress.Unlock()
 				}
 			}
 		}()

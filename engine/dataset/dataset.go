@@ -32,6 +32,10 @@ type Dataset struct {
 	db        *store.DB
 }
 
+// Store returns the sealed database, for benchmarks that compare the
+// engine with hand-written SQL.
+func (d *Dataset) Store() *store.DB { return d.db }
+
 // Close frees the data.
 func (d *Dataset) Close() error { return d.db.Close() }
 
@@ -78,6 +82,15 @@ func open(ctx context.Context, inv *inventory.Inventory, opt Options, load func(
 		return nil, err
 	}
 	if err := load(db); err != nil {
+		return fail(err)
+	}
+	var lists []string
+	for _, f := range inv.Fields {
+		if f.Role == inventory.MultiDimension {
+			lists = append(lists, f.Name)
+		}
+	}
+	if err := db.DistinctLists(ctx, inv.Table, lists...); err != nil {
 		return fail(err)
 	}
 	if err := db.Seal(ctx); err != nil {

@@ -195,7 +195,9 @@ func (e *Engine) compile(q Query) (*plan, error) {
 			keys = append(keys, "t."+quote(f.Name))
 		case inventory.MultiDimension:
 			alias := fmt.Sprintf("d%d", i)
-			from = append(from, fmt.Sprintf("unnest(list_distinct(t.%s)) AS %s(v)", quote(f.Name), alias))
+			// Lists hold distinct values (dataset.Open makes sure), so a
+			// person counts once per value.
+			from = append(from, fmt.Sprintf("unnest(t.%s) AS %s(v)", quote(f.Name), alias))
 			keys = append(keys, alias+".v")
 		case inventory.Time:
 			if m.Kind != inventory.Count && series != f.Name {

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/persona-workbench/persona/engine/dataset"
 	"github.com/persona-workbench/persona/engine/inventory"
 	"github.com/persona-workbench/persona/engine/slice"
 	"github.com/persona-workbench/persona/engine/store"
@@ -48,22 +49,18 @@ func fixture(t testing.TB) (*store.DB, *inventory.Inventory) {
 		t.Fatal(err)
 	}
 	defer rr.Release()
-	db, err := store.Open(ctx, store.Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.LoadArrow(ctx, "personas", rr); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Seal(ctx); err != nil {
-		t.Fatal(err)
-	}
 	inv, err := inventory.Load("testdata/inventory.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return db, inv
+	// Open the way the product does, which also makes list values
+	// distinct (persona 6 lists 美妆 twice).
+	ds, err := dataset.OpenArrow(ctx, inv, rr, dataset.Options{K: 3, Store: store.Options{Threads: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ds.Close() })
+	return ds.Store(), inv
 }
 
 func engine(t testing.TB, db *store.DB, inv *inventory.Inventory, k int) *slice.Engine {

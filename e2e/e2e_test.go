@@ -1,0 +1,296 @@
+// Package e2e tests the real persona binary from the outside: the command
+// line with its exit codes and messages, and the terminal UI running in
+// tmux, driven with send-keys and read with capture-pane.
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "persona-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = filepath.Join(dir, "persona")
+	build := exec.Command("go", "build", "-tags", "duckdb_arrow", "-o", bin, "../cmd/persona")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build persona:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type run struct {
+	stdout, stderr string
+	code           int
+}
+
+func persona(t *testing.T, args ...string) run {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "LANG=C.UTF-8")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return run{out.String(), errb.String(), code}
+}
+
+func TestCLI(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string // substring of stdout
+		stderr string // substring of stderr
+	}{
+		{"slice", []string{"query", "--rows", "20000", "--dim", "province", "--measure", "gmv", "--top", "3"}, 0, "广东", "3 rows"},
+		{"help lists names", []string{"query", "--rows", "1000", "--dim", "help"}, 0, "purchase_frequency", ""},
+		{"unknown dimension", []string{"query", "--rows", "1000", "--dim", "salary"}, 1, "", `persona: invalid query: unknown dimension "salary"`},
+		{"unknown measure", []string{"query", "--rows", "1000", "--measure", "salary"}, 1, "", "unknown measure"},
+		{"three dimensions", []string{"query", "--rows", "1000", "--dim", "gender", "--dim", "province", "--dim", "region"}, 1, "", "at most 2"},
+		{"k too small", []string{"query", "--rows", "1000", "--k", "1"}, 1, "", "--k must be at least 2"},
+		{"bad format", []string{"query", "--rows", "1000", "--format", "xml"}, 1, "", `unknown format "xml"`},
+		{"bad filter", []string{"query", "--rows", "1000", "--filter", "province"}, 1, "", "is not NAME=VALUE"},
+		{"bad sort", []string{"query", "--rows", "1000", "--sort", "random"}, 1, "", "unknown sort"},
+		{"missing data folder", []string{"query", "--data", "/nonexistent/persona"}, 1, "", "is not a folder"},
+		{"folder without inventory", []string{"query", "--data", os.TempDir()}, 1, "", "holds no inventory.json"},
+		{"sample without out", []string{"sample"}, 1, "", "no output folder given"},
+		{"sample zero rows", []string{"sample", "--rows", "0", "--out", t.TempDir()}, 1, "", "--rows must be at least 1"},
+		{"bad language", []string{"query", "--rows", "1000", "--lang", "fr"}, 1, "", `unknown language "fr"`},
+		{"unknown flag", []string{"query", "--nope"}, 1, "", "unknown flag"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := persona(t, tt.args...)
+			if r.code != tt.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", r.code, tt.code, r.stdout, r.stderr)
+			}
+			if !strings.Contains(r.stdout, tt.stdout) {
+				t.Errorf("stdout lacks %q:\n%s", tt.stdout, r.stdout)
+			}
+			if !strings.Contains(r.stderr, tt.stderr) {
+				t.Errorf("stderr lacks %q:\n%s", tt.stderr, r.stderr)
+			}
+			if tt.code != 0 {
+				if strings.Contains(r.stderr, "panic") || strings.Contains(r.stderr, "goroutine") {
+					t.Errorf("error path panicked:\n%s", r.stderr)
+				}
+				if lines := strings.Count(strings.TrimSpace(r.stderr), "\n") + 1; lines > 2 {
+					t.Errorf("error takes %d lines, want a line and a hint:\n%s", lines, r.stderr)
+				}
+			}
+		})
+	}
+}
+
+// No cell behind fewer than k people shows a value, in any format.
+func TestWithheldCellsCarryNoValue(t *testing.T) {
+	r := persona(t, "query", "--rows", "50000", "--dim", "province", "--dim", "member_level", "--measure", "gmv", "--format", "json")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var res struct {
+		K        int
+		Withheld int
+		Rows     []struct {
+			Keys     map[string]string
+			Value    *float64
+			People   *int64
+			Withheld bool
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.K != 10 || res.Withheld == 0 {
+		t.Fatalf("k=%d withheld=%d: the sample should have small cells (西藏 × 钻石会员)", res.K, res.Withheld)
+	}
+	for _, row := range res.Rows {
+		switch {
+		case row.Withheld && (row.Value != nil || row.People != nil):
+			t.Errorf("withheld row %v carries a value", row.Keys)
+		case !row.Withheld && (row.People == nil || *row.People < int64(res.K)):
+			t.Errorf("row %v is shown with fewer than k people", row.Keys)
+		}
+	}
+	csv := persona(t, "query", "--rows", "50000", "--dim", "province", "--dim", "member_level", "--format", "csv")
+	if !strings.Contains(csv.stdout, "西藏,钻石会员,<10") {
+		t.Errorf("CSV does not mark the withheld 西藏 × 钻石会员 cell:\n%s", csv.stdout)
+	}
+}
+
+// A sample written to disk and the same sample generated in memory give
+// the same slices.
+func TestSampleRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	r := persona(t, "sample", "--rows", "30000", "--seed", "7", "--out", dir, "--quiet")
+	if r.code != 0 {
+		t.Fatalf("sample: exit %d: %s", r.code, r.stderr)
+	}
+	for _, f := range []string{"inventory.json", "personas-00000.parquet"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again := persona(t, "sample", "--rows", "100", "--out", dir, "--quiet")
+	if again.code != 1 || !strings.Contains(again.stderr, "already holds a sample") {
+		t.Errorf("writing a sample over another: exit %d, %s", again.code, again.stderr)
+	}
+	args := []string{"--dim", "categories", "--dim", "age_band", "--measure", "aov", "--format", "csv"}
+	disk := persona(t, append([]string{"query", "--data", dir}, args...)...)
+	mem := persona(t, append([]string{"query", "--rows", "30000", "--seed", "7"}, args...)...)
+	if disk.code != 0 || mem.code != 0 {
+		t.Fatalf("query: %s %s", disk.stderr, mem.stderr)
+	}
+	if disk.stdout != mem.stdout || strings.Count(disk.stdout, "\n") < 10 {
+		t.Errorf("disk and memory differ:\n%s\n---\n%s", disk.stdout, mem.stdout)
+	}
+}
+
+// tmux drives the TUI in a private tmux server.
+type tmux struct {
+	t      *testing.T
+	socket string
+}
+
+func newTmux(t *testing.T, w, h int, env, command string) *tmux {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Fatal("tmux is not installed: `make test` installs it (apt-get install tmux)")
+	}
+	tm := &tmux{t: t, socket: fmt.Sprintf("persona-e2e-%d-%d", os.Getpid(), time.Now().UnixNano())}
+	tm.run("-f", "/dev/null", "new-session", "-d", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h),
+		"env "+env+" TERM=xterm-256color "+command)
+	t.Cleanup(func() { exec.Command("tmux", "-L", tm.socket, "kill-server").Run() })
+	return tm
+}
+
+func (tm *tmux) run(args ...string) string {
+	tm.t.Helper()
+	out, err := exec.Command("tmux", append([]string{"-L", tm.socket}, args...)...).CombinedOutput()
+	if err != nil {
+		tm.t.Fatalf("tmux %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+func (tm *tmux) capture(escapes bool) string {
+	args := []string{"capture-pane", "-p"}
+	if escapes {
+		args = append(args, "-e")
+	}
+	return tm.run(args...)
+}
+
+// waitFor polls the screen until re matches, and returns the screen.
+func (tm *tmux) waitFor(re string) string {
+	tm.t.Helper()
+	rx := regexp.MustCompile(re)
+	deadline := time.Now().Add(60 * time.Second)
+	var screen string
+	for time.Now().Before(deadline) {
+		screen = tm.capture(false)
+		if rx.MatchString(screen) {
+			return screen
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	tm.t.Fatalf("screen never matched %q:\n%s", re, screen)
+	return ""
+}
+
+func TestDemoInTmux(t *testing.T) {
+	done := filepath.Join(t.TempDir(), "exit")
+	tm := newTmux(t, 80, 24, "LANG=zh_CN.UTF-8", fmt.Sprintf("sh -c '%s demo --rows 50000; echo $? > %s; sleep 30'", bin, done))
+
+	first := tm.waitFor(`行 6 · 已隐藏 0`)
+	for _, want := range []string{"人数 按 年龄段", "18-24", "50+", "█", "Persona Workbench"} {
+		if !strings.Contains(first, want) {
+			t.Errorf("first screen lacks %q:\n%s", want, first)
+		}
+	}
+	// Chinese labels line up: the separator is in the same column on
+	// every body line.
+	col := -1
+	for _, l := range strings.Split(first, "\n")[1:20] {
+		i := strings.Index(l, "│")
+		if i < 0 {
+			continue
+		}
+		w := displayWidth(l[:i])
+		if col >= 0 && w != col {
+			t.Errorf("separator at column %d, want %d: %q", w, col, l)
+		}
+		col = w
+	}
+
+	tm.run("send-keys", "j")
+	second := tm.waitFor(`人数 按 性别`)
+	if second == first || !strings.Contains(second, "女") {
+		t.Errorf("changing the dimension did not change the chart:\n%s", second)
+	}
+	tm.run("send-keys", "j")
+	tm.waitFor(`人数 按 省份`)
+	tm.run("send-keys", "m")
+	tm.waitFor(`订单数 按 省份`)
+
+	tm.run("send-keys", "q")
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(done); err == nil {
+			if got := strings.TrimSpace(string(b)); got != "0" {
+				t.Fatalf("persona demo exited with %s after q", got)
+			}
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("persona demo did not exit after q")
+}
+
+func TestDemoHonoursNoColor(t *testing.T) {
+	tm := newTmux(t, 80, 24, "LANG=C.UTF-8 NO_COLOR=1", bin+" demo --rows 20000")
+	tm.waitFor(`rows 6`)
+	screen := tm.capture(true)
+	if m := regexp.MustCompile(`\x1b\[[0-9;]*(3[0-9]|4[0-9]|9[0-7])[;m]`).FindString(screen); m != "" {
+		t.Errorf("NO_COLOR screen has colour escape %q", m)
+	}
+	tm.run("send-keys", "q")
+}
+
+// displayWidth counts terminal cells: CJK characters take two.
+func displayWidth(s string) int {
+	w := 0
+	for _, r := range s {
+		switch {
+		case r >= 0x1100 && (r <= 0x115f || (r >= 0x2e80 && r <= 0xa4cf) || (r >= 0xac00 && r <= 0xd7a3) ||
+			(r >= 0xf900 && r <= 0xfaff) || (r >= 0xfe30 && r <= 0xfe4f) || (r >= 0xff00 && r <= 0xff60) || (r >= 0xffe0 && r <= 0xffe6)):
+			w += 2
+		default:
+			w++
+		}
+	}
+	return w
+}

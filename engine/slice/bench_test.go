@@ -1,0 +1,132 @@
+package slice_test
+
+import (
+	"context"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/persona-workbench/persona/engine/dataset"
+	"github.com/persona-workbench/persona/engine/slice"
+	"github.com/persona-workbench/persona/sample"
+)
+
+// benchRows is the sample size for benchmarks: PERSONA_BENCH_ROWS, or 10M.
+func benchRows(b *testing.B) int64 {
+	if s := os.Getenv("PERSONA_BENCH_ROWS"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 1 {
+			b.Fatalf("PERSONA_BENCH_ROWS=%q is not a positive number", s)
+		}
+		return n
+	}
+	return 10_000_000
+}
+
+var (
+	benchOnce sync.Once
+	benchDS   *dataset.Dataset
+	benchErr  error
+)
+
+// benchData loads the synthetic sample once for all benchmarks.
+func benchData(b *testing.B) *dataset.Dataset {
+	benchOnce.Do(func() {
+		rows := benchRows(b)
+		start := time.Now()
+		r, err := sample.NewReader(context.Background(), sample.Options{Rows: rows, Seed: sample.DefaultSeed})
+		if err != nil {
+			benchErr = err
+			return
+		}
+		defer r.Release()
+		benchDS, benchErr = dataset.OpenArrow(context.Background(), sample.Inventory(rows, sample.DefaultSeed), r, dataset.Options{})
+		b.Logf("generated and loaded %d records in %s", rows, time.Since(start).Round(time.Millisecond))
+	})
+	if benchErr != nil {
+		b.Fatal(benchErr)
+	}
+	return benchDS
+}
+
+func median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// BenchmarkSliceVsRawSQL runs a slice through the engine and the
+// equivalent hand-written DuckDB SQL alternately in the same run, and
+// reports both medians and their ratio (engine / raw).
+func BenchmarkSliceVsRawSQL(b *testing.B) {
+	ds := benchData(b)
+	cases := []struct {
+		name string
+		q    slice.Query
+		raw  string
+	}{
+		{"province×age_band/gmv",
+			slice.Query{Dims: []string{"province", "age_band"}, Measure: "gmv"},
+			`SELECT province, age_band, count(*) AS people, sum(list_sum(monthly_gmv)) AS gmv
+			 FROM personas GROUP BY province, age_band`},
+		{"categories×gender/aov",
+			slice.Query{Dims: []string{"categories", "gender"}, Measure: "aov"},
+			`SELECT c, gender, count(*) AS people, sum(list_sum(monthly_gmv)) / sum(list_sum(monthly_orders)) AS aov
+			 FROM personas, unnest(categories) AS u(c) GROUP BY c, gender`},
+		{"month×city_tier/orders filtered",
+			slice.Query{Dims: []string{"month", "city_tier"}, Measure: "orders", Filters: map[string][]string{"province": {"广东", "浙江"}}},
+			`SELECT i, city_tier, count(*) AS people, sum(monthly_orders[i]) AS orders
+			 FROM personas, range(1, 13) AS t(i) WHERE province IN ('广东', '浙江') GROUP BY i, city_tier`},
+	}
+	db := ds.Store()
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			ctx := context.Background()
+			var eng, raw []time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				res, err := ds.Slices.Run(ctx, c.q)
+				if err != nil || len(res.Rows) == 0 {
+					b.Fatal(err, "no rows")
+				}
+				t1 := time.Now()
+				n, err := scanAll(db, ctx, c.raw)
+				if err != nil || n == 0 {
+					b.Fatal(err, "no rows")
+				}
+				t2 := time.Now()
+				eng, raw = append(eng, t1.Sub(t0)), append(raw, t2.Sub(t1))
+			}
+			me, mr := median(eng), median(raw)
+			b.ReportMetric(float64(me.Microseconds())/1000, "engine-ms")
+			b.ReportMetric(float64(mr.Microseconds())/1000, "raw-ms")
+			b.ReportMetric(float64(me)/float64(mr), "ratio")
+		})
+	}
+}
+
+// scanAll reads every row and column, as the engine does.
+func scanAll(db slice.Querier, ctx context.Context, q string) (int, error) {
+	rows, err := db.QueryContext(ctx, q)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	n := 0
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, rows.Err()
+}
