@@ -127,6 +127,8 @@ func drive(t *testing.T, b *fakeBackend, lang string, w, h int, keys ...string) 
 			tm.Send(tea.KeyMsg{Type: tea.KeyTab})
 		case "esc":
 			tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
+		case "resize":
+			tm.Send(tea.WindowSizeMsg{Width: 100, Height: 30})
 		default:
 			tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)})
 		}
@@ -165,11 +167,16 @@ func TestScreens(t *testing.T) {
 		{"help_zh_80x24", "zh", 80, 24, []string{"?"}},
 		{"small_60x16", "en", 60, 16, []string{"j"}},
 		{"too_small_50x10", "en", 50, 10, nil},
+		{"resized_to_100x30", "zh", 80, 24, []string{"j", "resize"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			view := drive(t, newFake(), tt.lang, tt.w, tt.h, tt.keys...)
-			checkSize(t, view, tt.w, tt.h)
+			w, h := tt.w, tt.h
+			if slices.Contains(tt.keys, "resize") {
+				w, h = 100, 30
+			}
+			checkSize(t, view, w, h)
 			golden.RequireEqual(t, []byte(view))
 		})
 	}
