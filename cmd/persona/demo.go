@@ -29,7 +29,7 @@ written by ` + "`persona sample`" + `. Press ? in the workbench for its keys.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(os.Stderr, "persona: loading data…")
+			fmt.Fprintln(os.Stderr, "persona: "+src.describe()+"…")
 			ds, err := src.open(cmd.Context())
 			if err != nil {
 				return err

@@ -34,6 +34,14 @@ func (s *source) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&s.memoryLimit, "memory-limit", "", "DuckDB memory cap such as 4GB (default: 80% of RAM)")
 }
 
+// describe says what open will load, for a progress line.
+func (s *source) describe() string {
+	if s.dir != "" {
+		return "loading " + s.dir
+	}
+	return fmt.Sprintf("generating %d synthetic records in memory (seed %d)", s.rows, s.seed)
+}
+
 func (s *source) open(ctx context.Context) (*dataset.Dataset, error) {
 	if s.k < 2 {
 		return nil, withHint(fmt.Errorf("--k must be at least 2, got %d", s.k), "the default is 10")
