@@ -241,3 +241,36 @@ func TestNoColorHasNoEscapes(t *testing.T) {
 		t.Error("ASCII profile view contains colour escapes")
 	}
 }
+
+// slowBackend answers nothing until its query is cancelled.
+type slowBackend struct {
+	*fakeBackend
+	cancelled chan struct{}
+}
+
+func (s *slowBackend) Run(ctx context.Context, q slice.Query) (*slice.Result, error) {
+	if q.Measure == "gmv" { // the measure the test switches to
+		<-ctx.Done()
+		close(s.cancelled)
+		return nil, ctx.Err()
+	}
+	return s.fakeBackend.Run(ctx, q)
+}
+
+func TestEscCancelsQuery(t *testing.T) {
+	b := &slowBackend{fakeBackend: newFake(), cancelled: make(chan struct{})}
+	app := New(Config{Backend: b, Lang: "en", Title: "t"})
+	tm := teatest.NewTestModel(t, app, teatest.WithInitialTermSize(80, 24))
+	teatest.WaitFor(t, tm.Output(), func(out []byte) bool { return bytes.Contains(out, []byte("rows 3")) }, teatest.WithDuration(5*time.Second))
+	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("m")})
+	teatest.WaitFor(t, tm.Output(), func(out []byte) bool { return bytes.Contains(out, []byte("querying")) }, teatest.WithDuration(5*time.Second))
+	tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
+	select {
+	case <-b.cancelled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("esc did not cancel the running query")
+	}
+	teatest.WaitFor(t, tm.Output(), func(out []byte) bool { return bytes.Contains(out, []byte("cancelled")) }, teatest.WithDuration(5*time.Second))
+	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q")})
+	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+}

@@ -228,6 +228,7 @@ func (s slicer) key(msg tea.KeyMsg) (slicer, tea.Cmd) {
 	case key.Matches(msg, k.Cancel):
 		if s.running {
 			s.stop()
+			s.seq++ // the cancelled query's answer is now stale
 			s.running = false
 			s.err = errors.New(s.ctx.t.cancelled)
 		}

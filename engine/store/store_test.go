@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -153,5 +154,40 @@ func TestLoadRejects(t *testing.T) {
 	}
 	if _, err := store.Open(ctx, store.Options{MemoryLimit: "4GB'; INSTALL httpfs; --"}); err == nil {
 		t.Error("bad memory limit accepted")
+	}
+}
+
+// A running query stops when its context is cancelled.
+func TestQueryCancel(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Seal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	qctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		rows, err := db.QueryContext(qctx, "SELECT count(*) FROM range(1000000000000) a")
+		if err == nil {
+			for rows.Next() {
+			}
+			err = rows.Err()
+			rows.Close()
+		}
+		done <- err
+	}()
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("cancelled query returned no error")
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("query did not stop after its context was cancelled")
 	}
 }
