@@ -77,7 +77,9 @@ func TestCLI(t *testing.T) {
 		{"missing data folder", []string{"query", "--data", "/nonexistent/persona"}, 1, "", "is not a folder"},
 		{"folder without inventory", []string{"query", "--data", os.TempDir()}, 1, "", "holds no inventory.json"},
 		{"sample without out", []string{"sample"}, 1, "", "no output folder given"},
-		{"sample zero rows", []string{"sample", "--rows", "0", "--out", t.TempDir()}, 1, "", "--rows must be at least 1"},
+		{"sample zero rows", []string{"sample", "--rows", "0", "--out", t.TempDir()}, 1, "", "--rows must be between 1 and"},
+		{"rows far too many", []string{"query", "--rows", "9223372036854775807"}, 1, "", "--rows must be between 1 and"},
+		{"time filter on a measure without series", []string{"query", "--rows", "1000", "--dim", "province", "--filter", "month=2025-03"}, 1, "", "remove the month filter"},
 		{"bad language", []string{"query", "--rows", "1000", "--lang", "fr"}, 1, "", `unknown language "fr"`},
 		{"unknown flag", []string{"query", "--nope"}, 1, "", "unknown flag"},
 	}
@@ -293,4 +295,62 @@ func displayWidth(s string) int {
 		}
 	}
 	return w
+}
+
+// A data folder whose inventory lies about the data, or tries to reach
+// other files or the terminal, is refused with a one-line error.
+func TestTamperedInventory(t *testing.T) {
+	base := t.TempDir()
+	if r := persona(t, "sample", "--rows", "2000", "--out", base, "--quiet"); r.code != 0 {
+		t.Fatalf("sample: %s", r.stderr)
+	}
+	orig, err := os.ReadFile(filepath.Join(base, "inventory.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(base, "personas-00000.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, from, to, want string
+	}{
+		{"record count", `"records": 2000`, `"records": 1999`, "2000 records, inventory says 1999"},
+		{"file listed twice", `"personas-00000.parquet"`, `"personas-00000.parquet", "personas-00000.parquet"`, "listed twice"},
+		{"wildcard file", `"personas-00000.parquet"`, `"*.parquet"`, "must be a plain file name"},
+		{"path outside", `"personas-00000.parquet"`, `"../personas-00000.parquet"`, "must be a plain file name"},
+		{"short series", `"2025-11",
+        "2025-12"`, `"2025-11"`, "do not hold one value for each of the 11 periods"},
+		{"escape in label", `"Age band"`, `"Age\u001b]0;pwned\u0007band"`, "control character"},
+		{"wrong type", `"name": "age_band",
+      "label": {
+        "zh": "年龄段",
+        "en": "Age band"
+      },
+      "role": "dimension",
+      "type": "VARCHAR"`, `"name": "age_band",
+      "label": {
+        "zh": "年龄段",
+        "en": "Age band"
+      },
+      "role": "multi_dimension",
+      "type": "VARCHAR[]"`, `column "age_band" is VARCHAR, inventory says VARCHAR[]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !strings.Contains(string(orig), tt.from) {
+				t.Fatalf("inventory.json lacks %q; update the test", tt.from)
+			}
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, "inventory.json"), []byte(strings.Replace(string(orig), tt.from, tt.to, 1)), 0o644)
+			os.WriteFile(filepath.Join(dir, "personas-00000.parquet"), data, 0o644)
+			r := persona(t, "query", "--data", dir, "--dim", "province")
+			if r.code != 1 || !strings.Contains(r.stderr, tt.want) {
+				t.Fatalf("exit %d, stderr %q; want exit 1 mentioning %q", r.code, r.stderr, tt.want)
+			}
+			if strings.Contains(r.stderr, "\x1b") {
+				t.Errorf("error message carries an escape sequence: %q", r.stderr)
+			}
+		})
+	}
 }

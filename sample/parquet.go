@@ -2,7 +2,9 @@ package sample
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -23,11 +25,18 @@ const PartRows = 1 << 20
 // into place only when all are complete, so a failed or cancelled run
 // leaves nothing half-written.
 func WriteDir(ctx context.Context, dir string, opt Options) (err error) {
-	if opt.Rows <= 0 {
-		return fmt.Errorf("rows must be at least 1, got %d", opt.Rows)
+	if opt.Rows <= 0 || opt.Rows > MaxRows {
+		return fmt.Errorf("rows must be between 1 and %d, got %d", MaxRows, opt.Rows)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create output folder: %w", err)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("create output folder: %w", err)
+		}
+		defer func() {
+			if err != nil {
+				os.Remove(dir) // only if still empty
+			}
+		}()
 	}
 	// Never mix a new sample with an old one's parts.
 	if old, _ := filepath.Glob(filepath.Join(dir, TableName+"-*.parquet")); len(old) > 0 {

@@ -33,6 +33,11 @@ const DefaultRows = 200_000
 // DefaultSeed is the demo sample's seed.
 const DefaultSeed uint64 = 20251111
 
+// MaxRows is the largest sample this package generates: far beyond
+// benchmark sizes (100M), low enough that a mistyped count fails at once
+// instead of running out of memory or disk.
+const MaxRows = 1_000_000_000
+
 // BatchRows is the number of records in one Arrow record batch.
 const BatchRows = 64 * 1024
 
@@ -482,8 +487,8 @@ type Reader struct {
 // NewReader starts generating. Release the reader (or cancel ctx) to stop
 // early.
 func NewReader(ctx context.Context, opt Options) (*Reader, error) {
-	if opt.Rows < 0 {
-		return nil, fmt.Errorf("rows must not be negative, got %d", opt.Rows)
+	if opt.Rows < 0 || opt.Rows > MaxRows || opt.First < 0 {
+		return nil, fmt.Errorf("rows must be between 0 and %d, got %d (from %d)", MaxRows, opt.Rows, opt.First)
 	}
 	workers := opt.Workers
 	if workers <= 0 {

@@ -424,7 +424,7 @@ func TestReader(t *testing.T) {
 	t.Run("cancel", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		r, err := NewReader(ctx, Options{Rows: 1 << 30, Seed: 1, Workers: 2})
+		r, err := NewReader(ctx, Options{Rows: MaxRows, Seed: 1, Workers: 2})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,6 +3,7 @@ package tui
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"regexp"
 	"slices"
@@ -44,11 +45,14 @@ func newFake() *fakeBackend {
 			{Name: "age_band", Label: l("年龄段", "Age band"), Role: inventory.Dimension, Type: "VARCHAR", Order: []string{"18-24", "25-29", "30-34"}},
 			{Name: "province", Label: l("省份", "Province"), Role: inventory.Dimension, Type: "VARCHAR"},
 			{Name: "categories", Label: l("偏好品类", "Categories"), Role: inventory.MultiDimension, Type: "VARCHAR[]"},
+			{Name: "month", Label: l("月份", "Month"), Role: inventory.Time, Type: "VARCHAR", Order: []string{"2025-01", "2025-02"}},
 			{Name: "gmv", Label: l("成交额", "GMV"), Role: inventory.Measure, Type: "DOUBLE"},
+			{Name: "monthly_orders", Label: l("订单数", "Orders"), Role: inventory.Measure, Type: "INTEGER[]", Series: "month"},
 		},
 		Measures: []inventory.MeasureDef{
 			{Name: "people", Label: l("人数", "People"), Kind: inventory.Count, Unit: "人"},
 			{Name: "gmv", Label: l("成交额", "GMV"), Kind: inventory.Sum, Field: "gmv", Unit: "元"},
+			{Name: "orders", Label: l("订单数", "Orders"), Kind: inventory.Sum, Field: "monthly_orders", Unit: "单"},
 		},
 	}}
 }
@@ -57,6 +61,7 @@ var canned = map[string][]slice.Row{
 	"age_band":   {{Keys: []string{"18-24"}, Value: 32086, People: 32086}, {Keys: []string{"25-29"}, Value: 39984, People: 39984}, {Keys: []string{"30-34"}, Value: 41989, People: 41989}},
 	"province":   {{Keys: []string{"广东"}, Value: 27455, People: 27455}, {Keys: []string{"江苏"}, Value: 16069, People: 16069}, {Keys: []string{"内蒙古"}, Value: 2512, People: 2512}, {Keys: []string{"西藏"}, Suppressed: true}},
 	"categories": {{Keys: []string{"服饰"}, Value: 90000, People: 90000}, {Keys: []string{"美妆"}, Value: 60000, People: 60000}},
+	"month":      {{Keys: []string{"2025-01"}, Value: 200000, People: 200000}, {Keys: []string{"2025-02"}, Value: 200000, People: 200000}},
 }
 
 func (f *fakeBackend) Inventory() *inventory.Inventory { return f.inv }
@@ -66,6 +71,9 @@ func (f *fakeBackend) Run(ctx context.Context, q slice.Query) (*slice.Result, er
 	f.mu.Lock()
 	f.queries = append(f.queries, q)
 	f.mu.Unlock()
+	if q.Measure == "orders" && slices.Contains(q.Dims, "categories") {
+		return nil, errors.New("orders by categories failed")
+	}
 	res := &slice.Result{Query: q, K: 10, Elapsed: 1200 * time.Microsecond}
 	res.Measure, _ = f.inv.Measure(q.Measure)
 	for _, d := range q.Dims {
@@ -96,7 +104,10 @@ func (f *fakeBackend) Run(ctx context.Context, q slice.Query) (*slice.Result, er
 			}
 		}
 	}
-	if vals, ok := q.Filters[q.Dims[0]]; ok && len(q.Dims) > 0 {
+	if len(q.Dims) == 0 {
+		return res, nil
+	}
+	if vals, ok := q.Filters[q.Dims[0]]; ok {
 		res.Rows = slices.DeleteFunc(res.Rows, func(r slice.Row) bool { return !slices.Contains(vals, r.Keys[0]) })
 	}
 	for _, r := range res.Rows {
@@ -273,4 +284,30 @@ func TestEscCancelsQuery(t *testing.T) {
 	teatest.WaitFor(t, tm.Output(), func(out []byte) bool { return bytes.Contains(out, []byte("cancelled")) }, teatest.WithDuration(5*time.Second))
 	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q")})
 	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+}
+
+// Cycling measures with the time dimension skips measures that do not
+// vary by period.
+func TestMeasuresFitTimeDimension(t *testing.T) {
+	b := newFake()
+	drive(t, b, "en", 80, 24, "j", "j", "j", "m")
+	if q := b.last(); !slices.Equal(q.Dims, []string{"month"}) || q.Measure != "orders" {
+		t.Errorf("m on the month dimension: dims %v measure %s, want month and orders (gmv has no series)", q.Dims, q.Measure)
+	}
+	drive(t, b, "en", 80, 24, "m", "j", "j", "j")
+	if q := b.last(); q.Measure != "orders" && q.Measure != "people" {
+		t.Errorf("moving onto month with gmv: measure %s, want one that varies by month", q.Measure)
+	}
+}
+
+// After a failed query nothing of the previous result stays on screen
+// under the new title.
+func TestFailedQueryClearsScreen(t *testing.T) {
+	view := drive(t, newFake(), "en", 80, 24, "j", "j", "m", "m")
+	if strings.Contains(view, "服饰") || strings.Contains(view, "90,000") {
+		t.Errorf("old rows still shown after a failed query:\n%s", view)
+	}
+	if !strings.Contains(view, "orders by categories failed") {
+		t.Errorf("error not shown:\n%s", view)
+	}
 }

@@ -17,45 +17,53 @@ import (
 // Chinese labels (two cells wide); lipgloss measures them correctly.
 //
 // Withheld rows get no bar at all, only a visible marker: a missing bar
-// must never read as zero.
+// must never read as zero. Rows without a value (a ratio over zero) read
+// "–".
+//
+// The ntcharts model is held by value and redrawn only when the data, the
+// visible window or the size changes; View just returns the drawing.
 type barChart struct {
 	bars          barchart.Model
 	width, height int
+	view          string
 }
 
 func newBarChart() barChart {
-	return barChart{bars: barchart.New(1, 1, barchart.WithHorizontalBars(), barchart.WithNoAxis(), barchart.WithBarGap(0))}
+	return barChart{bars: barchart.New(1, 1,
+		barchart.WithHorizontalBars(), barchart.WithNoAxis(), barchart.WithBarGap(0),
+		barchart.WithBarWidth(1), barchart.WithNoAutoBarWidth(), barchart.WithNoAutoMaxValue())}
 }
 
-// SetSize sets the chart's outer size.
+// SetSize sets the chart's outer size; call Set afterwards to redraw.
 func (c *barChart) SetSize(w, h int) {
 	c.width, c.height = max(w, 10), max(h, 1)
 }
 
-// View renders rows[offset:offset+height] of res.
-func (c *barChart) View(res *slice.Result, offset int, st styles, t texts) string {
+// Set draws rows[offset:offset+height] of res.
+func (c *barChart) Set(res *slice.Result, offset int, st styles, t texts) {
+	c.view = ""
 	if res == nil || len(res.Rows) == 0 {
-		return ""
+		return
 	}
-	end := min(len(res.Rows), offset+c.height)
-	rows := res.Rows[offset:end]
+	offset = min(max(0, offset), len(res.Rows)-1)
+	rows := res.Rows[offset:min(len(res.Rows), offset+c.height)]
 
 	labels := make([]string, len(rows))
 	values := make([]string, len(rows))
 	labelW, valueW := 0, 0
 	maxV := 0.0
-	for _, r := range res.Rows {
-		if !r.Suppressed {
+	for _, r := range res.Rows { // one scale for every window
+		if r.Defined() {
 			maxV = max(maxV, r.Value)
 		}
 	}
 	for i, r := range rows {
-		labels[i] = strings.Join(keysOrNone(r.Keys), " · ")
-		if r.Suppressed {
-			values[i] = slice.Withheld(res.K)
-		} else {
-			values[i] = res.Measure.Format(r.Value)
+		keys := make([]string, len(r.Keys))
+		for j, k := range r.Keys {
+			keys[j] = slice.KeyLabel(k)
 		}
+		labels[i] = strings.Join(keys, " · ")
+		values[i] = res.Cells(r)[len(r.Keys)]
 		labelW = max(labelW, lipgloss.Width(labels[i]))
 		valueW = max(valueW, lipgloss.Width(values[i]))
 	}
@@ -65,22 +73,20 @@ func (c *barChart) View(res *slice.Result, offset int, st styles, t texts) strin
 	data := make([]barchart.BarData, len(rows))
 	for i, r := range rows {
 		v := 0.0
-		if !r.Suppressed && r.Value > 0 {
+		if r.Defined() {
 			v = r.Value
 		}
 		data[i] = barchart.BarData{Values: []barchart.BarValue{{Value: v, Style: st.Bar}}}
 	}
-	c.bars = barchart.New(barW, len(rows),
-		barchart.WithHorizontalBars(), barchart.WithNoAxis(), barchart.WithBarGap(0),
-		barchart.WithBarWidth(1), barchart.WithNoAutoBarWidth(),
-		barchart.WithNoAutoMaxValue(), barchart.WithMaxValue(max(maxV, 1e-9)),
-		barchart.WithDataSet(data))
+	c.bars.Clear()
+	c.bars.Resize(barW, len(rows))
+	c.bars.SetMax(max(maxV, 1e-9))
+	c.bars.PushAll(data)
 	c.bars.Draw()
 	barLines := strings.Split(c.bars.View(), "\n")
 
 	var b strings.Builder
 	for i, r := range rows {
-		label := fit(labels[i], labelW)
 		bar := ""
 		if i < len(barLines) {
 			bar = barLines[i]
@@ -90,24 +96,16 @@ func (c *barChart) View(res *slice.Result, offset int, st styles, t texts) strin
 			bar = st.Withheld.Render(fit("┄┄ "+t.withheld, barW))
 			value = st.Withheld.Render(value)
 		}
-		b.WriteString(label + " " + bar + " " + value)
-		if i < len(rows)-1 {
+		if i > 0 {
 			b.WriteString("\n")
 		}
+		b.WriteString(fit(labels[i], labelW) + " " + bar + " " + value)
 	}
-	return b.String()
+	c.view = b.String()
 }
 
-func keysOrNone(keys []string) []string {
-	out := make([]string, len(keys))
-	for i, k := range keys {
-		out[i] = k
-		if k == "" {
-			out[i] = "∅"
-		}
-	}
-	return out
-}
+// View returns the drawing.
+func (c barChart) View() string { return c.view }
 
 // fit truncates or pads s to exactly w terminal cells.
 func fit(s string, w int) string {

@@ -14,7 +14,7 @@ type texts struct {
 var textsZH = texts{
 	dimensions: "维度", measure: "指标", filters: "筛选", none: "无", by: "按",
 	withheld: "已隐藏", rows: "行", query: "查询", loading: "查询中…", noRows: "没有符合条件的数据",
-	people: "人数", top: "前", all: "全部",
+	top:   "前",
 	keyUp: "上移", keyDown: "下移", keyFocus: "切换面板", keySecond: "固定为第二维度",
 	keyMeasure: "切换指标", keyFilter: "筛选到此行", keyClear: "清除筛选", keySort: "排序",
 	keyTop: "前10", keyCancel: "取消查询", keyHelp: "帮助", keyQuit: "退出",
@@ -25,7 +25,7 @@ var textsZH = texts{
 var textsEN = texts{
 	dimensions: "Dimensions", measure: "Measure", filters: "Filters", none: "none", by: "by",
 	withheld: "withheld", rows: "rows", query: "query", loading: "querying…", noRows: "no data matches",
-	people: "People", top: "top", all: "all",
+	top:   "top",
 	keyUp: "up", keyDown: "down", keyFocus: "switch pane", keySecond: "pin as 2nd dimension",
 	keyMeasure: "measure", keyFilter: "filter to row", keyClear: "clear filters", keySort: "sort",
 	keyTop: "top 10", keyCancel: "cancel query", keyHelp: "help", keyQuit: "quit",

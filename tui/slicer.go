@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,11 +46,11 @@ type slicer struct {
 	dims     []inventory.Field
 	measures []inventory.MeasureDef
 
-	cursor, primary, second, measure int
-	filters                          []filter
-	order                            slice.Order
-	top                              int
-	focus                            focusArea
+	cursor, second, measure int // cursor: the first dimension; second: -1 for none
+	filters                 []filter
+	order                   slice.Order
+	top                     int
+	focus                   focusArea
 
 	table table.Model
 	chart barChart
@@ -90,8 +91,8 @@ func (s slicer) Init() tea.Cmd { return s.first }
 func (s *slicer) query() slice.Query {
 	q := slice.Query{Measure: s.measures[s.measure].Name, Order: s.order, TopN: s.top}
 	if len(s.dims) > 0 {
-		q.Dims = append(q.Dims, s.dims[s.primary].Name)
-		if s.second >= 0 && s.second != s.primary {
+		q.Dims = append(q.Dims, s.dims[s.cursor].Name)
+		if s.second >= 0 && s.second != s.cursor {
 			q.Dims = append(q.Dims, s.dims[s.second].Name)
 		}
 	}
@@ -137,7 +138,10 @@ func (s slicer) Update(msg tea.Msg) (slicer, tea.Cmd) {
 		s.running = false
 		s.cancel = nil
 		if msg.err != nil {
+			// Nothing stale stays on screen under the new selection.
 			s.err = msg.err
+			s.res = nil
+			s.table.SetRows(nil)
 			return s, nil
 		}
 		s.err = nil
@@ -181,7 +185,8 @@ func (s slicer) key(msg tea.KeyMsg) (slicer, tea.Cmd) {
 		if next < 0 || next >= len(s.dims) {
 			return s, nil
 		}
-		s.cursor, s.primary = next, next
+		s.cursor = next
+		s.fitMeasure(1)
 		return s, s.run()
 	case key.Matches(msg, k.Second):
 		// Pin the highlighted dimension as the second one: it stays while
@@ -191,23 +196,27 @@ func (s slicer) key(msg tea.KeyMsg) (slicer, tea.Cmd) {
 		} else {
 			s.second = s.cursor
 		}
+		s.fitMeasure(1)
 		return s, s.run()
 	case key.Matches(msg, k.NextMeasure), key.Matches(msg, k.PrevMeasure):
-		n := len(s.measures)
+		step := 1
 		if key.Matches(msg, k.PrevMeasure) {
-			s.measure = (s.measure + n - 1) % n
-		} else {
-			s.measure = (s.measure + 1) % n
+			step = -1
 		}
+		n := len(s.measures)
+		s.measure = (s.measure + step + n) % n
+		s.fitMeasure(step)
 		return s, s.run()
 	case key.Matches(msg, k.Filter):
-		if s.res == nil || len(s.res.Rows) == 0 {
+		// Only on a row the analyst sees, never on a result still coming.
+		if s.focus != focusTable || s.running || s.res == nil || len(s.res.Rows) == 0 {
 			return s, nil
 		}
 		row := s.res.Rows[min(max(0, s.table.Cursor()), len(s.res.Rows)-1)]
 		for i, d := range s.res.Dims {
 			s.setFilter(d, row.Keys[i])
 		}
+		s.fitMeasure(1)
 		return s, s.run()
 	case key.Matches(msg, k.ClearFilter):
 		if len(s.filters) == 0 {
@@ -235,6 +244,40 @@ func (s slicer) key(msg tea.KeyMsg) (slicer, tea.Cmd) {
 		return s, nil
 	}
 	return s, nil
+}
+
+// fits reports whether measure i can be shown with the current
+// dimensions and filters: with a time dimension or time filter, only
+// measures with a series of that time field, or a head count by period.
+func (s *slicer) fits(i int) bool {
+	inv := s.backend.Inventory()
+	m := s.measures[i]
+	series := inv.Series(m)
+	q := s.query()
+	for _, d := range q.Dims {
+		if f, _ := inv.Field(d); f.Role == inventory.Time && series != d && m.Kind != inventory.Count {
+			return false
+		}
+	}
+	for name := range q.Filters {
+		if f, _ := inv.Field(name); f.Role == inventory.Time && series != name &&
+			(m.Kind != inventory.Count || !slices.Contains(q.Dims, name)) {
+			return false
+		}
+	}
+	return true
+}
+
+// fitMeasure moves the measure, in direction step, to the nearest one that
+// fits; if none does, it stays and the engine explains why.
+func (s *slicer) fitMeasure(step int) {
+	n := len(s.measures)
+	for i, j := 0, s.measure; i < n; i, j = i+1, (j+step+n)%n {
+		if s.fits(j) {
+			s.measure = j
+			return
+		}
+	}
 }
 
 func (s *slicer) setFilter(d inventory.Field, value string) {
@@ -267,12 +310,18 @@ func (s *slicer) refreshTable() {
 		return
 	}
 	header := s.res.Header(s.ctx.lang)
-	numW := 13
 	nDims := len(s.res.Dims)
-	dimW := max(6, (s.rightW-2*numW)/max(1, nDims)-2)
+	nNum := len(header) - nDims
+	// Each column takes its width plus 2 cells of padding; all must fit
+	// in the pane. Numbers get up to 12 cells, dimensions share the rest.
+	numW := min(12, max(6, (s.rightW-nDims*8)/nNum-2))
+	dimW := 0
+	if nDims > 0 {
+		dimW = max(4, (s.rightW-nNum*(numW+2))/nDims-2)
+	}
 	cols := make([]table.Column, len(header))
 	for i, h := range header {
-		w := numW - 2
+		w := numW
 		if i < nDims {
 			w = dimW
 		}
@@ -310,6 +359,7 @@ func (s *slicer) refreshTable() {
 func (s *slicer) markRow() {
 	rows := s.table.Rows()
 	if len(rows) == 0 || s.res == nil || len(s.res.Dims) == 0 {
+		s.drawChart()
 		return
 	}
 	cur := s.table.Cursor()
@@ -325,6 +375,20 @@ func (s *slicer) markRow() {
 		r[0] = mark + base
 	}
 	s.table.SetRows(rows)
+	s.drawChart()
+}
+
+// drawChart redraws the chart's window of rows, which follows the
+// table's cursor.
+func (s *slicer) drawChart() {
+	if s.res == nil {
+		return
+	}
+	offset := 0
+	if n := len(s.res.Rows); n > s.chartH {
+		offset = min(max(0, s.table.Cursor()-s.chartH/2), n-s.chartH)
+	}
+	s.chart.Set(s.res, offset, s.ctx.st, s.ctx.t)
 }
 
 // View draws the screen.
@@ -363,17 +427,17 @@ func (s slicer) leftPane(h int) string {
 			cur = "▸"
 		}
 		switch {
-		case i == s.second && i != s.primary:
+		case i == s.second && i != s.cursor:
 			mark = "2 "
 		case i == s.second:
 			mark = "1²"
-		case i == s.primary:
+		case i == s.cursor:
 			mark = "1 "
 		}
 		line := fit(cur+mark+s.dims[i].Label.In(lang), s.leftW)
 		if i == s.cursor && s.focus == focusDims {
 			line = st.Cursor.Render(line)
-		} else if i == s.primary || i == s.second {
+		} else if i == s.cursor || i == s.second {
 			line = st.Selected.Render(line)
 		}
 		lines = append(lines, line)
@@ -396,28 +460,31 @@ func (s slicer) rightPane(h int) string {
 	lang := s.ctx.lang
 	var lines []string
 	var title strings.Builder
-	title.WriteString(s.measures[s.measure].Label.In(lang))
-	if s.res != nil && len(s.res.Dims) > 0 {
-		names := make([]string, len(s.res.Dims))
-		for i, d := range s.res.Dims {
-			names[i] = d.Label.In(lang)
+	// The title describes what is drawn: the result, not the selection
+	// whose answer may still be coming.
+	switch {
+	case s.res != nil:
+		title.WriteString(s.res.Measure.Label.In(lang))
+		if len(s.res.Dims) > 0 {
+			names := make([]string, len(s.res.Dims))
+			for i, d := range s.res.Dims {
+				names[i] = d.Label.In(lang)
+			}
+			title.WriteString(" " + t.by + " " + strings.Join(names, " × "))
 		}
-		title.WriteString(" " + t.by + " " + strings.Join(names, " × "))
+	default:
+		title.WriteString(s.measures[s.measure].Label.In(lang))
 	}
 	lines = append(lines, st.Header.Render(fit(title.String(), s.rightW)))
 	switch {
+	case s.res == nil && s.err != nil:
+		lines = append(lines, st.Error.Render(fit(firstLine(s.err.Error()), s.rightW)))
 	case s.res == nil && s.running:
 		lines = append(lines, st.Subtle.Render(t.loading))
 	case s.res != nil && len(s.res.Rows) == 0:
 		lines = append(lines, st.Subtle.Render(t.noRows))
 	case s.res != nil:
-		cur := s.table.Cursor()
-		offset := 0
-		if n := len(s.res.Rows); n > s.chartH {
-			offset = min(max(0, cur-s.chartH/2), n-s.chartH)
-		}
-		chart := s.chart.View(s.res, offset, st, t)
-		lines = append(lines, strings.Split(chart, "\n")...)
+		lines = append(lines, strings.Split(s.chart.View(), "\n")...)
 		for len(lines) < s.chartH+1 {
 			lines = append(lines, "")
 		}

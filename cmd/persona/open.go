@@ -53,8 +53,8 @@ func (s *source) open(ctx context.Context) (*dataset.Dataset, error) {
 		}
 		return dataset.OpenDir(ctx, s.dir, opt)
 	}
-	if s.rows < 1 {
-		return nil, fmt.Errorf("--rows must be at least 1, got %d", s.rows)
+	if s.rows < 1 || s.rows > sample.MaxRows {
+		return nil, withHint(fmt.Errorf("--rows must be between 1 and %d, got %d", sample.MaxRows, s.rows), "the demo uses 200000")
 	}
 	r, err := sample.NewReader(ctx, sample.Options{Rows: s.rows, Seed: s.seed})
 	if err != nil {

@@ -30,8 +30,8 @@ See sample/README.md for the fields and the effects planted in the data.`,
 			if out == "" {
 				return withHint(fmt.Errorf("no output folder given"), "pass --out DIR")
 			}
-			if rows < 1 {
-				return withHint(fmt.Errorf("--rows must be at least 1, got %d", rows), "the demo uses 200000")
+			if rows < 1 || rows > sample.MaxRows {
+				return withHint(fmt.Errorf("--rows must be between 1 and %d, got %d", sample.MaxRows, rows), "the demo uses 200000")
 			}
 			start := time.Now()
 			opt := sample.Options{Rows: rows, Seed: seed}

@@ -84,6 +84,14 @@ func open(ctx context.Context, inv *inventory.Inventory, opt Options, load func(
 	if err := load(db); err != nil {
 		return fail(err)
 	}
+	cols, err := db.Columns(ctx, inv.Table)
+	if err != nil {
+		return fail(err)
+	}
+	eng, err := slice.New(db, inv, cols, k) // checks columns and types
+	if err != nil {
+		return fail(err)
+	}
 	var lists []string
 	for _, f := range inv.Fields {
 		if f.Role == inventory.MultiDimension {
@@ -96,13 +104,49 @@ func open(ctx context.Context, inv *inventory.Inventory, opt Options, load func(
 	if err := db.Seal(ctx); err != nil {
 		return fail(err)
 	}
-	cols, err := db.Columns(ctx, inv.Table)
-	if err != nil {
-		return fail(err)
-	}
-	eng, err := slice.New(db, inv, cols, k)
-	if err != nil {
+	if err := checkData(ctx, db, inv); err != nil {
 		return fail(err)
 	}
 	return &Dataset{Inventory: inv, Slices: eng, db: db}, nil
+}
+
+// checkData holds the data to what its inventory promises: the record
+// count, and one value per period in every series.
+func checkData(ctx context.Context, db *store.DB, inv *inventory.Inventory) error {
+	count := func(q string) (int64, error) {
+		rows, err := db.QueryContext(ctx, q)
+		if err != nil {
+			return 0, err
+		}
+		defer rows.Close()
+		var n int64
+		if rows.Next() {
+			err = rows.Scan(&n)
+		}
+		return n, errors.Join(err, rows.Err())
+	}
+	// Names passed inventory.Validate: lower-case identifiers, safe to quote.
+	if inv.Records > 0 {
+		n, err := count(fmt.Sprintf(`SELECT count(*) FROM %q`, inv.Table))
+		if err != nil {
+			return fmt.Errorf("check data: %w", err)
+		}
+		if n != inv.Records {
+			return fmt.Errorf("data does not match inventory: %d records, inventory says %d", n, inv.Records)
+		}
+	}
+	for _, f := range inv.Fields {
+		if f.Series == "" {
+			continue
+		}
+		t, _ := inv.Field(f.Series)
+		n, err := count(fmt.Sprintf(`SELECT count(*) FROM %q WHERE len(%q) IS DISTINCT FROM %d`, inv.Table, f.Name, len(t.Order)))
+		if err != nil {
+			return fmt.Errorf("check data: %w", err)
+		}
+		if n > 0 {
+			return fmt.Errorf("data does not match inventory: %d records of %s do not hold one value for each of the %d periods of %s", n, f.Name, len(t.Order), t.Name)
+		}
+	}
+	return nil
 }

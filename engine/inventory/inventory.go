@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 )
 
 // Version is the inventory format version this build reads and writes.
@@ -224,9 +225,18 @@ func (inv *Inventory) Validate() error {
 		return bad("table name %q is not a lower-case identifier", inv.Table)
 	}
 	for _, f := range inv.Files {
-		if f == "" || f != filepath.Base(f) || strings.HasPrefix(f, ".") {
+		if f == "" || f != filepath.Base(f) || strings.HasPrefix(f, ".") || strings.ContainsAny(f, "*?[]{}\\") {
 			return bad("data file %q must be a plain file name", f)
 		}
+	}
+	if dup := firstDuplicate(inv.Files); dup != "" {
+		return bad("data file %q is listed twice", dup)
+	}
+	if inv.Records < 0 {
+		return bad("records %d is negative", inv.Records)
+	}
+	if err := inv.checkText(); err != nil {
+		return bad("%v", err)
 	}
 	seen := map[string]bool{}
 	weights := 0
@@ -339,6 +349,32 @@ func (inv *Inventory) Validate() error {
 		}
 		if err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// checkText refuses control characters in every text the interface
+// shows: they could drive the terminal (escape sequences).
+func (inv *Inventory) checkText() error {
+	type text struct{ what, s string }
+	label := func(what string, l Label) []text { return []text{{what, l.ZH}, {what, l.EN}} }
+	texts := label("dataset label", inv.Dataset)
+	for _, f := range inv.Fields {
+		texts = append(texts, label("label of "+f.Name, f.Label)...)
+		texts = append(texts, label("description of "+f.Name, f.Description)...)
+		texts = append(texts, text{"unit of " + f.Name, f.Unit})
+		for _, o := range f.Order {
+			texts = append(texts, text{"value of " + f.Name, o})
+		}
+	}
+	for _, m := range inv.Measures {
+		texts = append(texts, label("label of "+m.Name, m.Label)...)
+		texts = append(texts, text{"unit of " + m.Name, m.Unit})
+	}
+	for _, t := range texts {
+		if strings.ContainsFunc(t.s, unicode.IsControl) {
+			return fmt.Errorf("%s %q holds a control character", t.what, t.s)
 		}
 	}
 	return nil

@@ -17,10 +17,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/persona-workbench/persona/engine/inventory"
 )
@@ -69,16 +71,25 @@ type Query struct {
 	Filters map[string][]string // dimension name → accepted values
 	Measure string              // measure name
 	Order   Order
-	TopN    int // 0: all rows
+	TopN    int // keep the N rows of largest value (0: all), in Order
 }
+
+// Missing is the key of a missing dimension value (NULL or empty). As a
+// filter value it selects the missing values.
+const Missing = ""
 
 // Row is one cell of a slice.
 type Row struct {
-	Keys       []string // one per dimension; "" for a missing value
-	Value      float64  // valid only when !Suppressed
-	People     int64    // valid only when !Suppressed
+	Keys   []string // one per dimension; Missing for a missing value
+	Value  float64  // valid only when !Suppressed; NaN when undefined (a ratio over zero)
+	People int64    // valid only when !Suppressed
+	// Suppressed rows are behind fewer than k people: neither value nor
+	// head count left the database.
 	Suppressed bool
 }
+
+// Defined reports whether the row has a value to show.
+func (r Row) Defined() bool { return !r.Suppressed && !math.IsNaN(r.Value) }
 
 // Result is a slice's answer.
 type Result struct {
@@ -88,7 +99,10 @@ type Result struct {
 	Rows       []Row
 	Suppressed int // rows withheld, of those in Rows
 	K          int
-	Elapsed    time.Duration
+	// PeopleLabel names the head-count column: the label of the
+	// inventory's count measure.
+	PeopleLabel inventory.Label
+	Elapsed     time.Duration
 }
 
 // Querier runs SQL; *store.DB is one.
@@ -133,6 +147,15 @@ func New(db Querier, inv *inventory.Inventory, columns map[string]string, k int)
 // Inventory returns the engine's inventory.
 func (e *Engine) Inventory() *inventory.Inventory { return e.inv }
 
+func (e *Engine) peopleLabel() inventory.Label {
+	for _, m := range e.inv.Measures {
+		if m.Kind == inventory.Count {
+			return m.Label
+		}
+	}
+	return inventory.Label{ZH: "人数", EN: "People"}
+}
+
 // K returns the minimum group size.
 func (e *Engine) K() int { return e.k }
 
@@ -155,6 +178,16 @@ func (p *plan) params(vs []string) string {
 		ps[i] = p.param(v)
 	}
 	return strings.Join(ps, ", ")
+}
+
+// inFilter keeps rows whose expr is one of vals; the missing value ""
+// matches NULL as well as the empty string.
+func inFilter(expr string, vals []string, p *plan) string {
+	cond := fmt.Sprintf("%s IN (%s)", expr, p.params(vals))
+	if slices.Contains(vals, Missing) {
+		cond = fmt.Sprintf("(%s OR %s IS NULL)", cond, expr)
+	}
+	return cond
 }
 
 func quote(name string) string { return `"` + name + `"` } // names are ValidIdent-checked
@@ -192,7 +225,8 @@ func (e *Engine) compile(q Query) (*plan, error) {
 		}
 		switch f.Role {
 		case inventory.Dimension:
-			keys = append(keys, "t."+quote(f.Name))
+			// An empty string and NULL are both a missing value: one group.
+			keys = append(keys, "nullif(t."+quote(f.Name)+", '')")
 		case inventory.MultiDimension:
 			alias := fmt.Sprintf("d%d", i)
 			// Lists hold distinct values (dataset.Open makes sure), so a
@@ -230,14 +264,17 @@ func (e *Engine) compile(q Query) (*plan, error) {
 		dimPos := slices.IndexFunc(p.dims, func(d inventory.Field) bool { return d.Name == name })
 		switch f.Role {
 		case inventory.Dimension:
-			where = append(where, fmt.Sprintf("t.%s IN (%s)", quote(name), p.params(vals)))
+			where = append(where, inFilter("t."+quote(name), vals, p))
 		case inventory.MultiDimension:
 			if dimPos >= 0 {
-				where = append(where, fmt.Sprintf("d%d.v IN (%s)", dimPos, p.params(vals)))
+				where = append(where, inFilter(fmt.Sprintf("d%d.v", dimPos), vals, p))
 			} else {
 				where = append(where, fmt.Sprintf("list_has_any(t.%s, [%s])", quote(name), p.params(vals)))
 			}
 		case inventory.Time:
+			if series != f.Name && (m.Kind != inventory.Count || timeVar == "") {
+				return nil, bad("measure %q does not vary by %s; remove the %s filter or pick a measure with a %s series", m.Name, f.Name, f.Name, f.Name)
+			}
 			for _, v := range vals {
 				i := slices.Index(f.Order, v)
 				if i < 0 {
@@ -347,7 +384,7 @@ func (e *Engine) Run(ctx context.Context, q Query) (*Result, error) {
 		return nil, fmt.Errorf("run slice: %w", err)
 	}
 	defer rows.Close()
-	res := &Result{Query: q, Dims: p.dims, Measure: p.m, K: e.k}
+	res := &Result{Query: q, Dims: p.dims, Measure: p.m, K: e.k, PeopleLabel: e.peopleLabel()}
 	n := len(p.dims)
 	for rows.Next() {
 		var (
@@ -369,10 +406,12 @@ func (e *Engine) Run(ctx context.Context, q Query) (*Result, error) {
 		}
 		if !people.Valid {
 			r.Suppressed = true
-			res.Suppressed++
 		} else {
 			r.People = people.Int64
-			r.Value = value.Float64 // NULL only for a ratio over zero; shown as 0
+			r.Value = math.NaN() // NULL: a ratio over zero has no value
+			if value.Valid {
+				r.Value = value.Float64
+			}
 		}
 		res.Rows = append(res.Rows, r)
 	}
@@ -380,13 +419,10 @@ func (e *Engine) Run(ctx context.Context, q Query) (*Result, error) {
 		return nil, fmt.Errorf("read slice: %w", err)
 	}
 	sortRows(res)
-	if q.TopN > 0 && len(res.Rows) > q.TopN {
-		res.Rows = res.Rows[:q.TopN]
-		res.Suppressed = 0
-		for _, r := range res.Rows {
-			if r.Suppressed {
-				res.Suppressed++
-			}
+	res.Suppressed = 0
+	for _, r := range res.Rows {
+		if r.Suppressed {
+			res.Suppressed++
 		}
 	}
 	res.Elapsed = time.Since(start)
@@ -398,15 +434,29 @@ func keyString(f inventory.Field, v any) string {
 	case nil:
 		return ""
 	case string:
-		return x
+		return Printable(x)
 	case int64:
 		if f.Role == inventory.Time && x >= 1 && int(x) <= len(f.Order) {
 			return f.Order[x-1]
 		}
 		return strconv.FormatInt(x, 10)
 	default:
-		return fmt.Sprint(x)
+		return Printable(fmt.Sprint(x))
 	}
+}
+
+// Printable replaces control characters, which could drive the terminal
+// (escape sequences in a data value), with U+FFFD.
+func Printable(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return unicode.ReplacementChar
+		}
+		return r
+	}, s)
 }
 
 // rank orders a dimension's values: by their position in an ordinal
@@ -436,6 +486,18 @@ func rank(f inventory.Field, a, b string) int {
 	return strings.Compare(a, b)
 }
 
+func valueClass(r Row) int {
+	switch {
+	case r.Suppressed:
+		return 2
+	case math.IsNaN(r.Value):
+		return 1
+	}
+	return 0
+}
+
+// sortRows orders the rows; with a top-N it first keeps the N largest
+// values, then orders those.
 func sortRows(res *Result) {
 	byLabel := func(a, b Row) int {
 		for i, f := range res.Dims {
@@ -447,14 +509,11 @@ func sortRows(res *Result) {
 	}
 	byValue := func(desc bool) func(a, b Row) int {
 		return func(a, b Row) int {
-			// Withheld rows have no value to sort by: they go last.
-			if a.Suppressed != b.Suppressed {
-				if a.Suppressed {
-					return 1
-				}
-				return -1
+			// Rows without a value go last: undefined, then withheld.
+			if c := cmp.Compare(valueClass(a), valueClass(b)); c != 0 {
+				return c
 			}
-			if !a.Suppressed {
+			if a.Defined() {
 				c := cmp.Compare(a.Value, b.Value)
 				if desc {
 					c = -c
@@ -465,6 +524,10 @@ func sortRows(res *Result) {
 			}
 			return byLabel(a, b)
 		}
+	}
+	if n := res.Query.TopN; n > 0 && len(res.Rows) > n {
+		slices.SortStableFunc(res.Rows, byValue(true))
+		res.Rows = res.Rows[:n]
 	}
 	order := res.Query.Order
 	if order == Auto {

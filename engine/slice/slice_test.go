@@ -226,6 +226,10 @@ func TestSliceRejects(t *testing.T) {
 		{"empty filter", slice.Query{Measure: "people", Filters: map[string][]string{"province": {}}}, "lists no values"},
 		{"unknown filter", slice.Query{Measure: "people", Filters: map[string][]string{"salary": {"1"}}}, "unknown filter"},
 		{"negative top-N", slice.Query{Measure: "people", TopN: -1}, "top-N"},
+		{"time filter on a measure without series", slice.Query{Dims: []string{"age_band"}, Measure: "conversion_rate",
+			Filters: map[string][]string{"month": {"2025-01"}}}, "remove the month filter"},
+		{"time filter on people without time dimension", slice.Query{Measure: "people",
+			Filters: map[string][]string{"month": {"2025-01"}}}, "remove the month filter"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -264,5 +268,76 @@ func TestRunCancelled(t *testing.T) {
 	cancel()
 	if _, err := e.Run(ctx, slice.Query{Measure: "people"}); err == nil {
 		t.Fatal("cancelled query succeeded")
+	}
+}
+
+// A ratio over zero has no value: it is not shown as 0, it sorts after
+// the defined rows, and JSON leaves the value out.
+func TestUndefinedRatio(t *testing.T) {
+	db, inv := fixture(t)
+	e := engine(t, db, inv, 2)
+	// 25-29 服饰 buyers (personas 7 and 9) ordered nothing in 2025-01.
+	res, err := e.Run(context.Background(), slice.Query{Dims: []string{"month", "age_band"}, Measure: "aov",
+		Filters: map[string][]string{"categories": {"服饰"}}, Order: slice.ValueDesc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := res.Rows[len(res.Rows)-1]
+	if strings.Join(last.Keys, "|") != "2025-01|25-29" || last.Defined() || last.Suppressed || last.People != 2 {
+		t.Fatalf("last row %+v, want 2025-01|25-29 undefined with 2 people", last)
+	}
+	if got := res.Cells(last); got[2] != "–" {
+		t.Errorf("undefined value reads %q, want –", got[2])
+	}
+	var b strings.Builder
+	if err := res.WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `"month": "2025-01"`) || strings.Contains(b.String(), "NaN") {
+		t.Errorf("JSON: %s", b.String())
+	}
+}
+
+// With a top-N, the N largest values are kept, then shown in the
+// requested order (age bands in their natural order).
+func TestTopNKeepsLargest(t *testing.T) {
+	db, inv := fixture(t)
+	e := engine(t, db, inv, 3)
+	res, err := e.Run(context.Background(), slice.Query{Dims: []string{"age_band"}, Measure: "gmv", TopN: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 18-24: 100+250+80+400+100 = 930; 25-29: 900+200+0+60+400 = 1560.
+	check(t, res, []cell{{"25-29", 1560, 5, false}})
+}
+
+func TestMissingValueFilter(t *testing.T) {
+	db, inv := fixture(t)
+	e := engine(t, db, inv, 3)
+	sql, args, err := e.SQL(slice.Query{Dims: []string{"province"}, Measure: "people",
+		Filters: map[string][]string{"province": {slice.Missing, "广东"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sql, `t."province" IS NULL`) || !strings.Contains(sql, `nullif(t."province", '')`) {
+		t.Errorf("missing value not handled: %s %v", sql, args)
+	}
+	res, err := e.Run(context.Background(), slice.Query{Dims: []string{"province"}, Measure: "people",
+		Filters: map[string][]string{"province": {slice.Missing, "广东"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, res, []cell{{"广东", 8, 8, false}})
+}
+
+func TestPrintable(t *testing.T) {
+	for in, want := range map[string]string{
+		"广东":                  "广东",
+		"a\x1b]0;pwned\x07b":  "a\uFFFD]0;pwned\uFFFDb",
+		"tab\there\u0085next": "tab\uFFFDhere\uFFFDnext",
+	} {
+		if got := slice.Printable(in); got != want {
+			t.Errorf("Printable(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -28,13 +28,17 @@ func (r *Result) Header(lang string) []string {
 	}
 	h = append(h, m)
 	if r.ShowsPeople() {
-		people := "人数"
-		if lang == "en" {
-			people = "People"
-		}
-		h = append(h, people)
+		h = append(h, r.PeopleLabel.In(lang))
 	}
 	return h
+}
+
+// KeyLabel is how a dimension value reads: Missing shows as ∅.
+func KeyLabel(k string) string {
+	if k == Missing {
+		return "∅"
+	}
+	return k
 }
 
 // ShowsPeople reports whether the result has a column for the number of
@@ -45,11 +49,9 @@ func (r *Result) ShowsPeople() bool { return r.Measure.Kind != inventory.Count }
 // Cells returns a row's cells as text: keys, then the measure and the
 // number of people, or the withheld marker for both.
 func (r *Result) Cells(row Row) []string {
-	cells := append([]string(nil), row.Keys...)
-	for i, k := range cells {
-		if k == "" {
-			cells[i] = "∅"
-		}
+	cells := make([]string, len(row.Keys))
+	for i, k := range row.Keys {
+		cells[i] = KeyLabel(k)
 	}
 	value, people := Withheld(r.K), Withheld(r.K)
 	if !row.Suppressed {
@@ -109,7 +111,8 @@ func (r *Result) WriteCSV(w io.Writer, lang string) error {
 }
 
 // WriteJSON writes the result as JSON. Withheld rows carry
-// "withheld": true and no value or people.
+// "withheld": true and no value or people; rows whose value is undefined
+// (a ratio over zero) carry people but no value.
 func (r *Result) WriteJSON(w io.Writer) error {
 	type jsonRow struct {
 		Keys     map[string]string `json:"keys"`
@@ -133,8 +136,12 @@ func (r *Result) WriteJSON(w io.Writer) error {
 			jr.Keys[d.Name] = row.Keys[i]
 		}
 		if !row.Suppressed {
-			v, p := row.Value, row.People
-			jr.Value, jr.People = &v, &p
+			p := row.People
+			jr.People = &p
+		}
+		if row.Defined() {
+			v := row.Value
+			jr.Value = &v
 		}
 		out.Rows = append(out.Rows, jr)
 	}
