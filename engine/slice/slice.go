@@ -24,6 +24,9 @@ import (
 	"time"
 	"unicode"
 
+	"golang.org/x/text/collate"
+	"golang.org/x/text/language"
+
 	"github.com/persona-workbench/persona/engine/inventory"
 )
 
@@ -460,8 +463,10 @@ func Printable(s string) string {
 }
 
 // rank orders a dimension's values: by their position in an ordinal
-// order, otherwise by label; missing values last.
-func rank(f inventory.Field, a, b string) int {
+// order, otherwise by label in Chinese collation (pinyin, so 安徽 comes
+// before 北京), which also orders Latin text as expected; missing values
+// last.
+func rank(col *collate.Collator, f inventory.Field, a, b string) int {
 	if a == b {
 		return 0
 	}
@@ -483,6 +488,9 @@ func rank(f inventory.Field, a, b string) int {
 			return c
 		}
 	}
+	if c := col.CompareString(a, b); c != 0 {
+		return c
+	}
 	return strings.Compare(a, b)
 }
 
@@ -499,9 +507,10 @@ func valueClass(r Row) int {
 // sortRows orders the rows; with a top-N it first keeps the N largest
 // values, then orders those.
 func sortRows(res *Result) {
+	col := collate.New(language.Chinese)
 	byLabel := func(a, b Row) int {
 		for i, f := range res.Dims {
-			if c := rank(f, a.Keys[i], b.Keys[i]); c != 0 {
+			if c := rank(col, f, a.Keys[i], b.Keys[i]); c != 0 {
 				return c
 			}
 		}
@@ -532,8 +541,24 @@ func sortRows(res *Result) {
 	order := res.Query.Order
 	if order == Auto {
 		order = Label
-		if len(res.Dims) == 1 && !res.Dims[0].Ordinal() {
+		switch {
+		case len(res.Dims) == 1 && !res.Dims[0].Ordinal():
 			order = ValueDesc
+		case len(res.Dims) == 2 && !res.Dims[0].Ordinal():
+			// Groups of a nominal first dimension, largest first (by the
+			// people shown in them); within a group, the second
+			// dimension's natural order.
+			size := map[string]int64{}
+			for _, r := range res.Rows {
+				size[r.Keys[0]] += r.People // 0 for withheld rows
+			}
+			slices.SortStableFunc(res.Rows, func(a, b Row) int {
+				if c := cmp.Compare(size[b.Keys[0]], size[a.Keys[0]]); c != 0 {
+					return c
+				}
+				return byLabel(a, b)
+			})
+			return
 		}
 	}
 	switch order {
