@@ -9,11 +9,13 @@ package tui
 
 import (
 	"context"
+	"strings"
 
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/persona-workbench/persona/engine/inventory"
 	"github.com/persona-workbench/persona/engine/slice"
@@ -118,7 +120,7 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 func (a *App) layout() {
-	helpH := lipgloss.Height(a.help.View(a.ctx.keys))
+	helpH := lipgloss.Height(a.helpView())
 	a.slicer.SetSize(a.ctx.width, a.ctx.height-helpH)
 }
 
@@ -130,5 +132,16 @@ func (a App) View() string {
 	if a.ctx.width < 60 || a.ctx.height < 16 {
 		return a.ctx.st.Error.Render(fit(a.ctx.t.tooSmall, a.ctx.width))
 	}
-	return a.slicer.View() + "\n" + a.help.View(a.ctx.keys)
+	return a.slicer.View() + "\n" + a.helpView()
+}
+
+// helpView is the help generated from the active screen's key map, cut to
+// the width: bubbles/help can overrun it by an item when its ellipsis
+// does not fit.
+func (a App) helpView() string {
+	lines := strings.Split(a.help.View(a.slicer), "\n")
+	for i, l := range lines {
+		lines[i] = ansi.Truncate(l, a.ctx.width, "…")
+	}
+	return strings.Join(lines, "\n")
 }

@@ -174,7 +174,8 @@ func TestScreens(t *testing.T) {
 		{"province_withheld_zh_80x24", "zh", 80, 24, []string{"j"}},
 		{"two_dims_zh_80x24", "zh", 80, 24, []string{"b", "j"}},
 		{"measure_en_100x30", "en", 100, 30, []string{"j", "m"}},
-		{"filter_en_80x24", "en", 80, 24, []string{"j", "tab", "j", "f"}},
+		{"filter_en_80x24", "en", 80, 24, []string{"j", "tab", "tab", "j", "f"}},
+		{"measure_list_zh_80x24", "zh", 80, 24, []string{"j", "j", "j", "tab"}},
 		{"help_zh_80x24", "zh", 80, 24, []string{"?"}},
 		{"small_60x16", "en", 60, 16, []string{"j"}},
 		{"too_small_50x10", "en", 50, 10, nil},
@@ -225,14 +226,24 @@ func TestKeysDriveQueries(t *testing.T) {
 		t.Errorf("after j b k m: dims %v measure %s, want [age_band province] gmv", q.Dims, q.Measure)
 	}
 	b = newFake()
-	drive(t, b, "en", 80, 24, "j", "tab", "f")
+	drive(t, b, "en", 80, 24, "j", "tab", "tab", "f")
 	if q := b.last(); !slices.Equal(q.Filters["province"], []string{"广东"}) {
 		t.Errorf("filter: got %v, want province=广东", q.Filters)
 	}
 	b = newFake()
-	drive(t, b, "en", 80, 24, "j", "tab", "f", "x")
+	drive(t, b, "en", 80, 24, "j", "tab", "tab", "f", "x")
 	if q := b.last(); len(q.Filters) != 0 {
 		t.Errorf("clear filters: got %v", q.Filters)
+	}
+	b = newFake()
+	drive(t, b, "en", 80, 24, "tab", "j")
+	if q := b.last(); q.Measure != "gmv" {
+		t.Errorf("down in the measure list: measure %s, want gmv", q.Measure)
+	}
+	b = newFake()
+	drive(t, b, "en", 80, 24, "j", "f")
+	if q := b.last(); len(q.Filters) != 0 {
+		t.Errorf("f outside the table filtered: %v", q.Filters)
 	}
 	b = newFake()
 	drive(t, b, "en", 80, 24, "jj") // two keys in one read

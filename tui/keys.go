@@ -4,10 +4,10 @@ import "github.com/charmbracelet/bubbles/key"
 
 // keyMap declares every key binding once; help is generated from it.
 type keyMap struct {
-	Up, Down, Focus, Second   key.Binding
-	NextMeasure, PrevMeasure  key.Binding
-	Filter, ClearFilter, Sort key.Binding
-	Top, Cancel, Help, Quit   key.Binding
+	Up, Down, Focus, FocusBack, Second key.Binding
+	NextMeasure, PrevMeasure           key.Binding
+	Filter, ClearFilter, Sort          key.Binding
+	Top, Cancel, Help, Quit            key.Binding
 }
 
 func newKeyMap(t texts) keyMap {
@@ -17,7 +17,8 @@ func newKeyMap(t texts) keyMap {
 	return keyMap{
 		Up:          b([]string{"up", "k"}, "↑/k", t.keyUp),
 		Down:        b([]string{"down", "j"}, "↓/j", t.keyDown),
-		Focus:       b([]string{"tab", "shift+tab"}, "tab", t.keyFocus),
+		Focus:       b([]string{"tab"}, "tab", t.keyFocus),
+		FocusBack:   b([]string{"shift+tab"}, "shift+tab", t.keyFocusBack),
 		Second:      b([]string{"b"}, "b", t.keySecond),
 		NextMeasure: b([]string{"m"}, "m/M", t.keyMeasure),
 		PrevMeasure: b([]string{"M"}, "M", t.keyMeasure),
@@ -39,7 +40,7 @@ func (k keyMap) ShortHelp() []key.Binding {
 // FullHelp implements help.KeyMap.
 func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Up, k.Down, k.Focus},
+		{k.Up, k.Down, k.Focus, k.FocusBack},
 		{k.Second, k.NextMeasure, k.Sort},
 		{k.Filter, k.ClearFilter, k.Top},
 		{k.Cancel, k.Help, k.Quit},

@@ -29,7 +29,9 @@ type focusArea int
 
 const (
 	focusDims focusArea = iota
+	focusMeasures
 	focusTable
+	focusAreas // how many there are
 )
 
 // filter is one dimension's accepted values, in the order they were set.
@@ -157,12 +159,15 @@ func (s slicer) Update(msg tea.Msg) (slicer, tea.Cmd) {
 func (s slicer) key(msg tea.KeyMsg) (slicer, tea.Cmd) {
 	k := s.ctx.keys
 	switch {
-	case key.Matches(msg, k.Focus):
-		if s.focus == focusDims {
-			s.focus = focusTable
+	case key.Matches(msg, k.Focus), key.Matches(msg, k.FocusBack):
+		step := focusArea(1)
+		if key.Matches(msg, k.FocusBack) {
+			step = focusAreas - 1
+		}
+		s.focus = (s.focus + step) % focusAreas
+		if s.focus == focusTable {
 			s.table.Focus()
 		} else {
-			s.focus = focusDims
 			s.table.Blur()
 		}
 		s.markRow()
@@ -180,6 +185,16 @@ func (s slicer) key(msg tea.KeyMsg) (slicer, tea.Cmd) {
 			}
 			s.markRow()
 			return s, nil
+		}
+		if s.focus == focusMeasures {
+			was := s.measure
+			n := len(s.measures)
+			s.measure = (s.measure + step + n) % n
+			s.fitMeasure(step)
+			if s.measure == was {
+				return s, nil
+			}
+			return s, s.run()
 		}
 		next := s.cursor + step
 		if next < 0 || next >= len(s.dims) {
@@ -414,8 +429,14 @@ func (s slicer) leftPane(h int) string {
 		title = st.Focused
 	}
 	lines = append(lines, title.Render(t.dimensions))
-	// The dimension list scrolls to keep the cursor in view.
-	room := max(1, h-6-max(1, len(s.filters)))
+	// The measure section lists every measure while it has the focus, and
+	// only the current one otherwise. The dimension list takes the rest
+	// and scrolls to keep the cursor in view.
+	measureLines := 1
+	if s.focus == focusMeasures {
+		measureLines = len(s.measures)
+	}
+	room := max(1, h-5-measureLines-max(1, len(s.filters)))
 	first := 0
 	if s.cursor >= room {
 		first = s.cursor - room + 1
@@ -442,9 +463,25 @@ func (s slicer) leftPane(h int) string {
 		}
 		lines = append(lines, line)
 	}
-	lines = append(lines, "", st.Header.Render(t.measure))
-	m := s.measures[s.measure]
-	lines = append(lines, fit("‹ "+m.Label.In(lang)+" ›", s.leftW))
+	title = st.Header
+	if s.focus == focusMeasures {
+		title = st.Focused
+	}
+	lines = append(lines, "", title.Render(t.measure))
+	if s.focus == focusMeasures {
+		for i, m := range s.measures {
+			switch {
+			case i == s.measure:
+				lines = append(lines, st.Cursor.Render(fit("▸ "+m.Label.In(lang), s.leftW)))
+			case !s.fits(i):
+				lines = append(lines, st.Subtle.Render(fit("  "+m.Label.In(lang)+" ✕", s.leftW)))
+			default:
+				lines = append(lines, fit("  "+m.Label.In(lang), s.leftW))
+			}
+		}
+	} else {
+		lines = append(lines, fit("‹ "+s.measures[s.measure].Label.In(lang)+" ›", s.leftW))
+	}
 	lines = append(lines, "", st.Header.Render(t.filters))
 	if len(s.filters) == 0 {
 		lines = append(lines, st.Subtle.Render(t.none))
