@@ -25,7 +25,9 @@ func newQueryCmd() *cobra.Command {
 		Use:   "query --dim NAME [--dim NAME] [--filter NAME=V1,V2] [--measure NAME]",
 		Short: "Print one slice of the data as a table, CSV or JSON",
 		Long: `Print one slice: a measure broken down by up to two dimensions, under
-filters. Cells behind fewer than k people are withheld and printed as <k.
+filters. Cells behind fewer than k people are withheld and printed as <k
+(in CSV: empty, withheld=true). CSV and JSON carry plain numbers and
+inventory names for other programs; the table is for people.
 Dimension and measure names come from the data's field inventory; run
 without --dim to see the total, or with --dim help to list them.`,
 		Example: `  persona query --dim province --measure gmv
@@ -67,7 +69,7 @@ without --dim to see the total, or with --dim help to list them.`,
 			out := cmd.OutOrStdout()
 			switch format {
 			case "csv":
-				return res.WriteCSV(out, lg)
+				return res.WriteCSV(out)
 			case "json":
 				return res.WriteJSON(out)
 			}
@@ -83,7 +85,7 @@ without --dim to see the total, or with --dim help to list them.`,
 	cmd.Flags().StringArrayVar(&filters, "filter", nil, "keep only these values: NAME=V1,V2 (repeatable)")
 	cmd.Flags().StringVar(&measure, "measure", "people", "measure to show")
 	cmd.Flags().StringVar(&sortName, "sort", "auto", "row order: auto, value-desc, value-asc or label")
-	cmd.Flags().IntVar(&top, "top", 0, "keep only the first N rows (0: all)")
+	cmd.Flags().IntVar(&top, "top", 0, "keep only the N rows with the largest values, then sort them (0: all)")
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table, csv or json")
 	cmd.Flags().StringVar(&langFlag, "lang", "", "labels in zh or en (default: from the locale)")
 	return cmd

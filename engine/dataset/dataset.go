@@ -111,7 +111,8 @@ func open(ctx context.Context, inv *inventory.Inventory, opt Options, load func(
 }
 
 // checkData holds the data to what its inventory promises: the record
-// count, and one value per period in every series.
+// count, weights of at least one person, and one value per period in
+// every series.
 func checkData(ctx context.Context, db *store.DB, inv *inventory.Inventory) error {
 	count := func(q string) (int64, error) {
 		rows, err := db.QueryContext(ctx, q)
@@ -133,6 +134,15 @@ func checkData(ctx context.Context, db *store.DB, inv *inventory.Inventory) erro
 		}
 		if n != inv.Records {
 			return fmt.Errorf("data does not match inventory: %d records, inventory says %d", n, inv.Records)
+		}
+	}
+	if w, ok := inv.WeightField(); ok {
+		n, err := count(fmt.Sprintf(`SELECT count(*) FROM %q WHERE %q IS NULL OR %[2]q < 1`, inv.Table, w.Name))
+		if err != nil {
+			return fmt.Errorf("check data: %w", err)
+		}
+		if n > 0 {
+			return fmt.Errorf("data does not match inventory: %d records have a weight %s below 1 or none", n, w.Name)
 		}
 	}
 	for _, f := range inv.Fields {

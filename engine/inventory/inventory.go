@@ -239,7 +239,7 @@ func (inv *Inventory) Validate() error {
 		return bad("%v", err)
 	}
 	seen := map[string]bool{}
-	weights := 0
+	weights, times := 0, 0
 	for _, f := range inv.Fields {
 		if !ValidIdent(f.Name) {
 			return bad("field name %q is not a lower-case identifier", f.Name)
@@ -259,6 +259,7 @@ func (inv *Inventory) Validate() error {
 			types = multiTypes
 		case Time:
 			types = dimensionTypes
+			times++
 			if len(f.Order) == 0 {
 				return bad("time field %q lists no periods in order", f.Name)
 			}
@@ -285,6 +286,9 @@ func (inv *Inventory) Validate() error {
 	}
 	if weights > 1 {
 		return bad("%d weight fields, at most one is allowed", weights)
+	}
+	if times > 1 {
+		return bad("%d time fields, at most one is allowed", times)
 	}
 	for _, f := range inv.Fields {
 		if f.Series == "" {

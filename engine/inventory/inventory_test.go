@@ -61,6 +61,9 @@ func TestValidate(t *testing.T) {
 		{"sum of boolean", func(i *Inventory) { i.Measures[1].Over = "converted" }, "use kind share"},
 		{"count with field", func(i *Inventory) { i.Measures[0].Field = "converted" }, "takes no field"},
 		{"decimals", func(i *Inventory) { i.Measures[1].Decimals = 9 }, "decimals"},
+		{"two time fields", func(i *Inventory) {
+			i.Fields = append(i.Fields, Field{Name: "quarter", Label: Label{ZH: "季度"}, Role: Time, Type: "VARCHAR", Order: []string{"Q1"}})
+		}, "time fields"},
 		{"two weights", func(i *Inventory) {
 			i.Fields = append(i.Fields, Field{Name: "w1", Label: Label{ZH: "w"}, Role: Weight, Type: "INTEGER"},
 				Field{Name: "w2", Label: Label{ZH: "w"}, Role: Weight, Type: "INTEGER"})

@@ -91,8 +91,10 @@ type Row struct {
 	Suppressed bool
 }
 
-// Defined reports whether the row has a value to show.
-func (r Row) Defined() bool { return !r.Suppressed && !math.IsNaN(r.Value) }
+// Defined reports whether the row has a finite value to show.
+func (r Row) Defined() bool {
+	return !r.Suppressed && !math.IsNaN(r.Value) && !math.IsInf(r.Value, 0)
+}
 
 // Result is a slice's answer.
 type Result struct {
@@ -498,7 +500,7 @@ func valueClass(r Row) int {
 	switch {
 	case r.Suppressed:
 		return 2
-	case math.IsNaN(r.Value):
+	case !r.Defined():
 		return 1
 	}
 	return 0

@@ -299,6 +299,13 @@ func TestUndefinedRatio(t *testing.T) {
 	if !strings.Contains(b.String(), `"month": "2025-01"`) || strings.Contains(b.String(), "NaN") {
 		t.Errorf("JSON: %s", b.String())
 	}
+	b.Reset()
+	if err := res.WriteCSV(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(b.String(), "month,age_band,aov,people,withheld\n") || !strings.Contains(b.String(), "\n2025-01,25-29,,2,false\n") {
+		t.Errorf("CSV:\n%s", b.String())
+	}
 }
 
 // With a top-N, the N largest values are kept, then shown in the

@@ -99,12 +99,36 @@ func (r *Result) WriteTable(w io.Writer, lang string) error {
 	return err
 }
 
-// WriteCSV writes the result as CSV with a header row.
-func (r *Result) WriteCSV(w io.Writer, lang string) error {
+// WriteCSV writes the result as CSV for other programs: a header of
+// inventory names (dimensions, the measure, people unless the measure is
+// the head count, withheld), then plain numbers without grouping or
+// units. A withheld row has empty value and people and withheld=true; an
+// undefined value is empty.
+func (r *Result) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
-	cw.Write(r.Header(lang))
+	var header []string
+	for _, d := range r.Dims {
+		header = append(header, d.Name)
+	}
+	header = append(header, r.Measure.Name)
+	if r.ShowsPeople() {
+		header = append(header, "people")
+	}
+	cw.Write(append(header, "withheld"))
 	for _, row := range r.Rows {
-		cw.Write(r.Cells(row))
+		rec := append([]string(nil), row.Keys...)
+		value, people := "", ""
+		if row.Defined() {
+			value = strconv.FormatFloat(row.Value, 'f', -1, 64)
+		}
+		if !row.Suppressed {
+			people = strconv.FormatInt(row.People, 10)
+		}
+		rec = append(rec, value)
+		if r.ShowsPeople() {
+			rec = append(rec, people)
+		}
+		cw.Write(append(rec, strconv.FormatBool(row.Suppressed)))
 	}
 	cw.Flush()
 	return cw.Error()
