@@ -39,8 +39,9 @@ func (c *barChart) SetSize(w, h int) {
 	c.width, c.height = max(w, 10), max(h, 1)
 }
 
-// Set draws rows[offset:offset+height] of res.
-func (c *barChart) Set(res *slice.Result, offset int, st styles, t texts) {
+// Set draws rows[offset:offset+height] of res; the row at index marked
+// (if shown) gets a marker.
+func (c *barChart) Set(res *slice.Result, offset, marked int, st styles, t texts) {
 	c.view = ""
 	if res == nil || len(res.Rows) == 0 {
 		return
@@ -48,26 +49,51 @@ func (c *barChart) Set(res *slice.Result, offset int, st styles, t texts) {
 	offset = min(max(0, offset), len(res.Rows)-1)
 	rows := res.Rows[offset:min(len(res.Rows), offset+c.height)]
 
-	labels := make([]string, len(rows))
-	values := make([]string, len(rows))
-	labelW, valueW := 0, 0
 	maxV := 0.0
 	for _, r := range res.Rows { // one scale for every window
 		if r.Defined() {
 			maxV = max(maxV, r.Value)
 		}
 	}
+	// Labels are one column per dimension. When they are too wide, the
+	// first column gives way, so the rows of a two-dimension chart stay
+	// told apart by the second key.
+	nKeys := len(rows[0].Keys)
+	keyW := make([]int, nKeys)
+	values := make([]string, len(rows))
+	valueW := 0
 	for i, r := range rows {
-		keys := make([]string, len(r.Keys))
 		for j, k := range r.Keys {
-			keys[j] = slice.KeyLabel(k)
+			keyW[j] = max(keyW[j], lipgloss.Width(slice.KeyLabel(k)))
 		}
-		labels[i] = strings.Join(keys, " · ")
-		values[i] = res.Cells(r)[len(r.Keys)]
-		labelW = max(labelW, lipgloss.Width(labels[i]))
+		values[i] = res.Cells(r)[nKeys]
 		valueW = max(valueW, lipgloss.Width(values[i]))
 	}
-	labelW = min(labelW, c.width/3)
+	sepW := 3 * max(0, nKeys-1) // " · "
+	labelW := sepW
+	for _, w := range keyW {
+		labelW += w
+	}
+	if limit := c.width * 2 / 5; labelW > limit && nKeys > 0 {
+		keyW[0] = max(2, keyW[0]-(labelW-limit))
+		labelW = sepW
+		for _, w := range keyW {
+			labelW += w
+		}
+	}
+	labels := make([]string, len(rows))
+	for i, r := range rows {
+		parts := make([]string, len(r.Keys))
+		for j, k := range r.Keys {
+			parts[j] = fit(slice.KeyLabel(k), keyW[j])
+		}
+		mark := "  "
+		if offset+i == marked {
+			mark = "▸ "
+		}
+		labels[i] = mark + strings.Join(parts, " · ")
+	}
+	labelW += 2
 	barW := max(1, c.width-labelW-valueW-2)
 
 	data := make([]barchart.BarData, len(rows))

@@ -68,6 +68,7 @@ type slicer struct {
 	width, height int
 	leftW, rightW int
 	chartH        int
+	chartTop      int // first result row in the chart
 }
 
 func newSlicer(ctx *shared, b Backend) slicer {
@@ -326,46 +327,53 @@ func (s *slicer) refreshTable() {
 	}
 	header := s.res.Header(s.ctx.lang)
 	nDims := len(s.res.Dims)
-	nNum := len(header) - nDims
-	// Each column takes its width plus 2 cells of padding; all must fit
-	// in the pane. Numbers get up to 12 cells, dimensions share the rest.
-	numW := min(12, max(6, (s.rightW-nDims*8)/nNum-2))
-	dimW := 0
-	if nDims > 0 {
-		dimW = max(4, (s.rightW-nNum*(numW+2))/nDims-2)
-	}
-	cols := make([]table.Column, len(header))
-	for i, h := range header {
-		w := numW
-		if i < nDims {
-			w = dimW
-		}
-		if i >= nDims {
-			h = strings.Repeat(" ", max(0, w-lipgloss.Width(h))) + h
-		}
-		cols[i] = table.Column{Title: h, Width: w}
-	}
-	rows := make([]table.Row, len(s.res.Rows))
+	cells := make([][]string, len(s.res.Rows))
 	for i, r := range s.res.Rows {
-		cells := s.res.Cells(r)
+		c := s.res.Cells(r)
 		if r.Suppressed {
-			cells[nDims] = s.ctx.t.withheld + " " + slice.Withheld(s.res.K)
+			c[nDims] = s.ctx.t.withheld + " " + slice.Withheld(s.res.K)
 			if s.res.ShowsPeople() {
-				cells[nDims+1] = ""
+				c[nDims+1] = ""
 			}
 		}
 		if nDims > 0 {
-			cells[0] = "  " + cells[0]
+			c[0] = "  " + c[0] // room for the row marker
 		}
-		for j := nDims; j < len(cells); j++ {
-			cells[j] = strings.Repeat(" ", max(0, cols[j].Width-lipgloss.Width(cells[j]))) + cells[j]
-		}
-		rows[i] = cells
+		cells[i] = c
 	}
-	s.table.SetRows(nil) // columns first, so rows never outnumber them
+	// Number columns are as wide as their widest cell; dimensions share
+	// the rest. Every column also takes 2 cells of padding.
+	widths := make([]int, len(header))
+	numTotal := 0
+	for j := nDims; j < len(header); j++ {
+		widths[j] = lipgloss.Width(header[j])
+		for _, c := range cells {
+			widths[j] = max(widths[j], lipgloss.Width(c[j]))
+		}
+		numTotal += widths[j] + 2
+	}
+	for j := range nDims {
+		widths[j] = max(4, (s.rightW-numTotal)/nDims-2)
+	}
+	cols := make([]table.Column, len(header))
+	for j, h := range header {
+		if j >= nDims {
+			h = strings.Repeat(" ", max(0, widths[j]-lipgloss.Width(h))) + h
+		}
+		cols[j] = table.Column{Title: h, Width: widths[j]}
+	}
+	rows := make([]table.Row, len(cells))
+	for i, c := range cells {
+		for j := nDims; j < len(c); j++ {
+			c[j] = strings.Repeat(" ", max(0, widths[j]-lipgloss.Width(c[j]))) + c[j]
+		}
+		rows[i] = c
+	}
+	cur := s.table.Cursor()
+	s.table.SetRows(nil) // columns first, so rows never outnumber them; resets the cursor
 	s.table.SetColumns(cols)
 	s.table.SetRows(rows)
-	s.table.SetCursor(min(max(0, s.table.Cursor()), max(0, len(rows)-1)))
+	s.table.SetCursor(min(max(0, cur), max(0, len(rows)-1)))
 	s.markRow()
 }
 
@@ -399,11 +407,20 @@ func (s *slicer) drawChart() {
 	if s.res == nil {
 		return
 	}
-	offset := 0
-	if n := len(s.res.Rows); n > s.chartH {
-		offset = min(max(0, s.table.Cursor()-s.chartH/2), n-s.chartH)
+	// The window scrolls only when the cursor leaves it, as the table's does.
+	cur, n := max(0, s.table.Cursor()), len(s.res.Rows)
+	switch {
+	case cur < s.chartTop:
+		s.chartTop = cur
+	case cur >= s.chartTop+s.chartH:
+		s.chartTop = cur - s.chartH + 1
 	}
-	s.chart.Set(s.res, offset, s.ctx.st, s.ctx.t)
+	s.chartTop = max(0, min(s.chartTop, n-s.chartH))
+	marked := -1
+	if s.focus == focusTable {
+		marked = cur
+	}
+	s.chart.Set(s.res, s.chartTop, marked, s.ctx.st, s.ctx.t)
 }
 
 // View draws the screen.
@@ -474,7 +491,7 @@ func (s slicer) leftPane(h int) string {
 			case i == s.measure:
 				lines = append(lines, st.Cursor.Render(fit("▸ "+m.Label.In(lang), s.leftW)))
 			case !s.fits(i):
-				lines = append(lines, st.Subtle.Render(fit("  "+m.Label.In(lang)+" ✕", s.leftW)))
+				lines = append(lines, st.Subtle.Render(fit("✕ "+m.Label.In(lang), s.leftW)))
 			default:
 				lines = append(lines, fit("  "+m.Label.In(lang), s.leftW))
 			}
