@@ -56,8 +56,8 @@ func (c *barChart) Set(res *slice.Result, offset, marked int, st styles, t texts
 		}
 	}
 	// Labels are one column per dimension. When they are too wide, the
-	// first column gives way, so the rows of a two-dimension chart stay
-	// told apart by the second key.
+	// widest column gives way a cell at a time, so both keys of a
+	// two-dimension chart stay readable.
 	nKeys := len(rows[0].Keys)
 	keyW := make([]int, nKeys)
 	values := make([]string, len(rows))
@@ -74,12 +74,22 @@ func (c *barChart) Set(res *slice.Result, offset, marked int, st styles, t texts
 	for _, w := range keyW {
 		labelW += w
 	}
-	if limit := c.width * 2 / 5; labelW > limit && nKeys > 0 {
-		keyW[0] = max(2, keyW[0]-(labelW-limit))
-		labelW = sepW
-		for _, w := range keyW {
-			labelW += w
+	limit := c.width * 2 / 5
+	if nKeys > 1 {
+		limit = c.width / 2
+	}
+	for labelW > limit {
+		widest := 0
+		for j := range keyW {
+			if keyW[j] > keyW[widest] {
+				widest = j
+			}
 		}
+		if keyW[widest] <= 4 {
+			break
+		}
+		keyW[widest]--
+		labelW--
 	}
 	labels := make([]string, len(rows))
 	for i, r := range rows {
