@@ -82,6 +82,7 @@ func TestCLI(t *testing.T) {
 		{"time filter on a measure without series", []string{"query", "--rows", "1000", "--dim", "province", "--filter", "month=2025-03"}, 1, "", "remove the month filter"},
 		{"bad language", []string{"query", "--rows", "1000", "--lang", "fr"}, 1, "", `unknown language "fr"`},
 		{"unknown flag", []string{"query", "--nope"}, 1, "", "unknown flag"},
+		{"demo without a terminal", []string{"demo", "--rows", "1000"}, 1, "", "demo needs a terminal"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
 	"github.com/persona-workbench/persona/tui"
@@ -28,6 +29,9 @@ written by ` + "`persona sample`" + `. Press ? in the workbench for its keys.`,
 			lg, err := lang(langFlag)
 			if err != nil {
 				return err
+			}
+			if !isatty.IsTerminal(os.Stdout.Fd()) || !isatty.IsTerminal(os.Stdin.Fd()) {
+				return withHint(fmt.Errorf("demo needs a terminal"), "for scripts and pipes use `persona query`")
 			}
 			fmt.Fprintln(os.Stderr, "persona: "+src.describe()+"…")
 			ds, err := src.open(cmd.Context())
