@@ -322,3 +322,15 @@ func TestFailedQueryClearsScreen(t *testing.T) {
 		t.Errorf("error not shown:\n%s", view)
 	}
 }
+
+// A result that arrives before the terminal's size is drawn once the size
+// is known, without a panic.
+func TestResultBeforeSize(t *testing.T) {
+	app := New(Config{Backend: newFake(), Lang: "en", Title: "t"})
+	msg := app.Init()()
+	m, _ := app.Update(msg)
+	m, _ = m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	if view := m.View(); !strings.Contains(view, "32,086") {
+		t.Errorf("result not drawn after sizing:\n%s", view)
+	}
+}

@@ -48,6 +48,9 @@ func (c *barChart) Set(res *slice.Result, offset, marked int, st styles, t texts
 	}
 	offset = min(max(0, offset), len(res.Rows)-1)
 	rows := res.Rows[offset:min(len(res.Rows), offset+c.height)]
+	if len(rows) == 0 { // not sized yet: the result came before the window size
+		return
+	}
 
 	maxV := 0.0
 	for _, r := range res.Rows { // one scale for every window

@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
+	"time"
+
+	"github.com/mattn/go-isatty"
 
 	"github.com/spf13/pflag"
 
@@ -46,7 +50,16 @@ func (s *source) open(ctx context.Context) (*dataset.Dataset, error) {
 	if s.k < 2 {
 		return nil, withHint(fmt.Errorf("--k must be at least 2, got %d", s.k), "the default is 10")
 	}
+	p := newProgress()
+	defer p.done()
 	opt := dataset.Options{K: s.k, Store: store.Options{Threads: s.threads, MemoryLimit: s.memoryLimit}}
+	opt.Progress = func(step string, done, total int) {
+		if step == "load" {
+			p.show(fmt.Sprintf("loading: file %d of %d", done, total))
+		} else {
+			p.show("checking the data against its inventory…")
+		}
+	}
 	if s.dir != "" {
 		if st, err := os.Stat(s.dir); err != nil || !st.IsDir() {
 			return nil, withHint(fmt.Errorf("--data %s is not a folder", s.dir), "generate one with `persona sample --out DIR`")
@@ -56,7 +69,9 @@ func (s *source) open(ctx context.Context) (*dataset.Dataset, error) {
 	if s.rows < 1 || s.rows > sample.MaxRows {
 		return nil, withHint(fmt.Errorf("--rows must be between 1 and %d, got %d", sample.MaxRows, s.rows), "the demo uses 200000")
 	}
-	r, err := sample.NewReader(ctx, sample.Options{Rows: s.rows, Seed: s.seed})
+	r, err := sample.NewReader(ctx, sample.Options{Rows: s.rows, Seed: s.seed, Progress: func(done int64) {
+		p.show(fmt.Sprintf("generating: %d of %d records (%.0f%%)", done, s.rows, 100*float64(done)/float64(s.rows)))
+	}})
 	if err != nil {
 		return nil, err
 	}
@@ -82,4 +97,37 @@ func lang(flag string) (string, error) {
 		}
 	}
 	return "en", nil
+}
+
+// progress shows one line of progress on stderr, rewritten in place, when
+// stderr is a terminal; elsewhere it stays silent.
+type progress struct {
+	on    bool
+	mu    sync.Mutex
+	last  time.Time
+	shown bool
+}
+
+func newProgress() *progress {
+	return &progress{on: isatty.IsTerminal(os.Stderr.Fd())}
+}
+
+func (p *progress) show(line string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.on || time.Since(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last = time.Now()
+	p.shown = true
+	fmt.Fprintf(os.Stderr, "\r\x1b[K%s", line)
+}
+
+// done clears the line.
+func (p *progress) done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shown {
+		fmt.Fprint(os.Stderr, "\r\x1b[K")
+	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,19 +34,13 @@ See sample/README.md for the fields and the effects planted in the data.`,
 			}
 			start := time.Now()
 			opt := sample.Options{Rows: rows, Seed: seed}
-			if !quiet {
-				var last time.Time
-				opt.Progress = func(done int64) {
-					if time.Since(last) > 200*time.Millisecond || done == rows {
-						last = time.Now()
-						fmt.Fprintf(os.Stderr, "\rgenerating: %d / %d records (%.0f%%)", done, rows, 100*float64(done)/float64(rows))
-					}
-				}
+			p := newProgress()
+			p.on = p.on && !quiet
+			opt.Progress = func(done int64) {
+				p.show(fmt.Sprintf("generating: %d of %d records (%.0f%%)", done, rows, 100*float64(done)/float64(rows)))
 			}
 			err := sample.WriteDir(cmd.Context(), out, opt)
-			if !quiet {
-				fmt.Fprintln(os.Stderr)
-			}
+			p.done()
 			if err != nil {
 				return err
 			}
@@ -58,6 +51,6 @@ See sample/README.md for the fields and the effects planted in the data.`,
 	cmd.Flags().Int64Var(&rows, "rows", sample.DefaultRows, "number of persona records")
 	cmd.Flags().Uint64Var(&seed, "seed", sample.DefaultSeed, "random seed; the same seed gives the same records")
 	cmd.Flags().StringVarP(&out, "out", "o", "", "output folder (created if missing)")
-	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress on stderr")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress line (shown only when stderr is a terminal)")
 	return cmd
 }

@@ -23,6 +23,15 @@ import (
 type Options struct {
 	Store store.Options
 	K     int // minimum group size; 0 means slice.DefaultK
+	// Progress, if set, hears about long steps: the step's name ("load",
+	// "check") and, for loading files, how many of how many are done.
+	Progress func(step string, done, total int)
+}
+
+func (o Options) progress(step string, done, total int) {
+	if o.Progress != nil {
+		o.Progress(step, done, total)
+	}
 }
 
 // Dataset is an open, sealed data set.
@@ -56,7 +65,9 @@ func OpenDir(ctx context.Context, dir string, opt Options) (*Dataset, error) {
 	for i, f := range inv.Files {
 		paths[i] = filepath.Join(dir, f)
 	}
-	return open(ctx, inv, opt, func(db *store.DB) error { return db.LoadParquet(ctx, inv.Table, paths...) })
+	return open(ctx, inv, opt, func(db *store.DB) error {
+		return db.LoadParquet(ctx, inv.Table, paths, func(done int) { opt.progress("load", done, len(paths)) })
+	})
 }
 
 // OpenArrow opens records streamed as Arrow record batches; nothing is
@@ -92,6 +103,7 @@ func open(ctx context.Context, inv *inventory.Inventory, opt Options, load func(
 	if err != nil {
 		return fail(err)
 	}
+	opt.progress("check", 0, 0)
 	var lists []string
 	for _, f := range inv.Fields {
 		if f.Role == inventory.MultiDimension {

@@ -152,8 +152,10 @@ func (d *DB) LoadArrow(ctx context.Context, table string, r array.RecordReader) 
 	return nil
 }
 
-// LoadParquet creates table from Parquet files, read in the order given.
-func (d *DB) LoadParquet(ctx context.Context, table string, paths ...string) error {
+// LoadParquet creates table from Parquet files, read in the order given,
+// one file at a time; progress, if not nil, is called after each file
+// with the number of files loaded.
+func (d *DB) LoadParquet(ctx context.Context, table string, paths []string, progress func(done int)) error {
 	if err := d.loading(); err != nil {
 		return err
 	}
@@ -163,13 +165,18 @@ func (d *DB) LoadParquet(ctx context.Context, table string, paths ...string) err
 	if len(paths) == 0 {
 		return fmt.Errorf("load %s: no files given", table)
 	}
-	lits := make([]string, len(paths))
 	for i, p := range paths {
-		lits[i] = "'" + strings.ReplaceAll(p, "'", "''") + "'"
-	}
-	q := fmt.Sprintf(`CREATE TABLE %q AS SELECT * FROM read_parquet([%s])`, table, strings.Join(lits, ", "))
-	if _, err := d.db.ExecContext(ctx, q); err != nil {
-		return fmt.Errorf("load %s: %w", table, err)
+		stmt := `CREATE TABLE %q AS SELECT * FROM read_parquet('%s')`
+		if i > 0 {
+			stmt = `INSERT INTO %q SELECT * FROM read_parquet('%s')`
+		}
+		q := fmt.Sprintf(stmt, table, strings.ReplaceAll(p, "'", "''"))
+		if _, err := d.db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("load %s: %w", p, err)
+		}
+		if progress != nil {
+			progress(i + 1)
+		}
 	}
 	return nil
 }

@@ -65,7 +65,7 @@ func TestHardening(t *testing.T) {
 	if err := db.ExecForTest(ctx, "COPY personas TO '"+pq+"' (FORMAT parquet)"); err != nil {
 		t.Fatalf("copy before seal: %v", err)
 	}
-	if err := db.LoadParquet(ctx, "again", pq); err != nil {
+	if err := db.LoadParquet(ctx, "again", []string{pq}, nil); err != nil {
 		t.Fatalf("load parquet before seal: %v", err)
 	}
 	if _, err := db.QueryContext(ctx, "SELECT 1"); !errors.Is(err, store.ErrNotSealed) {
@@ -104,7 +104,7 @@ func TestHardening(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var err error
 			if tt.sql == "" {
-				err = db.LoadParquet(ctx, "late", pq)
+				err = db.LoadParquet(ctx, "late", []string{pq}, nil)
 				if !errors.Is(err, store.ErrSealed) {
 					t.Fatalf("got %v, want ErrSealed", err)
 				}
@@ -149,7 +149,7 @@ func TestLoadRejects(t *testing.T) {
 	if err := db.LoadArrow(ctx, `x"; DROP TABLE y; --`, smallReader(t)); err == nil {
 		t.Error("bad table name accepted")
 	}
-	if err := db.LoadParquet(ctx, "p", filepath.Join(t.TempDir(), "missing.parquet")); err == nil {
+	if err := db.LoadParquet(ctx, "p", []string{filepath.Join(t.TempDir(), "missing.parquet")}, nil); err == nil {
 		t.Error("missing file loaded")
 	}
 	if _, err := store.Open(ctx, store.Options{MemoryLimit: "4GB'; INSTALL httpfs; --"}); err == nil {
