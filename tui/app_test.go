@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -124,15 +125,36 @@ func (f *fakeBackend) last() slice.Query {
 	return f.queries[len(f.queries)-1]
 }
 
-// drive runs the app at w×h, types keys (waiting for each answer), and
-// returns the final screen.
+// probe wraps the app to tell the test when it has handled an input and
+// has no query running, so tests wait for the app instead of sleeping.
+type probe struct {
+	App
+	inputs *atomic.Int64
+	busy   *atomic.Bool
+}
+
+func (p probe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	m, cmd := p.App.Update(msg)
+	p.App = m.(App)
+	p.busy.Store(p.App.slicer.running)
+	switch msg.(type) {
+	case tea.KeyMsg, tea.WindowSizeMsg:
+		p.inputs.Add(1)
+	}
+	return p, cmd
+}
+
+// drive runs the app at w×h, types keys (waiting after each until the app
+// has handled it and its query, if any, has answered), and returns the
+// final screen.
 func drive(t *testing.T, b *fakeBackend, lang string, w, h int, keys ...string) string {
 	t.Helper()
-	app := New(Config{Backend: b, Lang: lang, Title: b.inv.Dataset.In(lang)})
-	tm := teatest.NewTestModel(t, app, teatest.WithInitialTermSize(w, h))
+	p := probe{App: New(Config{Backend: b, Lang: lang, Title: b.inv.Dataset.In(lang)}), inputs: new(atomic.Int64), busy: new(atomic.Bool)}
+	tm := teatest.NewTestModel(t, p, teatest.WithInitialTermSize(w, h))
 	status := regexp.MustCompile(`(行|rows) \d+|too small`)
 	teatest.WaitFor(t, tm.Output(), func(out []byte) bool { return status.Match(out) }, teatest.WithDuration(5*time.Second))
 	for _, k := range keys {
+		before := p.inputs.Load()
 		switch k {
 		case "tab":
 			tm.Send(tea.KeyMsg{Type: tea.KeyTab})
@@ -143,11 +165,16 @@ func drive(t *testing.T, b *fakeBackend, lang string, w, h int, keys ...string) 
 		default:
 			tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)})
 		}
-		time.Sleep(20 * time.Millisecond)
+		deadline := time.Now().Add(5 * time.Second)
+		for p.inputs.Load() == before || p.busy.Load() {
+			if time.Now().After(deadline) {
+				t.Fatalf("the app did not settle after key %q", k)
+			}
+			time.Sleep(time.Millisecond)
+		}
 	}
 	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q")})
-	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(App)
-	return final.View()
+	return tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(probe).View()
 }
 
 func checkSize(t *testing.T, view string, w, h int) {
