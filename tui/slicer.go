@@ -139,7 +139,7 @@ func (s slicer) Update(msg tea.Msg) (slicer, tea.Cmd) {
 			return s, nil
 		}
 		s.running = false
-		s.cancel = nil
+		s.stop() // release the finished query's context
 		if msg.err != nil {
 			// Nothing stale stays on screen under the new selection.
 			s.err = msg.err
