@@ -4,10 +4,10 @@ package tui
 // the field inventory, which carries both languages.
 type texts struct {
 	dimensions, measure, filters, none, by, withheld, rows, query            string
-	loading, noRows, people, sortNames, top                                  string
+	loading, noRows, top                                                     string
 	keyUp, keyDown, keyFocus, keyFocusBack, keySecond, keyMeasure, keyFilter string
 	keyClear, keySort, keyTop, keyCancel, keyHelp, keyQuit                   string
-	cancelled, tooSmall, all                                                 string
+	cancelled, tooSmall                                                      string
 	orderAuto, orderValueDesc, orderValueAsc, orderLabel                     string
 }
 
