@@ -17,11 +17,12 @@ run: build
 
 ## deps: Debian packages the tests need (tmux drives the TUI end to end)
 deps:
-	@command -v tmux >/dev/null 2>&1 || { \
-	  echo "installing tmux…"; \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq tmux >/dev/null; \
-	  elif command -v sudo >/dev/null 2>&1; then sudo apt-get update -qq && sudo apt-get install -y -qq tmux >/dev/null; \
-	  else echo "make test needs tmux: apt-get install tmux"; exit 1; fi; }
+	@missing=""; for t in tmux age minisign; do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing…"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
+	  elif command -v sudo >/dev/null 2>&1; then sudo apt-get update -qq && sudo apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "make test needs:$$missing (apt-get install$$missing)"; exit 1; fi; fi
 
 ## check-layout: engine/ must not know its UI
 check-layout:

@@ -11,6 +11,10 @@ func Inventory(rows int64, seed uint64) *inventory.Inventory {
 	dim := func(name string, label, desc inventory.Label, order []string) inventory.Field {
 		return inventory.Field{Name: name, Label: label, Role: inventory.Dimension, Type: "VARCHAR", Order: order, Description: desc}
 	}
+	geo := func(f inventory.Field, kind string) inventory.Field {
+		f.Geo = kind
+		return f
+	}
 	return &inventory.Inventory{
 		Version: inventory.Version,
 		Dataset: l("合成电商用户画像（演示数据）", "Synthetic e-commerce personas (demo data)"),
@@ -21,9 +25,9 @@ func Inventory(rows int64, seed uint64) *inventory.Inventory {
 		Fields: []inventory.Field{
 			dim("age_band", l("年龄段", "Age band"), l("用户所在年龄段", "The persona's age band"), AgeBands),
 			dim("gender", l("性别", "Gender"), l("性别", "Gender"), nil),
-			dim("province", l("省份", "Province"), l("省级行政区（中国大陆31个）", "Province-level division (31, mainland China)"), nil),
-			dim("province_code", l("省份代码", "Province code"), l("GB/T 2260 省级行政区划代码", "GB/T 2260 province code"), nil),
-			dim("region", l("地区", "Region"), l("地理大区", "Geographic region"), nil),
+			geo(dim("province", l("省份", "Province"), l("省级行政区（中国大陆31个）", "Province-level division (31, mainland China)"), nil), "province"),
+			geo(dim("province_code", l("省份代码", "Province code"), l("GB/T 2260 省级行政区划代码", "GB/T 2260 province code"), nil), "province_code"),
+			geo(dim("region", l("地区", "Region"), l("地理大区", "Geographic region"), nil), "region"),
 			dim("city_tier", l("城市等级", "City tier"), l("常住城市等级", "Tier of the city of residence"), CityTiers),
 			dim("member_level", l("会员等级", "Member level"), l("平台会员等级", "Platform membership level"), MemberLevels),
 			dim("device", l("常用设备", "Device"), l("主要购物设备", "Device used most for shopping"), nil),

@@ -38,6 +38,12 @@ type Config struct {
 	// Renderer decides colours; nil means the terminal's (which honours
 	// NO_COLOR).
 	Renderer *lipgloss.Renderer
+	// Gate, when set, is the licence shown first: no data is queried or
+	// shown until the analyst acknowledges it.
+	Gate *Gate
+	// OnAcknowledge, if set, is called (in a command) when the analyst
+	// acknowledges the licence.
+	OnAcknowledge func()
 }
 
 // shared is the context every screen sees.
@@ -54,6 +60,8 @@ type shared struct {
 // App is the root model.
 type App struct {
 	ctx      *shared
+	gate     *gate // the licence gate, until acknowledged
+	onAck    func()
 	slicer   slicer
 	help     help.Model
 	fullHelp bool
@@ -76,11 +84,21 @@ func New(cfg Config) App {
 	h.Styles.FullKey = ctx.st.Header
 	h.Styles.ShortDesc = ctx.st.Subtle
 	h.Styles.FullDesc = ctx.st.Subtle
-	return App{ctx: ctx, slicer: newSlicer(ctx, cfg.Backend), help: h}
+	a := App{ctx: ctx, slicer: newSlicer(ctx, cfg.Backend), help: h, onAck: cfg.OnAcknowledge}
+	if cfg.Gate != nil {
+		g := newGate(ctx, *cfg.Gate)
+		a.gate = &g
+	}
+	return a
 }
 
-// Init runs the first slice.
-func (a App) Init() tea.Cmd { return a.slicer.Init() }
+// Init runs the first slice, or waits for the licence to be acknowledged.
+func (a App) Init() tea.Cmd {
+	if a.gate != nil {
+		return nil
+	}
+	return a.slicer.Init()
+}
 
 // Update routes messages.
 func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -115,13 +133,42 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 	}
 	var cmd tea.Cmd
+	if a.gate != nil {
+		if _, ok := msg.(ackMsg); ok {
+			a.gate = nil
+			a.layout()
+			cmds := []tea.Cmd{a.slicer.Init()}
+			if a.onAck != nil {
+				ack := a.onAck
+				cmds = append(cmds, func() tea.Msg { ack(); return nil })
+			}
+			return a, tea.Batch(cmds...)
+		}
+		g, cmd := a.gate.Update(msg)
+		a.gate = &g
+		return a, cmd
+	}
 	a.slicer, cmd = a.slicer.Update(msg)
 	return a, cmd
 }
 
 func (a *App) layout() {
 	helpH := lipgloss.Height(a.helpView())
+	if a.gate != nil {
+		a.gate.SetSize(a.ctx.width, a.ctx.height-helpH)
+	}
 	a.slicer.SetSize(a.ctx.width, a.ctx.height-helpH)
+}
+
+// screen is the active screen.
+func (a App) screen() interface {
+	View() string
+	help.KeyMap
+} {
+	if a.gate != nil {
+		return *a.gate
+	}
+	return a.slicer
 }
 
 // View draws the screen and the help footer.
@@ -132,14 +179,14 @@ func (a App) View() string {
 	if a.ctx.width < 60 || a.ctx.height < 16 {
 		return a.ctx.st.Error.Render(fit(a.ctx.t.tooSmall, a.ctx.width))
 	}
-	return a.slicer.View() + "\n" + a.helpView()
+	return a.screen().View() + "\n" + a.helpView()
 }
 
 // helpView is the help generated from the active screen's key map, cut to
 // the width: bubbles/help can overrun it by an item when its ellipsis
 // does not fit.
 func (a App) helpView() string {
-	lines := strings.Split(a.help.View(a.slicer), "\n")
+	lines := strings.Split(a.help.View(a.screen()), "\n")
 	for i, l := range lines {
 		lines[i] = ansi.Truncate(l, a.ctx.width, "…")
 	}

@@ -8,6 +8,9 @@ type texts struct {
 	keyUp, keyDown, keyFocus, keyFocusBack, keySecond, keyMeasure, keyFilter string
 	keyClear, keySort, keyTop, keyCancel, keyHelp, keyQuit                   string
 	cancelled, tooSmall                                                      string
+	keyAck, gateTitle, gateLicence, gatePurpose, gateLicensee, gateLicensor  string
+	gatePeriod, gateDaysLeft, gateRegion, gateK, gateKText, gatePeople       string
+	gateDeletion, gateDeletionText, gateYou, gateTerms, gateAck              string
 	orderAuto, orderValueDesc, orderValueAsc, orderLabel                     string
 }
 
@@ -19,6 +22,12 @@ var textsZH = texts{
 	keyMeasure: "切换指标", keyFilter: "筛选到此行", keyClear: "清除筛选", keySort: "排序",
 	keyTop: "前10", keyCancel: "取消查询", keyHelp: "帮助", keyQuit: "退出",
 	cancelled: "已取消", tooSmall: "终端太小：至少需要 60×16",
+	keyAck: "确认并打开", gateTitle: "数据许可 · 使用前请确认",
+	gateLicence: "许可编号", gatePurpose: "用途", gateLicensee: "被许可方", gateLicensor: "许可方",
+	gatePeriod: "期限", gateDaysLeft: "剩余 %d 天", gateRegion: "地域", gateK: "隐私", gateKText: "k = %d：少于 %[1]d 人的单元格不显示",
+	gatePeople: "授权人员", gateDeletion: "删除", gateDeletionText: "期满后 %d 天内删除全部数据及衍生品（%s 前）", gateYou: "当前使用人",
+	gateTerms: "仅限上述用途使用；不得识别任何个人；不得复制或外传数据；所有操作均记入使用日志。",
+	gateAck:   "按 Enter 确认以上条款并打开数据，按 q 退出。",
 	orderAuto: "自动", orderValueDesc: "值↓", orderValueAsc: "值↑", orderLabel: "标签",
 }
 
@@ -29,6 +38,12 @@ var textsEN = texts{
 	keyUp: "up", keyDown: "down", keyFocus: "next pane", keyFocusBack: "previous pane", keySecond: "pin as 2nd dimension",
 	keyMeasure: "measure", keyFilter: "filter to row", keyClear: "clear filters", keySort: "sort",
 	keyTop: "top 10", keyCancel: "cancel query", keyHelp: "help", keyQuit: "quit",
+	keyAck: "acknowledge and open", gateTitle: "Data licence · acknowledge before use",
+	gateLicence: "Licence", gatePurpose: "Purpose", gateLicensee: "Licensee", gateLicensor: "Licensor",
+	gatePeriod: "Period", gateDaysLeft: "%d days left", gateRegion: "Region", gateK: "Privacy", gateKText: "k = %d: cells behind fewer than %[1]d people are withheld",
+	gatePeople: "Authorised", gateDeletion: "Deletion", gateDeletionText: "delete all data and derivatives within %d days of the end (by %s)", gateYou: "You",
+	gateTerms: "Use only for the purpose above; identify no one; copy or pass on no data; every action is recorded in the usage log.",
+	gateAck:   "Press Enter to acknowledge these terms and open the data, q to quit.",
 	cancelled: "cancelled", tooSmall: "terminal too small: needs at least 60×16",
 	orderAuto: "auto", orderValueDesc: "value↓", orderValueAsc: "value↑", orderLabel: "label",
 }

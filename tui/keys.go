@@ -8,6 +8,7 @@ type keyMap struct {
 	NextMeasure, PrevMeasure           key.Binding
 	Filter, ClearFilter, Sort          key.Binding
 	Top, Cancel, Help, Quit            key.Binding
+	Acknowledge                        key.Binding
 }
 
 func newKeyMap(t texts) keyMap {
@@ -29,6 +30,7 @@ func newKeyMap(t texts) keyMap {
 		Cancel:      b([]string{"esc"}, "esc", t.keyCancel),
 		Help:        b([]string{"?"}, "?", t.keyHelp),
 		Quit:        b([]string{"q", "ctrl+c"}, "q", t.keyQuit),
+		Acknowledge: b([]string{"enter"}, "enter", t.keyAck),
 	}
 }
 

@@ -1,29 +1,42 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
+	"github.com/persona-workbench/persona/engine/keys"
+	"github.com/persona-workbench/persona/engine/licence"
+	"github.com/persona-workbench/persona/engine/pack"
+	"github.com/persona-workbench/persona/sample"
 	"github.com/persona-workbench/persona/tui"
 )
 
 func newDemoCmd() *cobra.Command {
 	var (
-		src      source
+		rows     int64
+		seed     uint64
 		langFlag string
+		threads  int
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Open the workbench on a synthetic persona sample",
-		Long: `Open the workbench on a synthetic persona sample: generated in memory
-(200k records by default, nothing written to disk) or read from a folder
-written by ` + "`persona sample`" + `. Press ? in the workbench for its keys.`,
-		Example: "  persona demo\n  persona demo --lang en --rows 1000000\n  persona demo --data ./sample-data",
+		Short: "Open the workbench on a synthetic persona sample, through the full licensed path",
+		Long: `Open the workbench on a synthetic persona sample (200k records by default),
+going through exactly the path real data takes: in a throwaway workspace
+a licensor key is made, an analyst enrols, the sample is packed into a
+signed, encrypted package, and the package is opened, decrypted in memory
+and shown behind the licence gate. The demo's keys are not protected by a
+passphrase and are marked as demo keys; everything is removed on exit.
+Press ? in the workbench for its keys.`,
+		Example: "  persona demo\n  persona demo --lang en --rows 1000000",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			lg, err := lang(langFlag)
@@ -33,23 +46,135 @@ written by ` + "`persona sample`" + `. Press ? in the workbench for its keys.`,
 			if !isatty.IsTerminal(os.Stdout.Fd()) || !isatty.IsTerminal(os.Stdin.Fd()) {
 				return withHint(fmt.Errorf("demo needs a terminal"), "for scripts and pipes use `persona query`")
 			}
-			fmt.Fprintln(os.Stderr, "persona: "+src.describe()+"…")
-			ds, err := src.open(cmd.Context())
+			if rows < 1 || rows > sample.MaxRows {
+				return withHint(fmt.Errorf("--rows must be between 1 and %d, got %d", sample.MaxRows, rows), "the demo uses 200000")
+			}
+			dir, err := os.MkdirTemp("", "persona-demo-*")
 			if err != nil {
 				return err
 			}
-			defer ds.Close()
-			// Ask the terminal for its background now, before the UI reads
-			// the keyboard: asked later, the answer races with key presses.
-			// Components (help, table) use the default renderer, so set it
-			// there.
-			lipgloss.SetHasDarkBackground(lipgloss.HasDarkBackground())
-			app := tui.New(tui.Config{Backend: ds.Slices, Lang: lg, Title: ds.Inventory.Dataset.In(lg)})
-			p := tea.NewProgram(app, tea.WithAltScreen(), tea.WithContext(cmd.Context()))
-			if _, err := p.Run(); err != nil && cmd.Context().Err() == nil {
-				return fmt.Errorf("terminal: %w", err)
+			defer os.RemoveAll(dir)
+			fmt.Fprintf(os.Stderr, "persona: demo workspace %s (removed on exit)\n", dir)
+			pkg, ws, err := demoPackage(cmd.Context(), dir, rows, seed)
+			if err != nil {
+				return err
 			}
-			return nil
+			src := source{path: pkg, ws: ws, threads: threads, providerKey: filepath.Join(dir, "licensor", keys.ProviderPub)}
+			o, err := src.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer o.Close()
+			return runWorkbench(cmd.Context(), o, lg)
+		},
+	}
+	cmd.Flags().Int64Var(&rows, "rows", sample.DefaultRows, "records of the synthetic sample")
+	cmd.Flags().Uint64Var(&seed, "seed", sample.DefaultSeed, "seed of the synthetic sample")
+	cmd.Flags().StringVar(&langFlag, "lang", "", "interface language, zh or en (default: from the locale)")
+	cmd.Flags().IntVar(&threads, "threads", 0, "DuckDB worker threads (default: one per core)")
+	return cmd
+}
+
+// demoPackage plays both sides in dir: the licensor makes a key, the
+// analyst enrols, the licensor packs a synthetic sample for them. The
+// synthetic sample's plaintext lives only until it is packed.
+func demoPackage(ctx context.Context, dir string, rows int64, seed uint64) (string, *keys.Workspace, error) {
+	p := newProgress()
+	defer p.done()
+	licensorDir := filepath.Join(dir, "licensor")
+	if _, err := keys.GenerateProvider(licensorDir, "", true); err != nil {
+		return "", nil, err
+	}
+	provider, err := keys.LoadSecretKey(filepath.Join(licensorDir, keys.ProviderKey), nil)
+	if err != nil {
+		return "", nil, err
+	}
+	ws, err := keys.Open(filepath.Join(dir, "workspace"), true)
+	if err != nil {
+		return "", nil, err
+	}
+	now := time.Now()
+	terms := sample.Terms(now)
+	name := "演示分析师 (demo analyst)"
+	e, err := ws.Enrol(terms.ID, name, "analyst", "", true)
+	if err != nil {
+		return "", nil, err
+	}
+	data := filepath.Join(licensorDir, "data")
+	err = sample.WriteDir(ctx, data, sample.Options{Rows: rows, Seed: seed, Progress: func(done int64) {
+		p.show(fmt.Sprintf("generating the sample: %d of %d records", done, rows))
+	}})
+	if err != nil {
+		return "", nil, err
+	}
+	defer os.RemoveAll(data)
+	pkg := filepath.Join(dir, "demo.persona")
+	_, err = pack.Pack(ctx, pack.Options{DataDir: data, Terms: terms, Enrolments: []*licence.Enrolment{e}, Key: provider, Out: pkg, Now: now,
+		Progress: func(stage string, done, total int64) {
+			if stage == "encrypt" {
+				p.show(bar("packing", done, total))
+			} else {
+				p.show("checking the sample against the contract…")
+			}
+		}})
+	if err != nil {
+		return "", nil, err
+	}
+	return pkg, ws, nil
+}
+
+
+// runWorkbench starts the TUI on an open package, behind the licence gate.
+func runWorkbench(ctx context.Context, o *pack.Opened, lg string) error {
+	// Ask the terminal for its background now, before the UI reads the
+	// keyboard: asked later, the answer races with key presses.
+	// Components (help, table) use the default renderer, so set it there.
+	lipgloss.SetHasDarkBackground(lipgloss.HasDarkBackground())
+	inv := o.Dataset.Inventory
+	app := tui.New(tui.Config{
+		Backend: o.Dataset.Slices, Lang: lg,
+		Title: o.Licence.ID + " · " + inv.Dataset.In(lg),
+		Gate:  &tui.Gate{Licence: o.Licence, Person: o.Person.Name, Now: time.Now()},
+	})
+	p := tea.NewProgram(app, tea.WithAltScreen(), tea.WithContext(ctx))
+	if _, err := p.Run(); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("terminal: %w", err)
+	}
+	return nil
+}
+
+func newOpenCmd() *cobra.Command {
+	var (
+		src      source
+		langFlag string
+	)
+	cmd := &cobra.Command{
+		Use:   "open PKG",
+		Short: "Open a licensed package in the workbench",
+		Long: `Open a licensed package: verify the licensor's signature (a key trusted with
+` + "`persona trust`" + ` or --provider-key), check the payload's hash and the licence
+period against the clock, unlock your enrolled identity for the licence
+(passphrase on the terminal, or PERSONA_PASSPHRASE_FILE), decrypt the data
+in memory — nothing decrypted is written to disk — and load it. The
+licence's terms are shown first; no data is shown until you acknowledge
+them. Press ? in the workbench for its keys.`,
+		Example: "  persona open brand.persona\n  persona open brand.persona --provider-key provider.pub --lang en",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			lg, err := lang(langFlag)
+			if err != nil {
+				return err
+			}
+			if !isatty.IsTerminal(os.Stdout.Fd()) || !isatty.IsTerminal(os.Stdin.Fd()) {
+				return withHint(fmt.Errorf("open needs a terminal"), "for scripts and pipes use `persona query PKG`")
+			}
+			src.path = args[0]
+			o, err := src.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer o.Close()
+			return runWorkbench(cmd.Context(), o, lg)
 		},
 	}
 	src.flags(cmd.Flags())

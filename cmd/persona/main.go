@@ -75,12 +75,20 @@ hardened DuckDB and lets you slice it with terminal charts. Every number
 shown passes a privacy guard: cells behind fewer than k people are withheld.
 
 Start with:  persona demo        (the workbench on a synthetic sample)
-             persona sample      (write a synthetic sample to a folder)
-             persona query       (one slice, printed as a table, CSV or JSON)`,
+
+Licensor:    persona keygen      (the key that signs licences)
+             persona sample      (a synthetic sample and example terms.json)
+             persona pack        (check data against the contract, encrypt, sign)
+Analyst:     persona enrol       (your keys for a licence, sent to the licensor)
+             persona trust       (trust the licensor's public key)
+             persona inspect     (a package's licence, without decrypting)
+             persona open        (the workbench on a package)
+             persona query       (one slice of a package: table, CSV or JSON)`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newSampleCmd(), newDemoCmd(), newQueryCmd())
+	root.AddCommand(newSampleCmd(), newDemoCmd(), newKeygenCmd(), newEnrolCmd(), newTrustCmd(),
+		newPackCmd(), newInspectCmd(), newOpenCmd(), newQueryCmd())
 	return root
 }

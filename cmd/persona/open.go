@@ -8,75 +8,74 @@ import (
 	"sync"
 	"time"
 
+	"filippo.io/age"
 	"github.com/mattn/go-isatty"
 
 	"github.com/spf13/pflag"
 
-	"github.com/persona-workbench/persona/engine/dataset"
-	"github.com/persona-workbench/persona/engine/slice"
+	"github.com/persona-workbench/persona/engine/keys"
+	"github.com/persona-workbench/persona/engine/licence"
+	"github.com/persona-workbench/persona/engine/pack"
 	"github.com/persona-workbench/persona/engine/store"
-	"github.com/persona-workbench/persona/sample"
 )
 
-// source says where a command's data comes from: a folder written by
-// `persona sample`, or a sample generated in memory.
+// source is a package to open on the analyst's side: verified, decrypted
+// in memory and loaded, never read from a plaintext file.
 type source struct {
-	dir         string
-	rows        int64
-	seed        uint64
-	k           int
+	path        string
+	providerKey string
+	workspace   string
 	threads     int
 	memoryLimit string
+	// ws, when set, is used instead of resolving --workspace (the demo's
+	// throwaway workspace).
+	ws *keys.Workspace
 }
 
 func (s *source) flags(fs *pflag.FlagSet) {
-	fs.StringVar(&s.dir, "data", "", "folder written by `persona sample` (default: a sample generated in memory)")
-	fs.Int64Var(&s.rows, "rows", sample.DefaultRows, "records of the in-memory sample (without --data)")
-	fs.Uint64Var(&s.seed, "seed", sample.DefaultSeed, "seed of the in-memory sample (without --data)")
-	fs.IntVar(&s.k, "k", slice.DefaultK, "minimum group size: cells behind fewer people are withheld")
+	fs.StringVar(&s.providerKey, "provider-key", "", "the licensor's provider.pub (besides keys trusted with `persona trust`)")
+	workspaceFlag(fs, &s.workspace)
 	fs.IntVar(&s.threads, "threads", 0, "DuckDB worker threads (default: one per core)")
 	fs.StringVar(&s.memoryLimit, "memory-limit", "", "DuckDB memory cap such as 4GB (default: 80% of RAM)")
 }
 
-// describe says what open will load, for a progress line.
-func (s *source) describe() string {
-	if s.dir != "" {
-		return "loading " + s.dir
-	}
-	return fmt.Sprintf("generating %d synthetic records in memory (seed %d)", s.rows, s.seed)
-}
-
-func (s *source) open(ctx context.Context) (*dataset.Dataset, error) {
-	if s.k < 2 {
-		return nil, withHint(fmt.Errorf("--k must be at least 2, got %d", s.k), "the default is 10")
-	}
-	p := newProgress()
-	defer p.done()
-	opt := dataset.Options{K: s.k, Store: store.Options{Threads: s.threads, MemoryLimit: s.memoryLimit}}
-	opt.Progress = func(step string, done, total int) {
-		if step == "load" {
-			p.show(fmt.Sprintf("loading: file %d of %d", done, total))
-		} else {
-			p.show("checking the data against its inventory…")
+func (s *source) open(ctx context.Context) (*pack.Opened, error) {
+	ws := s.ws
+	if ws == nil {
+		var err error
+		if ws, err = openWorkspace(s.workspace, false); err != nil {
+			return nil, err
 		}
 	}
-	if s.dir != "" {
-		if st, err := os.Stat(s.dir); err != nil || !st.IsDir() {
-			return nil, withHint(fmt.Errorf("--data %s is not a folder", s.dir), "generate one with `persona sample --out DIR`")
-		}
-		return dataset.OpenDir(ctx, s.dir, opt)
-	}
-	if s.rows < 1 || s.rows > sample.MaxRows {
-		return nil, withHint(fmt.Errorf("--rows must be between 1 and %d, got %d", sample.MaxRows, s.rows), "the demo uses 200000")
-	}
-	r, err := sample.NewReader(ctx, sample.Options{Rows: s.rows, Seed: s.seed, Progress: func(done int64) {
-		p.show(fmt.Sprintf("generating: %d of %d records (%.0f%%)", done, s.rows, 100*float64(done)/float64(s.rows)))
-	}})
+	trusted, err := trustedKeys(ws, s.providerKey)
 	if err != nil {
 		return nil, err
 	}
-	defer r.Release()
-	return dataset.OpenArrow(ctx, sample.Inventory(s.rows, s.seed), r, opt)
+	p := newProgress()
+	defer p.done()
+	o, err := pack.Open(ctx, s.path, pack.OpenOptions{
+		Trusted: trusted,
+		Identity: func(l *licence.Licence) (*age.X25519Identity, error) {
+			p.pause()
+			defer p.resume()
+			return ws.Identity(l.ID, passphrase("passphrase for licence "+l.ID, false))
+		},
+		Store: store.Options{Threads: s.threads, MemoryLimit: s.memoryLimit},
+		Progress: func(stage string, done, total int64) {
+			switch stage {
+			case "verify":
+				p.show(bar("verifying", done, total))
+			case "decrypt":
+				p.show(bar("decrypting", done, total))
+			case "load":
+				p.show(fmt.Sprintf("loading: part %d of %d", done, total))
+			}
+		},
+	})
+	if err != nil {
+		return nil, packageHint(err)
+	}
+	return o, nil
 }
 
 // lang picks the interface language: --lang, else the locale.
@@ -104,8 +103,24 @@ func lang(flag string) (string, error) {
 type progress struct {
 	on    bool
 	mu    sync.Mutex
-	last  time.Time
-	shown bool
+	last   time.Time
+	shown  bool
+	paused bool
+}
+
+// pause clears the line and holds it back, while a prompt uses the
+// terminal.
+func (p *progress) pause() {
+	p.done()
+	p.mu.Lock()
+	p.paused = true
+	p.mu.Unlock()
+}
+
+func (p *progress) resume() {
+	p.mu.Lock()
+	p.paused = false
+	p.mu.Unlock()
 }
 
 func newProgress() *progress {
@@ -115,7 +130,7 @@ func newProgress() *progress {
 func (p *progress) show(line string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.on || time.Since(p.last) < 100*time.Millisecond {
+	if !p.on || p.paused || time.Since(p.last) < 100*time.Millisecond {
 		return
 	}
 	p.last = time.Now()
@@ -129,5 +144,6 @@ func (p *progress) done() {
 	defer p.mu.Unlock()
 	if p.shown {
 		fmt.Fprint(os.Stderr, "\r\x1b[K")
+		p.shown = false
 	}
 }

@@ -13,7 +13,7 @@ import (
 func newQueryCmd() *cobra.Command {
 	var (
 		src      source
-		dims     []string
+		by       []string
 		filters  []string
 		measure  string
 		sortName string
@@ -22,19 +22,30 @@ func newQueryCmd() *cobra.Command {
 		langFlag string
 	)
 	cmd := &cobra.Command{
-		Use:   "query --dim NAME [--dim NAME] [--filter NAME=V1,V2] [--measure NAME]",
-		Short: "Print one slice of the data as a table, CSV or JSON",
-		Long: `Print one slice: a measure broken down by up to two dimensions, under
-filters. Cells behind fewer than k people are withheld and printed as <k
-(in CSV: empty, withheld=true). CSV and JSON carry plain numbers and
-inventory names for other programs; the table is for people.
-Dimension and measure names come from the data's field inventory; run
-without --dim to see the total, or with --dim help to list them.`,
-		Example: `  persona query --dim province --measure gmv
-  persona query --dim age_band --dim gender --filter categories=美妆 --format csv
-  persona query --data ./sample-data --dim month --measure orders --format json`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Use:   "query PKG [--by DIM[,DIM]] [--where DIM=V1,V2]… [--measure NAME]",
+		Short: "Print one slice of a package's data as a table, CSV or JSON",
+		Long: `Open a licensed package exactly as ` + "`persona open`" + ` does — signature,
+payload hash, licence period, your enrolled identity — and print one slice:
+a measure broken down by up to two dimensions, under filters. Cells behind
+fewer than the licence's k people are withheld and printed as <k (in CSV:
+empty, withheld=true). CSV and JSON carry plain numbers and inventory names
+for other programs; the table is for people. Dimension and measure names
+come from the package's field inventory; run without --by to see the
+total, or with --by help to list them.`,
+		Example: `  persona query brand.persona --by province --measure gmv
+  persona query brand.persona --by age_band,gender --where categories=美妆 --format csv
+  persona query brand.persona --by month --measure orders --format json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			src.path = args[0]
+			var dims []string
+			for _, b := range by {
+				for _, d := range strings.Split(b, ",") {
+					if d = strings.TrimSpace(d); d != "" {
+						dims = append(dims, d)
+					}
+				}
+			}
 			lg, err := lang(langFlag)
 			if err != nil {
 				return err
@@ -50,21 +61,22 @@ without --dim to see the total, or with --dim help to list them.`,
 			for _, f := range filters {
 				name, vals, ok := strings.Cut(f, "=")
 				if !ok || name == "" || vals == "" {
-					return withHint(fmt.Errorf("filter %q is not NAME=VALUE[,VALUE…]", f), "e.g. --filter province=广东,浙江")
+					return withHint(fmt.Errorf("--where %q is not DIM=VALUE[,VALUE…]", f), "e.g. --where province=广东,浙江")
 				}
 				q.Filters[name] = append(q.Filters[name], strings.Split(vals, ",")...)
 			}
-			ds, err := src.open(cmd.Context())
+			o, err := src.open(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer ds.Close()
+			defer o.Close()
+			ds := o.Dataset
 			if len(dims) == 1 && dims[0] == "help" {
 				return listNames(cmd, ds.Inventory, lg)
 			}
 			res, err := ds.Slices.Run(cmd.Context(), q)
 			if err != nil {
-				return withHint(err, "run `persona query --dim help` to list dimensions and measures")
+				return withHint(err, "run `persona query PKG --by help` to list dimensions and measures")
 			}
 			out := cmd.OutOrStdout()
 			switch format {
@@ -81,8 +93,8 @@ without --dim to see the total, or with --dim help to list them.`,
 		},
 	}
 	src.flags(cmd.Flags())
-	cmd.Flags().StringArrayVar(&dims, "dim", nil, "dimension to break down by (at most 2)")
-	cmd.Flags().StringArrayVar(&filters, "filter", nil, "keep only these values: NAME=V1,V2 (repeatable)")
+	cmd.Flags().StringArrayVar(&by, "by", nil, "dimensions to break down by, at most 2: DIM or DIM,DIM")
+	cmd.Flags().StringArrayVar(&filters, "where", nil, "keep only these values: DIM=V1,V2 (repeatable)")
 	cmd.Flags().StringVar(&measure, "measure", "people", "measure to show")
 	cmd.Flags().StringVar(&sortName, "sort", "auto", "row order: auto, value-desc, value-asc or label")
 	cmd.Flags().IntVar(&top, "top", 0, "keep only the N rows with the largest values, then sort them (0: all)")

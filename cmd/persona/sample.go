@@ -21,7 +21,8 @@ func newSampleCmd() *cobra.Command {
 		Short: "Write a deterministic synthetic persona sample (Parquet + inventory.json)",
 		Long: `Write a deterministic synthetic sample of de-identified e-commerce personas:
 Parquet parts of about 1M records each and inventory.json, the field
-inventory. The same --rows and --seed always give the same records.
+inventory, plus terms.json, example licence terms to pack it with. The
+same --rows and --seed always give the same records.
 See sample/README.md for the fields and the effects planted in the data.`,
 		Example: "  persona sample --out ./sample-data\n  persona sample --rows 10000000 --seed 7 --out /data/personas-10m",
 		Args:    cobra.NoArgs,
@@ -44,7 +45,10 @@ See sample/README.md for the fields and the effects planted in the data.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %d records (seed %d) to %s in %s\n", rows, seed, out, time.Since(start).Round(time.Millisecond))
+			if err := sample.WriteTerms(out, time.Now()); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %d records (seed %d) and example %s to %s in %s\n", rows, seed, sample.TermsFile, out, time.Since(start).Round(time.Millisecond))
 			return nil
 		},
 	}

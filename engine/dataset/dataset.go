@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"sort"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 
@@ -76,6 +78,13 @@ func OpenArrow(ctx context.Context, inv *inventory.Inventory, r array.RecordRead
 	return open(ctx, inv, opt, func(db *store.DB) error { return db.LoadArrow(ctx, inv.Table, r) })
 }
 
+// OpenWith opens a data set that load brings into the store's table
+// inv.Table (with store.LoadArrow, then store.AppendArrow), such as
+// decrypted package parts; the checks are those of every other way in.
+func OpenWith(ctx context.Context, inv *inventory.Inventory, opt Options, load func(*store.DB) error) (*Dataset, error) {
+	return open(ctx, inv, opt, load)
+}
+
 func open(ctx context.Context, inv *inventory.Inventory, opt Options, load func(*store.DB) error) (*Dataset, error) {
 	if err := inv.Validate(); err != nil {
 		return nil, err
@@ -101,6 +110,9 @@ func open(ctx context.Context, inv *inventory.Inventory, opt Options, load func(
 	}
 	eng, err := slice.New(db, inv, cols, k) // checks columns and types
 	if err != nil {
+		return fail(err)
+	}
+	if err := noExtraColumns(inv, cols); err != nil {
 		return fail(err)
 	}
 	opt.progress("check", 0, 0)
@@ -171,4 +183,20 @@ func checkData(ctx context.Context, db *store.DB, inv *inventory.Inventory) erro
 		}
 	}
 	return nil
+}
+
+// noExtraColumns refuses columns the inventory does not declare: data
+// nobody listed must not travel, or be opened, unnoticed.
+func noExtraColumns(inv *inventory.Inventory, cols map[string]string) error {
+	var extra []string
+	for c := range cols {
+		if _, ok := inv.Field(c); !ok {
+			extra = append(extra, c)
+		}
+	}
+	if len(extra) == 0 {
+		return nil
+	}
+	sort.Strings(extra)
+	return fmt.Errorf("data does not match inventory: column %s is not in the inventory (declare it or drop it)", strings.Join(extra, ", "))
 }

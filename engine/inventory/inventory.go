@@ -70,7 +70,13 @@ type Field struct {
 	Series      string   `json:"series,omitempty"` // measure fields holding one value per period: the time field's name
 	Unit        string   `json:"unit,omitempty"`
 	Description Label    `json:"description"`
+	// Geo marks a dimension that holds places: "province",
+	// "province_code" or "region" (see docs/FORMAT.md).
+	Geo string `json:"geo,omitempty"`
 }
+
+// GeoKinds are the values Field.Geo may take.
+var GeoKinds = []string{"province", "province_code", "region"}
 
 // Ordinal reports whether the field's values have a natural order.
 func (f Field) Ordinal() bool { return len(f.Order) > 0 }
@@ -279,6 +285,9 @@ func (inv *Inventory) Validate() error {
 		}
 		if len(f.Order) > 0 && f.Role != Dimension && f.Role != MultiDimension && f.Role != Time {
 			return bad("field %q: only dimensions have an order", f.Name)
+		}
+		if f.Geo != "" && (!slices.Contains(GeoKinds, f.Geo) || f.Role != Dimension && f.Role != MultiDimension) {
+			return bad("field %q: geo %q: want one of %v, on a dimension", f.Name, f.Geo, GeoKinds)
 		}
 		if dup := firstDuplicate(f.Order); dup != "" {
 			return bad("field %q lists %q twice in its order", f.Name, dup)

@@ -118,6 +118,16 @@ func (d *DB) loading() error {
 // LoadArrow creates table from an Arrow record stream. Nothing is written
 // to disk. The reader is consumed but not released.
 func (d *DB) LoadArrow(ctx context.Context, table string, r array.RecordReader) error {
+	return d.loadArrow(ctx, `CREATE TABLE %q AS SELECT * FROM %q`, table, r)
+}
+
+// AppendArrow adds the records of an Arrow stream to a table made by
+// LoadArrow; columns are matched by position.
+func (d *DB) AppendArrow(ctx context.Context, table string, r array.RecordReader) error {
+	return d.loadArrow(ctx, `INSERT INTO %q SELECT * FROM %q`, table, r)
+}
+
+func (d *DB) loadArrow(ctx context.Context, stmt, table string, r array.RecordReader) error {
 	if err := d.loading(); err != nil {
 		return err
 	}
@@ -143,7 +153,7 @@ func (d *DB) LoadArrow(ctx context.Context, table string, r array.RecordReader) 
 		return fmt.Errorf("load %s: %w", table, err)
 	}
 	defer release()
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE %q AS SELECT * FROM %q`, table, view)); err != nil {
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf(stmt, table, view)); err != nil {
 		return fmt.Errorf("load %s: %w", table, err)
 	}
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`DROP VIEW IF EXISTS %q`, view)); err != nil {
