@@ -31,6 +31,11 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build persona:", err)
 		os.Exit(1)
 	}
+	if err := setupLicensed(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "set up a licensed package:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -43,8 +48,16 @@ type run struct {
 
 func persona(t *testing.T, args ...string) run {
 	t.Helper()
+	return personaEnv(t, nil, args...)
+}
+
+// personaEnv runs persona in the shared workspace, with the shared
+// passphrase, plus env.
+func personaEnv(t *testing.T, env []string, args ...string) run {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "LANG=C.UTF-8")
+	cmd.Env = append(os.Environ(), "LANG=C.UTF-8", "PERSONA_HOME="+lic.workspace, "PERSONA_PASSPHRASE_FILE="+lic.passFile)
+	cmd.Env = append(cmd.Env, env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -65,23 +78,22 @@ func TestCLI(t *testing.T) {
 		stdout string // substring of stdout
 		stderr string // substring of stderr
 	}{
-		{"slice", []string{"query", "--rows", "20000", "--dim", "province", "--measure", "gmv", "--top", "3"}, 0, "广东", "3 rows"},
-		{"help lists names", []string{"query", "--rows", "1000", "--dim", "help"}, 0, "purchase_frequency", ""},
-		{"unknown dimension", []string{"query", "--rows", "1000", "--dim", "salary"}, 1, "", `persona: invalid query: unknown dimension "salary"`},
-		{"unknown measure", []string{"query", "--rows", "1000", "--measure", "salary"}, 1, "", "unknown measure"},
-		{"three dimensions", []string{"query", "--rows", "1000", "--dim", "gender", "--dim", "province", "--dim", "region"}, 1, "", "at most 2"},
-		{"k too small", []string{"query", "--rows", "1000", "--k", "1"}, 1, "", "--k must be at least 2"},
-		{"bad format", []string{"query", "--rows", "1000", "--format", "xml"}, 1, "", `unknown format "xml"`},
-		{"bad filter", []string{"query", "--rows", "1000", "--filter", "province"}, 1, "", "is not NAME=VALUE"},
-		{"bad sort", []string{"query", "--rows", "1000", "--sort", "random"}, 1, "", "unknown sort"},
-		{"missing data folder", []string{"query", "--data", "/nonexistent/persona"}, 1, "", "is not a folder"},
-		{"folder without inventory", []string{"query", "--data", os.TempDir()}, 1, "", "holds no inventory.json"},
+		{"slice", []string{"query", lic.pkg, "--by", "province", "--measure", "gmv", "--top", "3"}, 0, "广东", "3 rows"},
+		{"two dimensions in one flag", []string{"query", lic.pkg, "--by", "age_band,gender", "--format", "csv"}, 0, "age_band,gender,people", ""},
+		{"help lists names", []string{"query", lic.pkg, "--by", "help"}, 0, "purchase_frequency", ""},
+		{"unknown dimension", []string{"query", lic.pkg, "--by", "salary"}, 1, "", `persona: invalid query: unknown dimension "salary"`},
+		{"unknown measure", []string{"query", lic.pkg, "--measure", "salary"}, 1, "", "unknown measure"},
+		{"three dimensions", []string{"query", lic.pkg, "--by", "gender,province,region"}, 1, "", "at most 2"},
+		{"bad format", []string{"query", lic.pkg, "--format", "xml"}, 1, "", `unknown format "xml"`},
+		{"bad filter", []string{"query", lic.pkg, "--where", "province"}, 1, "", "is not DIM=VALUE"},
+		{"bad sort", []string{"query", lic.pkg, "--sort", "random"}, 1, "", "unknown sort"},
+		{"no package", []string{"query"}, 1, "", "accepts 1 arg"},
 		{"sample without out", []string{"sample"}, 1, "", "no output folder given"},
 		{"sample zero rows", []string{"sample", "--rows", "0", "--out", t.TempDir()}, 1, "", "--rows must be between 1 and"},
-		{"rows far too many", []string{"query", "--rows", "9223372036854775807"}, 1, "", "--rows must be between 1 and"},
-		{"time filter on a measure without series", []string{"query", "--rows", "1000", "--dim", "province", "--filter", "month=2025-03"}, 1, "", "remove the month filter"},
-		{"bad language", []string{"query", "--rows", "1000", "--lang", "fr"}, 1, "", `unknown language "fr"`},
-		{"unknown flag", []string{"query", "--nope"}, 1, "", "unknown flag"},
+		{"time filter on a measure without series", []string{"query", lic.pkg, "--by", "province", "--where", "month=2025-03"}, 1, "", "remove the month filter"},
+		{"bad language", []string{"query", lic.pkg, "--lang", "fr"}, 1, "", `unknown language "fr"`},
+		{"unknown flag", []string{"query", lic.pkg, "--nope"}, 1, "", "unknown flag"},
+		{"open without a terminal", []string{"open", lic.pkg}, 1, "", "open needs a terminal"},
 		{"demo without a terminal", []string{"demo", "--rows", "1000"}, 1, "", "demo needs a terminal"},
 	}
 	for _, tt := range tests {
@@ -110,7 +122,7 @@ func TestCLI(t *testing.T) {
 
 // No cell behind fewer than k people shows a value, in any format.
 func TestWithheldCellsCarryNoValue(t *testing.T) {
-	r := persona(t, "query", "--rows", "50000", "--dim", "province", "--dim", "member_level", "--measure", "gmv", "--format", "json")
+	r := persona(t, "query", lic.pkg, "--by", "province,member_level", "--measure", "gmv", "--format", "json")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -138,21 +150,20 @@ func TestWithheldCellsCarryNoValue(t *testing.T) {
 			t.Errorf("row %v is shown with fewer than k people", row.Keys)
 		}
 	}
-	csv := persona(t, "query", "--rows", "50000", "--dim", "province", "--dim", "member_level", "--format", "csv")
+	csv := persona(t, "query", lic.pkg, "--by", "province,member_level", "--format", "csv")
 	if !strings.Contains(csv.stdout, "province,member_level,people,withheld\n") || !strings.Contains(csv.stdout, "西藏,钻石会员,,true") {
 		t.Errorf("CSV does not mark the withheld 西藏 × 钻石会员 cell:\n%s", csv.stdout)
 	}
 }
 
-// A sample written to disk and the same sample generated in memory give
-// the same slices.
-func TestSampleRoundTrip(t *testing.T) {
+// A sample is written with its example terms, and never over another.
+func TestSampleWrites(t *testing.T) {
 	dir := t.TempDir()
-	r := persona(t, "sample", "--rows", "30000", "--seed", "7", "--out", dir, "--quiet")
+	r := persona(t, "sample", "--rows", "3000", "--seed", "7", "--out", dir, "--quiet")
 	if r.code != 0 {
 		t.Fatalf("sample: exit %d: %s", r.code, r.stderr)
 	}
-	for _, f := range []string{"inventory.json", "personas-00000.parquet"} {
+	for _, f := range []string{"inventory.json", "personas-00000.parquet", "terms.json"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Fatal(err)
 		}
@@ -160,15 +171,6 @@ func TestSampleRoundTrip(t *testing.T) {
 	again := persona(t, "sample", "--rows", "100", "--out", dir, "--quiet")
 	if again.code != 1 || !strings.Contains(again.stderr, "already holds a sample") {
 		t.Errorf("writing a sample over another: exit %d, %s", again.code, again.stderr)
-	}
-	args := []string{"--dim", "categories", "--dim", "age_band", "--measure", "aov", "--format", "csv"}
-	disk := persona(t, append([]string{"query", "--data", dir}, args...)...)
-	mem := persona(t, append([]string{"query", "--rows", "30000", "--seed", "7"}, args...)...)
-	if disk.code != 0 || mem.code != 0 {
-		t.Fatalf("query: %s %s", disk.stderr, mem.stderr)
-	}
-	if disk.stdout != mem.stdout || strings.Count(disk.stdout, "\n") < 10 {
-		t.Errorf("disk and memory differ:\n%s\n---\n%s", disk.stdout, mem.stdout)
 	}
 }
 
@@ -228,6 +230,16 @@ func TestDemoInTmux(t *testing.T) {
 	done := filepath.Join(t.TempDir(), "exit")
 	tm := newTmux(t, 80, 24, "LANG=zh_CN.UTF-8", fmt.Sprintf("sh -c '%s demo --rows 50000; echo $? > %s; sleep 30'", bin, done))
 
+	gate := tm.waitFor(`按 Enter 确认`)
+	for _, want := range []string{"数据许可", "用途", "示例品牌有限公司", "k = 10", "演示分析师"} {
+		if !strings.Contains(gate, want) {
+			t.Errorf("licence gate lacks %q:\n%s", want, gate)
+		}
+	}
+	if strings.Contains(gate, "广东") || strings.Contains(gate, "18-24") {
+		t.Errorf("data shown before the licence was acknowledged:\n%s", gate)
+	}
+	tm.run("send-keys", "Enter")
 	first := tm.waitFor(`行 6 · 已隐藏 0`)
 	for _, want := range []string{"人数 按 年龄段", "18-24", "50+", "█", "Persona Workbench"} {
 		if !strings.Contains(first, want) {
@@ -275,9 +287,14 @@ func TestDemoInTmux(t *testing.T) {
 
 func TestDemoHonoursNoColor(t *testing.T) {
 	tm := newTmux(t, 80, 24, "LANG=C.UTF-8 NO_COLOR=1", bin+" demo --rows 20000")
+	tm.waitFor(`Press Enter to acknowledge`)
+	colour := regexp.MustCompile(`\x1b\[[0-9;]*(3[0-9]|4[0-9]|9[0-7])[;m]`)
+	if m := colour.FindString(tm.capture(true)); m != "" {
+		t.Errorf("NO_COLOR licence gate has colour escape %q", m)
+	}
+	tm.run("send-keys", "Enter")
 	tm.waitFor(`rows 6`)
-	screen := tm.capture(true)
-	if m := regexp.MustCompile(`\x1b\[[0-9;]*(3[0-9]|4[0-9]|9[0-7])[;m]`).FindString(screen); m != "" {
+	if m := colour.FindString(tm.capture(true)); m != "" {
 		t.Errorf("NO_COLOR screen has colour escape %q", m)
 	}
 	tm.run("send-keys", "q")
@@ -298,8 +315,8 @@ func displayWidth(s string) int {
 	return w
 }
 
-// A data folder whose inventory lies about the data, or tries to reach
-// other files or the terminal, is refused with a one-line error.
+// The licensor cannot pack a data folder whose inventory lies about the
+// data, or tries to reach other files or the terminal: a one-line error.
 func TestTamperedInventory(t *testing.T) {
 	base := t.TempDir()
 	if r := persona(t, "sample", "--rows", "2000", "--out", base, "--quiet"); r.code != 0 {
@@ -345,7 +362,8 @@ func TestTamperedInventory(t *testing.T) {
 			dir := t.TempDir()
 			os.WriteFile(filepath.Join(dir, "inventory.json"), []byte(strings.Replace(string(orig), tt.from, tt.to, 1)), 0o644)
 			os.WriteFile(filepath.Join(dir, "personas-00000.parquet"), data, 0o644)
-			r := persona(t, "query", "--data", dir, "--dim", "province")
+			r := persona(t, "pack", "--data", dir, "--terms", filepath.Join(lic.data, "terms.json"), "--enrolment", lic.enrolment,
+				"--key", lic.providerKey, "--out", filepath.Join(t.TempDir(), "x.persona"))
 			if r.code != 1 || !strings.Contains(r.stderr, tt.want) {
 				t.Fatalf("exit %d, stderr %q; want exit 1 mentioning %q", r.code, r.stderr, tt.want)
 			}

@@ -123,7 +123,6 @@ func demoPackage(ctx context.Context, dir string, rows int64, seed uint64) (stri
 	return pkg, ws, nil
 }
 
-
 // runWorkbench starts the TUI on an open package, behind the licence gate.
 func runWorkbench(ctx context.Context, o *pack.Opened, lg string) error {
 	// Ask the terminal for its background now, before the UI reads the

@@ -101,8 +101,8 @@ func lang(flag string) (string, error) {
 // progress shows one line of progress on stderr, rewritten in place, when
 // stderr is a terminal; elsewhere it stays silent.
 type progress struct {
-	on    bool
-	mu    sync.Mutex
+	on     bool
+	mu     sync.Mutex
 	last   time.Time
 	shown  bool
 	paused bool

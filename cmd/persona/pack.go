@@ -93,7 +93,11 @@ PERSONA_PASSPHRASE_FILE). See docs/FORMAT.md for terms.json.`,
 				return withHint(err, "nothing was written")
 			}
 			st, _ := os.Stat(out)
-			fmt.Fprintf(cmd.OutOrStdout(), "packed licence %s for %d people: %s (%s) in %s\n", lic.ID, len(lic.Personnel), out, bytesText(st.Size()), time.Since(start).Round(time.Millisecond))
+			people := "1 person"
+			if n := len(lic.Personnel); n != 1 {
+				people = fmt.Sprintf("%d people", n)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "packed licence %s for %s: %s (%s) in %s\n", lic.ID, people, out, bytesText(st.Size()), time.Since(start).Round(time.Millisecond))
 			return nil
 		},
 	}

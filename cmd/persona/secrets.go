@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -120,6 +121,7 @@ func packageHint(err error) error {
 		{keys.ErrWrongPassphrase, "try again; PERSONA_PASSPHRASE_FILE must hold the passphrase on its first line"},
 		{keys.ErrExposed, "key files must be private to you, as with ssh"},
 		{licence.ErrInvalid, "the licence is malformed: ask the licensor for a fresh package"},
+		{fs.ErrNotExist, "check the package's path"},
 	} {
 		if errors.Is(err, h.target) {
 			return withHint(err, h.hint)

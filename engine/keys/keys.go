@@ -114,8 +114,7 @@ func encodePrivate(priv minisign.PrivateKey, pass string, demo bool) ([]byte, er
 }
 
 func publicKeyFile(pub minisign.PublicKey, comment string) []byte {
-	text, _ := pub.MarshalText()
-	return []byte("untrusted comment: " + comment + "\n" + string(text) + "\n")
+	return []byte("untrusted comment: " + comment + "\n" + licence.PublicKeyString(pub) + "\n")
 }
 
 // LoadSecretKey reads a minisign secret key file (the licensor's

@@ -88,9 +88,8 @@ func (w *Workspace) Enrol(id, name, role, pass string, demo bool) (*licence.Enro
 	if err != nil {
 		return nil, err
 	}
-	pubText, _ := pub.MarshalText()
 	e := &licence.Enrolment{Format: licence.EnrolmentFormat, Version: licence.Version, ID: id, Person: licence.Person{
-		Name: name, Role: role, Recipient: ident.Recipient().String(), PublicKey: string(pubText),
+		Name: name, Role: role, Recipient: ident.Recipient().String(), PublicKey: licence.PublicKeyString(pub),
 	}}
 	enc, err := e.Marshal()
 	if err != nil {

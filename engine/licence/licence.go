@@ -312,6 +312,16 @@ func ParsePublicKey(s string) (minisign.PublicKey, error) {
 	return k, nil
 }
 
+// PublicKeyString is a minisign public key as its one base64 line (RW…).
+func PublicKeyString(k minisign.PublicKey) string {
+	b, _ := k.MarshalText()
+	s := strings.TrimSpace(string(b))
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	return s
+}
+
 // KeyID formats a minisign key id the way minisign prints it.
 func KeyID(id uint64) string { return fmt.Sprintf("%016X", id) }
 

@@ -38,6 +38,15 @@ var (
 // it loads.
 const MaxPart = 8 << 30
 
+// pathError is an error about the package's path, with a cause to test.
+type pathError struct {
+	msg string
+	err error
+}
+
+func (e *pathError) Error() string { return e.msg }
+func (e *pathError) Unwrap() error { return e.err }
+
 // Package is a package whose licence, signature and payload hash have been
 // checked; nothing has been decrypted yet.
 type Package struct {
@@ -52,12 +61,12 @@ func readFile(path string) (*os.File, *Container, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil, fmt.Errorf("%s does not exist", path)
+			return nil, nil, &pathError{path + " does not exist", err}
 		}
 		return nil, nil, err
 	}
 	if st.IsDir() {
-		return nil, nil, fmt.Errorf("%s is a folder, not a package", path)
+		return nil, nil, &pathError{path + " is a folder, not a package", ErrContainer}
 	}
 	if st.Size() == 0 {
 		return nil, nil, containerErr("%s is empty", path)
@@ -142,6 +151,9 @@ func Inspect(ctx context.Context, path string, trusted []minisign.PublicKey, now
 	if err != nil {
 		info.SignatureErr = err
 		if l, err = licence.Parse(c.Licence); err != nil {
+			if errors.Is(info.SignatureErr, licence.ErrBadSignature) {
+				return nil, info.SignatureErr // altered: say so rather than how
+			}
 			return nil, err
 		}
 	} else {

@@ -1,0 +1,512 @@
+package e2e
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"aead.dev/minisign"
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/persona-workbench/persona/engine/keys"
+	"github.com/persona-workbench/persona/engine/licence"
+)
+
+// licensed is one package made through the command line, as a licensor
+// and two authorised people would: one enrolled with persona, one with
+// keys made by the stock age-keygen and minisign.
+type licensedFixture struct {
+	dir         string
+	passFile    string
+	workspace   string // the persona-enrolled analyst's workspace
+	providerKey string // the licensor's provider.key
+	providerPub string
+	data        string // the licensor's plaintext sample (with a canary value)
+	enrolment   string // the analyst's enrolment JSON
+	stockID     string // age identity made by age-keygen, a recipient too
+	pkg         string
+	id          string // licence id
+}
+
+var lic licensedFixture
+
+// canary is a device label planted in the data: it must never be found on
+// disk outside the licensor's plaintext folder.
+var canary = "CANARY-" + randomHex(8)
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func setupLicensed(dir string) error {
+	for _, tool := range []string{"age", "age-keygen", "minisign"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("%s is not installed: `make test` installs it (apt-get install age minisign)", tool)
+		}
+	}
+	l := &lic
+	l.dir = dir
+	l.passFile = filepath.Join(dir, "passphrase")
+	l.workspace = filepath.Join(dir, "workspace")
+	l.data = filepath.Join(dir, "licensor", "data")
+	l.providerKey = filepath.Join(dir, "licensor", "keys", "provider.key")
+	l.providerPub = filepath.Join(dir, "licensor", "keys", "provider.pub")
+	l.pkg = filepath.Join(dir, "inbox", "brand.persona")
+	if err := os.WriteFile(l.passFile, []byte("correct horse battery staple\n"), 0o600); err != nil {
+		return err
+	}
+	run := func(stdin string, name string, args ...string) (string, error) {
+		cmd := exec.Command(name, args...)
+		cmd.Env = append(os.Environ(), "LANG=C.UTF-8", "PERSONA_HOME="+l.workspace, "PERSONA_PASSPHRASE_FILE="+l.passFile)
+		cmd.Stdin = strings.NewReader(stdin)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Run(); err != nil {
+			return "", fmt.Errorf("%s %v: %v: %s", name, args, err, errb.String())
+		}
+		return out.String(), nil
+	}
+	if _, err := run("", bin, "keygen", "--out", filepath.Dir(l.providerKey)); err != nil {
+		return err
+	}
+	if _, err := run("", bin, "sample", "--rows", "30000", "--seed", "7", "--out", l.data, "--quiet"); err != nil {
+		return err
+	}
+	if err := plantCanary(filepath.Join(l.data, "personas-00000.parquet")); err != nil {
+		return err
+	}
+	var terms struct {
+		ID string `json:"licence_id"`
+	}
+	b, err := os.ReadFile(filepath.Join(l.data, "terms.json"))
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, &terms); err != nil {
+		return err
+	}
+	l.id = terms.ID
+	enrolment, err := run("", bin, "enrol", "--licence", l.id, "--name", "王芳", "--role", "analyst")
+	if err != nil {
+		return err
+	}
+	l.enrolment = filepath.Join(dir, "wang.json")
+	if err := os.WriteFile(l.enrolment, []byte(enrolment), 0o644); err != nil {
+		return err
+	}
+	// The second person's keys come from the stock tools.
+	l.stockID = filepath.Join(dir, "li", "age-identity.txt")
+	os.MkdirAll(filepath.Dir(l.stockID), 0o700)
+	if _, err := run("", "age-keygen", "-o", l.stockID); err != nil {
+		return err
+	}
+	recipient, err := run("", "age-keygen", "-y", l.stockID)
+	if err != nil {
+		return err
+	}
+	liPub := filepath.Join(dir, "li", "minisign.pub")
+	if _, err := run("", "minisign", "-G", "-W", "-p", liPub, "-s", filepath.Join(dir, "li", "minisign.key")); err != nil {
+		return err
+	}
+	pub, err := os.ReadFile(liPub)
+	if err != nil {
+		return err
+	}
+	lines := strings.Split(strings.TrimSpace(string(pub)), "\n")
+	li, _ := json.Marshal(map[string]any{"format": "persona-enrolment", "version": 1, "licence_id": l.id,
+		"name": "李雷", "role": "analyst", "recipient": strings.TrimSpace(recipient), "public_key": lines[len(lines)-1]})
+	liPath := filepath.Join(dir, "li.json")
+	if err := os.WriteFile(liPath, li, 0o644); err != nil {
+		return err
+	}
+	os.MkdirAll(filepath.Dir(l.pkg), 0o755)
+	if _, err := run("", bin, "pack", "--data", l.data, "--terms", filepath.Join(l.data, "terms.json"),
+		"--enrolment", l.enrolment, "--enrolment", liPath, "--key", l.providerKey, "--out", l.pkg); err != nil {
+		return err
+	}
+	_, err = run("", bin, "trust", l.providerPub)
+	return err
+}
+
+// plantCanary rewrites a Parquet part so that every 50th record's device
+// is the canary: 600 people, enough to be shown.
+func plantCanary(path string) error {
+	f, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		return err
+	}
+	fr, err := pqarrow.NewFileReader(f, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
+	if err != nil {
+		return err
+	}
+	tbl, err := fr.ReadTable(context.Background())
+	f.Close()
+	if err != nil {
+		return err
+	}
+	defer tbl.Release()
+	cols := make([]arrow.Column, tbl.NumCols())
+	for i := range cols {
+		col := tbl.Column(i)
+		if col.Name() != "device" {
+			cols[i] = *col
+			col.Retain()
+			continue
+		}
+		b := array.NewStringBuilder(memory.DefaultAllocator)
+		row := 0
+		for _, chunk := range col.Data().Chunks() {
+			for j := 0; j < chunk.Len(); j++ {
+				switch {
+				case row%50 == 0:
+					b.Append(canary)
+				case chunk.IsNull(j):
+					b.AppendNull()
+				default:
+					b.Append(chunk.ValueStr(j))
+				}
+				row++
+			}
+		}
+		arr := b.NewArray()
+		field := arrow.Field{Name: "device", Type: arrow.BinaryTypes.String, Nullable: true}
+		chunked := arrow.NewChunked(field.Type, []arrow.Array{arr})
+		cols[i] = *arrow.NewColumn(field, chunked)
+		arr.Release()
+	}
+	fields := make([]arrow.Field, len(cols))
+	for i, c := range cols {
+		fields[i] = c.Field()
+	}
+	nt := array.NewTable(arrow.NewSchema(fields, nil), cols, tbl.NumRows())
+	defer nt.Release()
+	w, err := os.Create(path + ".tmp")
+	if err != nil {
+		return err
+	}
+	if err := pqarrow.WriteTable(nt, w, 1<<20, parquet.NewWriterProperties(), pqarrow.DefaultWriterProps()); err != nil {
+		w.Close()
+		return err
+	}
+	return os.Rename(path+".tmp", path)
+}
+
+// A third party checks a package with stock tools only: tar, minisign,
+// age.
+func TestStockToolsCheckAPackage(t *testing.T) {
+	dir := t.TempDir()
+	sh := func(name string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(name, args...)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+		}
+		return string(out)
+	}
+	list := sh("tar", "-tf", lic.pkg)
+	if list != "licence.json\nlicence.json.minisig\ndata.age\n" {
+		t.Fatalf("tar -tf lists:\n%s", list)
+	}
+	sh("tar", "-xf", lic.pkg)
+	sh("minisign", "-V", "-H", "-m", "licence.json", "-p", lic.providerPub)
+	var l struct {
+		ID      string `json:"licence_id"`
+		Payload struct {
+			SHA256 string `json:"sha256"`
+		} `json:"payload"`
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "licence.json"))
+	if err := json.Unmarshal(b, &l); err != nil {
+		t.Fatal(err)
+	}
+	comment := strings.TrimSpace(sh("minisign", "-V", "-H", "-Q", "-m", "licence.json", "-p", lic.providerPub))
+	if want := "persona-licence licence_id=" + l.ID + " payload_sha256=" + l.Payload.SHA256; comment != want {
+		t.Errorf("trusted comment %q, want %q", comment, want)
+	}
+	if sum := strings.Fields(sh("sha256sum", "data.age"))[0]; sum != l.Payload.SHA256 {
+		t.Errorf("sha256sum data.age = %s, the licence says %s", sum, l.Payload.SHA256)
+	}
+	sh("age", "-d", "-i", lic.stockID, "-o", "payload.tar", "data.age")
+	if inner := sh("tar", "-tf", "payload.tar"); inner != "inventory.json\npersonas-00000.parquet\n" {
+		t.Errorf("payload lists:\n%s", inner)
+	}
+	// A stranger's identity decrypts nothing.
+	sh("age-keygen", "-o", "stranger.txt")
+	cmd := exec.Command("age", "-d", "-i", "stranger.txt", "-o", "nothing.tar", "data.age")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err == nil {
+		t.Errorf("a stranger decrypted the payload: %s", out)
+	}
+}
+
+// Decrypted bytes never touch the disk: after opening and slicing a
+// package whose data holds a canary, the canary is nowhere in the
+// workspace, the temporary folder or the package's folder.
+func TestNothingDecryptedOnDisk(t *testing.T) {
+	tmp := t.TempDir()
+	r := personaEnv(t, []string{"TMPDIR=" + tmp}, "query", lic.pkg, "--by", "device", "--format", "csv")
+	if r.code != 0 {
+		t.Fatalf("query: %s", r.stderr)
+	}
+	if !strings.Contains(r.stdout, canary+",600,false") {
+		t.Fatalf("the canary's 600 people are not in the slice:\n%s", r.stdout)
+	}
+	for _, dir := range []string{lic.workspace, tmp, filepath.Dir(lic.pkg)} {
+		filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			if bytes.Contains(b, []byte(canary)) {
+				t.Errorf("%s holds decrypted data (the canary)", path)
+			}
+			return nil
+		})
+	}
+	entries, _ := os.ReadDir(tmp)
+	if len(entries) > 0 {
+		t.Errorf("query left files in TMPDIR: %v", entries)
+	}
+}
+
+// writePackage assembles a package from its parts.
+func writePackage(t *testing.T, licJSON, sig, payload []byte) string {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range []struct {
+		name string
+		data []byte
+	}{{"licence.json", licJSON}, {"licence.json.minisig", sig}, {"data.age", payload}} {
+		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: e.name, Size: int64(len(e.data)), Mode: 0o644, Format: tar.FormatUSTAR})
+		tw.Write(e.data)
+	}
+	tw.Close()
+	p := filepath.Join(t.TempDir(), "x.persona")
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func packageParts(t *testing.T, path string) (licJSON, sig, payload []byte) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	var parts [3][]byte
+	for i := range parts {
+		if _, err := tr.Next(); err != nil {
+			t.Fatal(err)
+		}
+		parts[i], _ = io.ReadAll(tr)
+	}
+	return parts[0], parts[1], parts[2]
+}
+
+// Every bad input gets one line saying what is wrong, a hint, exit 1, no
+// panic.
+func TestBadPackagesCLI(t *testing.T) {
+	licJSON, sig, payload := packageParts(t, lic.pkg)
+	whole, _ := os.ReadFile(lic.pkg)
+	file := func(b []byte) string {
+		p := filepath.Join(t.TempDir(), "x.persona")
+		os.WriteFile(p, b, 0o644)
+		return p
+	}
+	flip := func(b []byte, i int) []byte {
+		c := bytes.Clone(b)
+		c[i] ^= 1
+		return c
+	}
+	provider, err := keys.LoadSecretKey(lic.providerKey, func() (string, error) { return "correct horse battery staple", nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := licence.Parse(licJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// resign re-issues the licence with changed terms.
+	resign := func(change func(*licence.Licence)) string {
+		l := *parsed
+		change(&l)
+		data, s, err := licence.Sign(&l, provider)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return writePackage(t, data, s, payload)
+	}
+	legacy := minisign.SignWithComments(provider, licJSON, licence.TrustedComment(parsed.ID, parsed.Payload.SHA256), "legacy")
+	_, stranger, _ := minisign.GenerateKey(rand.Reader)
+	_, strangerSig, _ := licence.Sign(parsed, stranger)
+	_, _, otherPayload := packageParts(t, otherPackage(t))
+	day := 24 * time.Hour
+	now := time.Now()
+	wrongPass := filepath.Join(t.TempDir(), "wrong")
+	os.WriteFile(wrongPass, []byte("not the passphrase\n"), 0o600)
+	emptyWS := t.TempDir()
+	os.Chmod(emptyWS, 0o700)
+
+	cases := []struct {
+		name string
+		pkg  string
+		env  []string
+		want string
+	}{
+		{"missing file", filepath.Join(t.TempDir(), "none.persona"), nil, "does not exist"},
+		{"a directory", t.TempDir(), nil, "is a folder, not a package"},
+		{"zero bytes", file(nil), nil, "is empty"},
+		{"truncated tar", file(whole[:len(whole)/3]), nil, "truncated"},
+		{"flipped byte in the licence", writePackage(t, flip(licJSON, 40), sig, payload), nil, "licence signature does not verify"},
+		{"flipped byte in the signature", writePackage(t, licJSON, flip(sig, len(sig)-30), payload), nil, "licence signature does not verify"},
+		{"flipped byte in the payload", writePackage(t, licJSON, sig, flip(payload, len(payload)-100)), nil, "payload does not match the licence"},
+		{"payload from another package", writePackage(t, licJSON, sig, otherPayload), nil, "payload does not match the licence"},
+		{"signature by an unknown key", writePackage(t, licJSON, strangerSig, payload), nil, "not trusted"},
+		{"licensor key not trusted here", lic.pkg, []string{"PERSONA_HOME=" + emptyWS}, "not trusted"},
+		{"legacy signature", writePackage(t, licJSON, legacy, payload), nil, "legacy"},
+		{"expired licence", resign(func(l *licence.Licence) {
+			l.Issued, l.NotBefore, l.NotAfter = now.Add(-100*day), now.Add(-100*day), now.Add(-day)
+		}), nil, "licence has expired"},
+		{"not yet valid", resign(func(l *licence.Licence) {
+			l.NotBefore, l.NotAfter = now.Add(10*day), now.Add(100*day)
+		}), nil, "not valid yet"},
+		{"clock set back", resign(func(l *licence.Licence) {
+			l.Issued, l.NotBefore = now.Add(day), now.Add(-day)
+		}), nil, "clock is set back"},
+		{"identity not a recipient", resign(func(l *licence.Licence) { l.Personnel = l.Personnel[1:] }), nil, "not among its 1 recipients"},
+		{"not enrolled for the licence", resign(func(l *licence.Licence) { l.ID = "OTHER-2026" }), nil, "not enrolled for this licence"},
+		{"wrong passphrase", lic.pkg, []string{"PERSONA_PASSPHRASE_FILE=" + wrongPass}, "wrong passphrase"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for _, cmd := range [][]string{{"query", c.pkg, "--by", "province"}, {"inspect", c.pkg}} {
+				if cmd[0] == "inspect" && (strings.Contains(c.want, "passphrase") || strings.Contains(c.want, "recipient") || strings.Contains(c.want, "enrolled") || strings.Contains(c.want, "licence has") || strings.Contains(c.want, "valid yet") || strings.Contains(c.want, "clock")) {
+					continue // inspect decrypts nothing and shows the period as it finds it
+				}
+				r := personaEnv(t, c.env, cmd...)
+				if r.code != 1 {
+					t.Fatalf("%s: exit %d, want 1\nstdout: %s\nstderr: %s", cmd[0], r.code, r.stdout, r.stderr)
+				}
+				lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+				if cmd[0] == "query" && (len(lines) != 2 || !strings.HasPrefix(lines[1], "hint: ")) {
+					t.Errorf("%s: want one error line and a hint:\n%s", cmd[0], r.stderr)
+				}
+				if !strings.Contains(r.stderr, c.want) {
+					t.Errorf("%s: stderr lacks %q:\n%s", cmd[0], c.want, r.stderr)
+				}
+				if strings.Contains(r.stderr, "panic") || strings.Contains(r.stderr, canary) {
+					t.Errorf("%s: stderr shows a panic or data:\n%s", cmd[0], r.stderr)
+				}
+			}
+		})
+	}
+}
+
+// otherPackage packs another sample for the same people and licence.
+func otherPackage(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	if r := persona(t, "sample", "--rows", "2000", "--seed", "9", "--out", data, "--quiet"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	out := filepath.Join(dir, "other.persona")
+	if r := persona(t, "pack", "--data", data, "--terms", filepath.Join(lic.data, "terms.json"), "--enrolment", lic.enrolment,
+		"--key", lic.providerKey, "--out", out); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	return out
+}
+
+// The licensor's pack refuses data and people the contract does not allow,
+// and writes nothing.
+func TestPackRefusesCLI(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "x.persona")
+	terms := filepath.Join(lic.data, "terms.json")
+	other := filepath.Join(dir, "other.json")
+	b, _ := os.ReadFile(lic.enrolment)
+	os.WriteFile(other, bytes.Replace(b, []byte(lic.id), []byte("OTHER-2026"), 1), 0o644)
+	// Data with a mobile number and a city.
+	bad := filepath.Join(dir, "bad")
+	if r := persona(t, "sample", "--rows", "2000", "--out", bad, "--quiet"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	inv, _ := os.ReadFile(filepath.Join(bad, "inventory.json"))
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"more people than allowed", []string{"--enrolment", lic.enrolment, "--enrolment", lic.enrolment, "--enrolment", lic.enrolment}, "allows at most 2"},
+		{"enrolment for another licence", []string{"--enrolment", other}, "is for licence OTHER-2026"},
+		{"enrolment that is not JSON", []string{"--enrolment", terms}, "invalid licence: enrolment"},
+		{"wrong passphrase", []string{"--enrolment", lic.enrolment, "PASS=wrong"}, "wrong passphrase"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var env []string
+			args := []string{"pack", "--data", lic.data, "--terms", terms, "--key", lic.providerKey, "--out", out}
+			for _, a := range c.args {
+				if a == "PASS=wrong" {
+					p := filepath.Join(t.TempDir(), "p")
+					os.WriteFile(p, []byte("wrong\n"), 0o600)
+					env = append(env, "PERSONA_PASSPHRASE_FILE="+p)
+					continue
+				}
+				args = append(args, a)
+			}
+			r := personaEnv(t, env, args...)
+			if r.code != 1 || !strings.Contains(r.stderr, c.want) {
+				t.Fatalf("exit %d, stderr:\n%s\nwant exit 1 and %q", r.code, r.stderr, c.want)
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Errorf("%s was written", out)
+			}
+		})
+	}
+	t.Run("identifiers and cities in the data", func(t *testing.T) {
+		// Declare device as the province field's geo and relabel: device
+		// values are not places; the report names the column.
+		changed := strings.Replace(string(inv), `"name": "device",`, `"geo": "province", "name": "device",`, 1)
+		if changed == string(inv) {
+			t.Fatal("inventory layout changed; update the test")
+		}
+		os.WriteFile(filepath.Join(bad, "inventory.json"), []byte(changed), 0o644)
+		r := persona(t, "pack", "--data", bad, "--terms", terms, "--enrolment", lic.enrolment, "--key", lic.providerKey, "--out", out)
+		if r.code != 1 || !strings.Contains(r.stderr, "column device") || !strings.Contains(r.stderr, "province-level") {
+			t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("%s was written", out)
+		}
+	})
+}
