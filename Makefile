@@ -34,15 +34,23 @@ test: deps check-layout
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet -tags $(TAGS) ./...
 	$(GO) test -tags $(TAGS) -count=1 -timeout 30m ./...
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s
 
-## bench: engine against hand-written SQL on 10M records (PERSONA_BENCH_ROWS to change), generator speed
+FUZZTIME ?= 60s
+# fuzz targets of the parsers of untrusted input: package, licence, inventory
+FUZZ := engine/pack:FuzzReadContainer engine/licence:FuzzParse engine/inventory:FuzzRead engine/contract:FuzzIdentifiers
+
+## bench: engine against hand-written SQL, package open against DuckDB's own load, on 10M records (PERSONA_BENCH_ROWS to change); generator speed
 bench:
+	$(GO) test -tags $(TAGS) -run '^$$' -bench OpenVsRawLoad -benchtime 3x -timeout 60m ./engine/pack/
 	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchtime 10x -timeout 60m ./engine/slice/
 	$(GO) test -tags $(TAGS) -run '^$$' -bench . ./sample/
 
-## fuzz: fuzz the inventory parser (untrusted input) for 30 s
+## fuzz: fuzz every parser of untrusted input, FUZZTIME each (make test: 3 s each)
 fuzz:
-	$(GO) test -tags $(TAGS) -run '^$$' -fuzz FuzzRead -fuzztime 30s ./engine/inventory/
+	@for t in $(FUZZ); do pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "fuzz $$fn ($$pkg, $(FUZZTIME))"; \
+	  $(GO) test -tags $(TAGS) -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) ./$$pkg/ >/tmp/persona-fuzz.log 2>&1 || { cat /tmp/persona-fuzz.log; exit 1; }; done
 
 clean:
 	rm -rf bin

@@ -138,48 +138,45 @@ func open(ctx context.Context, inv *inventory.Inventory, opt Options, load func(
 // count, weights of at least one person, and one value per period in
 // every series.
 func checkData(ctx context.Context, db *store.DB, inv *inventory.Inventory) error {
-	count := func(q string) (int64, error) {
-		rows, err := db.QueryContext(ctx, q)
-		if err != nil {
-			return 0, err
-		}
-		defer rows.Close()
-		var n int64
-		if rows.Next() {
-			err = rows.Scan(&n)
-		}
-		return n, errors.Join(err, rows.Err())
-	}
-	// Names passed inventory.Validate: lower-case identifiers, safe to quote.
-	if inv.Records > 0 {
-		n, err := count(fmt.Sprintf(`SELECT count(*) FROM %q`, inv.Table))
-		if err != nil {
-			return fmt.Errorf("check data: %w", err)
-		}
-		if n != inv.Records {
-			return fmt.Errorf("data does not match inventory: %d records, inventory says %d", n, inv.Records)
-		}
-	}
-	if w, ok := inv.WeightField(); ok {
-		n, err := count(fmt.Sprintf(`SELECT count(*) FROM %q WHERE %q IS NULL OR %[2]q < 1`, inv.Table, w.Name))
-		if err != nil {
-			return fmt.Errorf("check data: %w", err)
-		}
-		if n > 0 {
-			return fmt.Errorf("data does not match inventory: %d records have a weight %s below 1 or none", n, w.Name)
-		}
+	// One scan computes every count. Names passed inventory.Validate:
+	// lower-case identifiers, safe to quote.
+	exprs := []string{"count(*)"}
+	var what []string
+	w, weighted := inv.WeightField()
+	if weighted {
+		exprs = append(exprs, fmt.Sprintf(`count(*) FILTER (WHERE %[1]q IS NULL OR %[1]q < 1)`, w.Name))
+		what = append(what, fmt.Sprintf("have a weight %s below 1 or none", w.Name))
 	}
 	for _, f := range inv.Fields {
 		if f.Series == "" {
 			continue
 		}
 		t, _ := inv.Field(f.Series)
-		n, err := count(fmt.Sprintf(`SELECT count(*) FROM %q WHERE len(%q) IS DISTINCT FROM %d`, inv.Table, f.Name, len(t.Order)))
-		if err != nil {
-			return fmt.Errorf("check data: %w", err)
-		}
+		exprs = append(exprs, fmt.Sprintf(`count(*) FILTER (WHERE len(%q) IS DISTINCT FROM %d)`, f.Name, len(t.Order)))
+		what = append(what, fmt.Sprintf("of %s do not hold one value for each of the %d periods of %s", f.Name, len(t.Order), t.Name))
+	}
+	rows, err := db.QueryContext(ctx, fmt.Sprintf(`SELECT %s FROM %q`, strings.Join(exprs, ", "), inv.Table))
+	if err != nil {
+		return fmt.Errorf("check data: %w", err)
+	}
+	defer rows.Close()
+	counts := make([]int64, len(exprs))
+	ptrs := make([]any, len(exprs))
+	for i := range counts {
+		ptrs[i] = &counts[i]
+	}
+	if rows.Next() {
+		err = rows.Scan(ptrs...)
+	}
+	if err = errors.Join(err, rows.Err()); err != nil {
+		return fmt.Errorf("check data: %w", err)
+	}
+	if inv.Records > 0 && counts[0] != inv.Records {
+		return fmt.Errorf("data does not match inventory: %d records, inventory says %d", counts[0], inv.Records)
+	}
+	for i, n := range counts[1:] {
 		if n > 0 {
-			return fmt.Errorf("data does not match inventory: %d records of %s do not hold one value for each of the %d periods of %s", n, f.Name, len(t.Order), t.Name)
+			return fmt.Errorf("data does not match inventory: %d records %s", n, what[i])
 		}
 	}
 	return nil

@@ -283,10 +283,14 @@ func readInventory(tr *tar.Reader, want *inventory.Inventory) (*inventory.Invent
 
 // loadParts reads each Parquet part from the decrypted stream into memory
 // and loads it, reading the next part while the store loads this one.
+// Parts go into anonymous memory files that DuckDB reads with its own
+// Parquet reader; where those do not exist, they are decoded in Go.
 func loadParts(ctx context.Context, db *store.DB, tr *tar.Reader, plain io.Reader, inv *inventory.Inventory, progress Progress) error {
 	type part struct {
-		data []byte
-		err  error
+		path    string // a memory file, or
+		data    []byte // the bytes
+		release func()
+		err     error
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -298,12 +302,24 @@ func loadParts(ctx context.Context, db *store.DB, tr *tar.Reader, plain io.Reade
 			case parts <- p:
 				return p.err == nil
 			case <-ctx.Done():
+				if p.release != nil {
+					p.release()
+				}
 				return false
 			}
 		}
 		for _, name := range inv.Files {
-			data, err := readPart(tr, name)
-			if !send(part{data, err}) {
+			size, err := partHeader(tr, name)
+			if err != nil {
+				send(part{err: err})
+				return
+			}
+			path, release, err := memFile(tr, size)
+			p := part{path: path, release: release, err: err}
+			if errors.Is(err, errNoMemFile) {
+				p.data, p.err = readAll(tr, name, size)
+			}
+			if !send(p) {
 				return
 			}
 		}
@@ -316,12 +332,34 @@ func loadParts(ctx context.Context, db *store.DB, tr *tar.Reader, plain io.Reade
 			send(part{err: fmt.Errorf("%w: %v", ErrPayload, err)})
 		}
 	}()
+	defer func() { // free what was decrypted but not loaded
+		for p := range parts {
+			if p.release != nil {
+				p.release()
+			}
+		}
+	}()
 	i := 0
 	for p := range parts {
 		if p.err != nil {
 			return p.err
 		}
-		if err := loadPart(ctx, db, inv.Table, p.data, i == 0); err != nil {
+		var err error
+		switch {
+		case p.path != "" && i == 0:
+			err = db.LoadParquet(ctx, inv.Table, []string{p.path}, nil)
+		case p.path != "":
+			err = db.AppendParquet(ctx, inv.Table, p.path)
+		default:
+			err = loadPart(ctx, db, inv.Table, p.data, i == 0)
+		}
+		if p.release != nil {
+			p.release()
+		}
+		if err != nil {
+			if u := errors.Unwrap(err); u != nil && p.path != "" {
+				err = u // the memory file's path says nothing
+			}
 			return fmt.Errorf("load %s: %w", inv.Files[i], err)
 		}
 		i++
@@ -333,19 +371,27 @@ func loadParts(ctx context.Context, db *store.DB, tr *tar.Reader, plain io.Reade
 	return nil
 }
 
-func readPart(tr *tar.Reader, name string) ([]byte, error) {
+// errNoMemFile says anonymous memory files are not available here.
+var errNoMemFile = errors.New("no memory files")
+
+// partHeader reads the tar header of the next part, which must be name.
+func partHeader(tr *tar.Reader, name string) (int64, error) {
 	h, err := tr.Next()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s is missing (%v)", ErrPayload, name, err)
+		return 0, fmt.Errorf("%w: %s is missing (%v)", ErrPayload, name, err)
 	}
 	if h.Name != name || h.Typeflag != tar.TypeReg {
-		return nil, fmt.Errorf("%w: found %q where %s belongs", ErrPayload, h.Name, name)
+		return 0, fmt.Errorf("%w: found %q where %s belongs", ErrPayload, h.Name, name)
 	}
 	if h.Size <= 0 || h.Size > MaxPart {
-		return nil, fmt.Errorf("%w: %s has size %d", ErrPayload, name, h.Size)
+		return 0, fmt.Errorf("%w: %s has size %d", ErrPayload, name, h.Size)
 	}
-	data := make([]byte, h.Size)
-	if _, err := io.ReadFull(tr, data); err != nil {
+	return h.Size, nil
+}
+
+func readAll(r io.Reader, name string, size int64) ([]byte, error) {
+	data := make([]byte, size)
+	if _, err := io.ReadFull(r, data); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrPayload, name, err)
 	}
 	return data, nil

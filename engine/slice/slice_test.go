@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -55,7 +56,11 @@ func fixture(t testing.TB) (*store.DB, *inventory.Inventory) {
 	}
 	// Open the way the product does, which also makes list values
 	// distinct (persona 6 lists 美妆 twice).
-	ds, err := dataset.OpenArrow(ctx, inv, rr, dataset.Options{K: 3, Store: store.Options{Threads: 1}})
+	// The data carries w, which only TestSliceWeight declares (as the
+	// weight); open it declared as a plain measure field.
+	withW := *inv
+	withW.Fields = append(slices.Clone(inv.Fields), inventory.Field{Name: "w", Label: inventory.Label{EN: "w"}, Role: inventory.Measure, Type: "INTEGER"})
+	ds, err := dataset.OpenArrow(ctx, &withW, rr, dataset.Options{K: 3, Store: store.Options{Threads: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -191,6 +191,22 @@ func (d *DB) LoadParquet(ctx context.Context, table string, paths []string, prog
 	return nil
 }
 
+// AppendParquet adds the records of a Parquet file to a table made by
+// LoadParquet or LoadArrow.
+func (d *DB) AppendParquet(ctx context.Context, table, path string) error {
+	if err := d.loading(); err != nil {
+		return err
+	}
+	if !inventory.ValidIdent(table) {
+		return fmt.Errorf("load: table name %q is not a lower-case identifier", table)
+	}
+	q := fmt.Sprintf(`INSERT INTO %q SELECT * FROM read_parquet('%s')`, table, strings.ReplaceAll(path, "'", "''"))
+	if _, err := d.db.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("load %s: %w", path, err)
+	}
+	return nil
+}
+
 // DistinctLists removes repeated values from the given list columns, so
 // that a person counts once per value when a list is unnested. Only rows
 // with repeats are rewritten. Doing this once at load keeps every later
@@ -205,11 +221,18 @@ func (d *DB) DistinctLists(ctx context.Context, table string, columns ...string)
 			return fmt.Errorf("distinct lists: %q is not a lower-case identifier", c)
 		}
 	}
+	if len(columns) == 0 {
+		return nil
+	}
+	// One statement, so the table is scanned once.
+	var set, where []string
 	for _, c := range columns {
-		q := fmt.Sprintf(`UPDATE %q SET %[2]q = list_distinct(%[2]q) WHERE list_unique(%[2]q) != len(%[2]q)`, table, c)
-		if _, err := d.db.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("distinct values of %s: %w", c, err)
-		}
+		set = append(set, fmt.Sprintf(`%[1]q = list_distinct(%[1]q)`, c))
+		where = append(where, fmt.Sprintf(`list_unique(%[1]q) != len(%[1]q)`, c))
+	}
+	q := fmt.Sprintf(`UPDATE %q SET %s WHERE %s`, table, strings.Join(set, ", "), strings.Join(where, " OR "))
+	if _, err := d.db.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("distinct lists: %w", err)
 	}
 	return nil
 }
