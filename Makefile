@@ -42,15 +42,15 @@ FUZZ := engine/pack:FuzzReadContainer engine/licence:FuzzParse engine/inventory:
 
 ## bench: engine against hand-written SQL, package open against DuckDB's own load, on 10M records (PERSONA_BENCH_ROWS to change); generator speed
 bench:
-	$(GO) test -tags $(TAGS) -run '^$$' -bench OpenVsRawLoad -benchtime 3x -timeout 60m ./engine/pack/
+	$(GO) test -tags $(TAGS) -run '^$$' -bench OpenVsRawLoad -benchtime 1x -timeout 60m ./engine/pack/
 	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchtime 10x -timeout 60m ./engine/slice/
 	$(GO) test -tags $(TAGS) -run '^$$' -bench . ./sample/
 
 ## fuzz: fuzz every parser of untrusted input, FUZZTIME each (make test: 3 s each)
 fuzz:
 	@for t in $(FUZZ); do pkg=$${t%%:*}; fn=$${t##*:}; \
-	  echo "fuzz $$fn ($$pkg, $(FUZZTIME))"; \
-	  $(GO) test -tags $(TAGS) -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) ./$$pkg/ >/tmp/persona-fuzz.log 2>&1 || { cat /tmp/persona-fuzz.log; exit 1; }; done
+	  echo "fuzz $$fn ($$pkg, $(FUZZTIME))"; log=$$(mktemp); \
+	  $(GO) test -tags $(TAGS) -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) ./$$pkg/ >"$$log" 2>&1 || { cat "$$log"; rm -f "$$log"; exit 1; }; rm -f "$$log"; done
 
 clean:
 	rm -rf bin

@@ -510,3 +510,21 @@ func TestPackRefusesCLI(t *testing.T) {
 		}
 	})
 }
+
+// persona open shows the licence gate, then the data once acknowledged.
+func TestOpenInTmux(t *testing.T) {
+	env := fmt.Sprintf("LANG=C.UTF-8 PERSONA_HOME=%s PERSONA_PASSPHRASE_FILE=%s", lic.workspace, lic.passFile)
+	tm := newTmux(t, 100, 30, env, bin+" open "+lic.pkg)
+	gate := tm.waitFor(`Press Enter to acknowledge`)
+	for _, want := range []string{lic.id, "王芳", "李雷", "示例品牌有限公司", "k = 10", "days left", "Mainland China"} {
+		if !strings.Contains(gate, want) {
+			t.Errorf("licence gate lacks %q:\n%s", want, gate)
+		}
+	}
+	if strings.Contains(gate, "广东") {
+		t.Errorf("data shown before the licence was acknowledged:\n%s", gate)
+	}
+	tm.run("send-keys", "Enter")
+	tm.waitFor(`rows 6`)
+	tm.run("send-keys", "q")
+}
