@@ -103,6 +103,7 @@ func lang(flag string) (string, error) {
 type progress struct {
 	on     bool
 	mu     sync.Mutex
+	start  time.Time // nothing is shown for work that ends within a moment
 	last   time.Time
 	shown  bool
 	paused bool
@@ -124,13 +125,13 @@ func (p *progress) resume() {
 }
 
 func newProgress() *progress {
-	return &progress{on: isatty.IsTerminal(os.Stderr.Fd())}
+	return &progress{on: isatty.IsTerminal(os.Stderr.Fd()), start: time.Now()}
 }
 
 func (p *progress) show(line string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.on || p.paused || time.Since(p.last) < 100*time.Millisecond {
+	if !p.on || p.paused || time.Since(p.start) < 300*time.Millisecond || time.Since(p.last) < 100*time.Millisecond {
 		return
 	}
 	p.last = time.Now()

@@ -230,15 +230,6 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Opened, error) {
 		return nil, err
 	}
 	ds, err := dataset.OpenWith(ctx, inv, dataset.Options{Store: opt.Store, K: l.Privacy.K}, func(db *store.DB) error {
-		var lists []string
-		for _, f := range inv.Fields {
-			if f.Role == inventory.MultiDimension {
-				lists = append(lists, f.Name)
-			}
-		}
-		if err := db.DistinctOnLoad(lists...); err != nil {
-			return err
-		}
 		return loadParts(ctx, db, tr, plain, inv, opt.Progress)
 	})
 	if err != nil {

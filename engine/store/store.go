@@ -17,7 +17,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 
@@ -51,9 +50,6 @@ type DB struct {
 
 	mu     sync.Mutex
 	sealed bool
-	// distinct lists the list columns that LoadParquet and AppendParquet
-	// make distinct as they load.
-	distinct []string
 }
 
 // startup settings, applied before anything is loaded.
@@ -122,13 +118,13 @@ func (d *DB) loading() error {
 // LoadArrow creates table from an Arrow record stream. Nothing is written
 // to disk. The reader is consumed but not released.
 func (d *DB) LoadArrow(ctx context.Context, table string, r array.RecordReader) error {
-	return d.loadArrow(ctx, `CREATE TABLE %q AS SELECT `+d.projection()+` FROM %q`, table, r)
+	return d.loadArrow(ctx, `CREATE TABLE %q AS SELECT * FROM %q`, table, r)
 }
 
 // AppendArrow adds the records of an Arrow stream to a table made by
 // LoadArrow; columns are matched by position.
 func (d *DB) AppendArrow(ctx context.Context, table string, r array.RecordReader) error {
-	return d.loadArrow(ctx, `INSERT INTO %q SELECT `+d.projection()+` FROM %q`, table, r)
+	return d.loadArrow(ctx, `INSERT INTO %q SELECT * FROM %q`, table, r)
 }
 
 func (d *DB) loadArrow(ctx context.Context, stmt, table string, r array.RecordReader) error {
@@ -180,11 +176,11 @@ func (d *DB) LoadParquet(ctx context.Context, table string, paths []string, prog
 		return fmt.Errorf("load %s: no files given", table)
 	}
 	for i, p := range paths {
-		stmt := `CREATE TABLE %q AS SELECT %s FROM read_parquet('%s')`
+		stmt := `CREATE TABLE %q AS SELECT * FROM read_parquet('%s')`
 		if i > 0 {
-			stmt = `INSERT INTO %q SELECT %s FROM read_parquet('%s')`
+			stmt = `INSERT INTO %q SELECT * FROM read_parquet('%s')`
 		}
-		q := fmt.Sprintf(stmt, table, d.projection(), strings.ReplaceAll(p, "'", "''"))
+		q := fmt.Sprintf(stmt, table, strings.ReplaceAll(p, "'", "''"))
 		if _, err := d.db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("load %s: %w", p, err)
 		}
@@ -193,36 +189,6 @@ func (d *DB) LoadParquet(ctx context.Context, table string, paths []string, prog
 		}
 	}
 	return nil
-}
-
-// DistinctOnLoad makes the given list columns distinct while LoadParquet
-// and AppendParquet load them: one pass over the data instead of a later
-// DistinctLists, which then skips them.
-func (d *DB) DistinctOnLoad(columns ...string) error {
-	for _, c := range columns {
-		if !inventory.ValidIdent(c) {
-			return fmt.Errorf("distinct lists: %q is not a lower-case identifier", c)
-		}
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.distinct = append([]string(nil), columns...)
-	return nil
-}
-
-// projection selects every column, with the distinct-on-load ones made
-// distinct.
-func (d *DB) projection() string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if len(d.distinct) == 0 {
-		return "*"
-	}
-	r := make([]string, len(d.distinct))
-	for i, c := range d.distinct {
-		r[i] = fmt.Sprintf(`list_distinct(%[1]q) AS %[1]q`, c)
-	}
-	return "* REPLACE (" + strings.Join(r, ", ") + ")"
 }
 
 // AppendParquet adds the records of a Parquet file to a table made by
@@ -234,7 +200,7 @@ func (d *DB) AppendParquet(ctx context.Context, table, path string) error {
 	if !inventory.ValidIdent(table) {
 		return fmt.Errorf("load: table name %q is not a lower-case identifier", table)
 	}
-	q := fmt.Sprintf(`INSERT INTO %q SELECT %s FROM read_parquet('%s')`, table, d.projection(), strings.ReplaceAll(path, "'", "''"))
+	q := fmt.Sprintf(`INSERT INTO %q SELECT * FROM read_parquet('%s')`, table, strings.ReplaceAll(path, "'", "''"))
 	if _, err := d.db.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("load %s: %w", path, err)
 	}
@@ -255,9 +221,6 @@ func (d *DB) DistinctLists(ctx context.Context, table string, columns ...string)
 			return fmt.Errorf("distinct lists: %q is not a lower-case identifier", c)
 		}
 	}
-	d.mu.Lock()
-	columns = slices.DeleteFunc(slices.Clone(columns), func(c string) bool { return slices.Contains(d.distinct, c) })
-	d.mu.Unlock()
 	if len(columns) == 0 {
 		return nil
 	}

@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -190,42 +189,5 @@ func TestQueryCancel(t *testing.T) {
 		}
 	case <-time.After(60 * time.Second):
 		t.Fatal("query did not stop after its context was cancelled")
-	}
-}
-
-// Lists made distinct while loading hold each value once, with NULLs
-// dropped, and DistinctLists then leaves them alone.
-func TestDistinctOnLoad(t *testing.T) {
-	ctx := context.Background()
-	db, err := store.Open(ctx, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	path := filepath.Join(t.TempDir(), "lists.parquet")
-	if err := db.ExecForTest(ctx, fmt.Sprintf(`COPY (SELECT ['a', 'a', 'b', NULL] AS l, 1 AS n UNION ALL SELECT ['c'], 2) TO '%s' (FORMAT parquet)`, path)); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.DistinctOnLoad("l"); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.LoadParquet(ctx, "t", []string{path}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.AppendParquet(ctx, "t", path); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.DistinctLists(ctx, "t", "l"); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Seal(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var total, n int64
-	if err := db.QueryRowForTest(ctx, `SELECT sum(len(l)), count(*) FROM t`).Scan(&total, &n); err != nil {
-		t.Fatal(err)
-	}
-	if total != 6 || n != 4 {
-		t.Fatalf("%d list values in %d rows, want 6 in 4 (a, b, c twice over)", total, n)
 	}
 }
