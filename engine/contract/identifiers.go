@@ -32,6 +32,10 @@ var (
 	separators = strings.NewReplacer(" ", "", "-", "")
 )
 
+// maxGroups bounds the digit groups of one run that are joined in every
+// combination (quadratic in their number).
+const maxGroups = 24
+
 // Identifiers reports which identifier rules a value breaks, in the order
 // ResidentID, Mobile, BankCard, Email, URL; none (nil) if it is clean.
 //
@@ -61,10 +65,34 @@ func Identifiers(v string) []Rule {
 		}
 	}
 	for _, run := range digitRun.FindAllString(v, -1) {
+		found := id || mobile || card
 		check(separators.Replace(run))
-		if strings.ContainsAny(run, " -") {
-			for _, group := range strings.FieldsFunc(run, func(r rune) bool { return r == ' ' || r == '-' }) {
-				check(group)
+		if !found && (id || mobile || card) {
+			continue // the whole run is one identifier
+		}
+		// A letter after the digits ("13800138000x…") is not a resident
+		// ID's X unless 17 digits come before it: check the digits alone.
+		bare := strings.TrimRight(run, "Xx")
+		if bare != run && len(separators.Replace(bare)) != 17 {
+			check(separators.Replace(bare))
+		}
+		// Separated groups may hold an identifier next to other numbers
+		// ("2024-05-01 138-0013-8000"): check every run of consecutive
+		// groups, with and without a closing X.
+		for _, r := range []string{run, bare} {
+			if !strings.ContainsAny(r, " -") {
+				continue
+			}
+			groups := strings.FieldsFunc(r, func(r rune) bool { return r == ' ' || r == '-' })
+			if len(groups) > maxGroups {
+				groups = groups[:maxGroups]
+			}
+			for i := range groups {
+				joined := ""
+				for j := i; j < len(groups); j++ {
+					joined += groups[j]
+					check(joined)
+				}
 			}
 		}
 	}

@@ -257,6 +257,9 @@ func decryptIdentity(path string, data []byte, pass Passphrase) (*age.X25519Iden
 		if err != nil {
 			return nil, err
 		}
+		if p == "" {
+			return nil, fmt.Errorf("%w for %s (it was empty)", ErrWrongPassphrase, path)
+		}
 		sid, err := age.NewScryptIdentity(p)
 		if err != nil {
 			return nil, err

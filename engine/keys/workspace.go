@@ -167,6 +167,9 @@ func (w *Workspace) Identity(id string, pass Passphrase) (*age.X25519Identity, e
 
 // SigningKey returns the person's minisign key for a licence.
 func (w *Workspace) SigningKey(id string, pass Passphrase) (minisign.PrivateKey, error) {
+	if !licence.ValidID(id) {
+		return minisign.PrivateKey{}, fmt.Errorf("licence id %q is not a licence id", id)
+	}
 	if err := privateDir(w.LicenceDir(id)); err != nil {
 		return minisign.PrivateKey{}, err
 	}

@@ -45,7 +45,6 @@ const Region = "CN-mainland"
 // Limits of the terms.
 const (
 	MaxPersonnelLimit = 20
-	MaxPeriod         = 5 * 366 * 24 * time.Hour
 	MaxK              = 100000
 	MaxDeletionDays   = 365
 	// ClockDrift is how far the clock may lag the licence's issue time
@@ -256,7 +255,7 @@ func validPeriod(from, to time.Time) error {
 	if !to.After(from) {
 		return invalid("not_after (%s) is not after not_before (%s)", to.Format(time.RFC3339), from.Format(time.RFC3339))
 	}
-	if to.Sub(from) > MaxPeriod {
+	if to.After(from.AddDate(5, 0, 0)) {
 		return invalid("the period from %s to %s is longer than 5 years", from.Format(time.DateOnly), to.Format(time.DateOnly))
 	}
 	return nil
@@ -282,11 +281,13 @@ func (p Person) validate() error {
 	if !validText(p.Role) || len(p.Role) > 200 {
 		return errors.New("role must be a non-empty line of text")
 	}
-	if _, err := age.ParseX25519Recipient(p.Recipient); err != nil {
+	// Both keys must be in their one canonical form, so that the same key
+	// cannot be listed twice under two spellings.
+	if r, err := age.ParseX25519Recipient(p.Recipient); err != nil || r.String() != p.Recipient {
 		return fmt.Errorf("recipient %q is not an age X25519 recipient (age1…)", short(p.Recipient))
 	}
-	if _, err := ParsePublicKey(p.PublicKey); err != nil {
-		return fmt.Errorf("public_key %q is not a minisign public key", short(p.PublicKey))
+	if k, err := ParsePublicKey(p.PublicKey); err != nil || PublicKeyString(k) != p.PublicKey {
+		return fmt.Errorf("public_key %q is not a minisign public key (one base64 line, RW…)", short(p.PublicKey))
 	}
 	return nil
 }
