@@ -250,7 +250,11 @@ func checkStanzas(r io.Reader, people int) error {
 	for _, line := range strings.Split(string(hdr), "\n") {
 		if rest, ok := strings.CutPrefix(line, "-> "); ok {
 			if !strings.HasPrefix(rest, "X25519 ") {
-				return fmt.Errorf("%w: it is also encrypted to a %q recipient the licence does not name", ErrPayload, strings.Fields(rest)[0])
+				kind := "other"
+				if f := strings.Fields(rest); len(f) > 0 {
+					kind = f[0]
+				}
+				return fmt.Errorf("%w: it is also encrypted to a %q recipient the licence does not name", ErrPayload, kind)
 			}
 			x25519++
 		}

@@ -164,9 +164,15 @@ func Pack(ctx context.Context, opt Options) (lic *licence.Licence, err error) {
 		return nil, err
 	}
 	// Link rather than rename, so an --out that appeared meanwhile is not
-	// replaced.
+	// replaced; where the filesystem has no links (FAT on a USB stick),
+	// rename after checking again.
 	if err := os.Link(out.Name(), opt.Out); err != nil {
-		return nil, fmt.Errorf("write package: %w", err)
+		if _, serr := os.Lstat(opt.Out); serr == nil {
+			return nil, fmt.Errorf("%s already exists: remove it or choose another --out", opt.Out)
+		}
+		if err := os.Rename(out.Name(), opt.Out); err != nil {
+			return nil, fmt.Errorf("write package: %w", err)
+		}
 	}
 	os.Remove(out.Name())
 	out = nil

@@ -362,3 +362,30 @@ func FuzzReadContainer(f *testing.F) {
 		}
 	})
 }
+
+// The payload's age header must name exactly the licence's people as
+// X25519 recipients; odd headers are refused, never a panic.
+func TestCheckStanzas(t *testing.T) {
+	mac := "--- AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n"
+	x := "-> X25519 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n"
+	cases := []struct {
+		name   string
+		header string
+		people int
+		ok     bool
+	}{
+		{"one for one", "age-encryption.org/v1\n" + x + mac, 1, true},
+		{"one for two", "age-encryption.org/v1\n" + x + mac, 2, false},
+		{"a passphrase too", "age-encryption.org/v1\n" + x + "-> scrypt AAAAAAAAAAAAAAAAAAAAAA 18\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n" + mac, 1, false},
+		{"empty stanza", "age-encryption.org/v1\n-> \n\n" + mac, 1, false},
+		{"not age", "hello\n", 1, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := checkStanzas(strings.NewReader(c.header+"payload"), c.people)
+			if (err == nil) != c.ok {
+				t.Fatalf("checkStanzas: %v, want ok=%v", err, c.ok)
+			}
+		})
+	}
+}
