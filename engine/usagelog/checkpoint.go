@@ -1,0 +1,193 @@
+package usagelog
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"aead.dev/minisign"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/persona-workbench/persona/engine/licence"
+)
+
+// Checkpoint is a signed statement of the log's size and root hash.
+type Checkpoint struct {
+	Licence string
+	Size    int64
+	Root    tlog.Hash
+	Time    time.Time
+	Note    []byte // the signed note, as written and sent to the licensor
+}
+
+// origin is a checkpoint's first line.
+func origin(id string) string { return "persona-usage " + id }
+
+// body is a checkpoint's text before its signature.
+func body(id string, size int64, root tlog.Hash, t time.Time) string {
+	return fmt.Sprintf("%s\n%d\n%s\ntime %s\n", origin(id), size, base64.StdEncoding.EncodeToString(root[:]), t.UTC().Format(time.RFC3339))
+}
+
+// signerName names a person's key in notes: minisign key ids are what the
+// licensor already knows from the enrolment.
+func signerName(keyID uint64) string { return "persona-" + licence.KeyID(keyID) }
+
+// Signer signs checkpoints with a person's minisign (Ed25519) key.
+func Signer(k minisign.PrivateKey) (note.Signer, error) {
+	text, err := k.MarshalText()
+	if err != nil {
+		return nil, err
+	}
+	// The unencrypted minisign secret key holds the key id and the
+	// Ed25519 private key at bytes 54-126; minisign's API signs only in
+	// its own format, so the note signer is built from the raw key.
+	_, b64, _ := bytes.Cut(text, []byte("\n"))
+	raw, err := base64.StdEncoding.DecodeString(string(bytes.TrimSpace(b64)))
+	if err != nil || len(raw) != 158 {
+		return nil, errors.New("usage log: cannot read the signing key")
+	}
+	priv := ed25519.PrivateKey(raw[62:126])
+	name := signerName(k.ID())
+	vkey, err := note.NewEd25519VerifierKey(name, priv.Public().(ed25519.PublicKey))
+	if err != nil {
+		return nil, err
+	}
+	hash := strings.Split(vkey, "+")[1]
+	skey := "PRIVATE+KEY+" + name + "+" + hash + "+" + base64.StdEncoding.EncodeToString(append([]byte{1}, priv.Seed()...))
+	return note.NewSigner(skey)
+}
+
+// Verifier checks checkpoints against a person's minisign public key
+// (from their enrolment).
+func Verifier(publicKey string) (note.Verifier, error) {
+	k, err := licence.ParsePublicKey(publicKey)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := base64.StdEncoding.DecodeString(licence.PublicKeyString(k))
+	if err != nil || len(raw) != 42 {
+		return nil, errors.New("usage log: cannot read the public key")
+	}
+	vkey, err := note.NewEd25519VerifierKey(signerName(binary.LittleEndian.Uint64(raw[2:10])), ed25519.PublicKey(raw[10:42]))
+	if err != nil {
+		return nil, err
+	}
+	return note.NewVerifier(vkey)
+}
+
+// Checkpoint signs the log's current size and root hash and appends the
+// checkpoint to the licence's checkpoint file (synced).
+func (l *Log) Checkpoint(id string, s note.Signer) (*Checkpoint, error) {
+	l.mu.Lock()
+	n, hashes, t := l.n, l.hashes, l.lastT
+	l.mu.Unlock()
+	root, err := tlog.TreeHash(n, hashReader(hashes))
+	if err != nil {
+		return nil, err
+	}
+	now := l.now().UTC()
+	if now.Before(t) {
+		now = t
+	}
+	signed, err := note.Sign(&note.Note{Text: body(id, n, root, now)}, s)
+	if err != nil {
+		return nil, err
+	}
+	line, _ := json.Marshal(struct {
+		Note string `json:"note"`
+	}{string(signed)})
+	if err := appendLine(filepath.Join(l.dir, CheckpointFile), line); err != nil {
+		return nil, fmt.Errorf("usage log checkpoint: %w", err)
+	}
+	return &Checkpoint{Licence: id, Size: n, Root: root, Time: now, Note: signed}, nil
+}
+
+// ParseCheckpoint reads a signed checkpoint and checks its signature.
+func ParseCheckpoint(msg []byte, v note.Verifier) (*Checkpoint, error) {
+	if v == nil {
+		return nil, errors.New("no key to check the checkpoint with")
+	}
+	n, err := note.Open(msg, note.VerifierList(v))
+	if err != nil {
+		var unknown *note.UnknownVerifierError
+		var unverified *note.UnverifiedNoteError
+		switch {
+		case errors.As(err, &unknown):
+			return nil, fmt.Errorf("checkpoint is signed by %s, not by the enrolled key %s", unknown.Name, v.Name())
+		case errors.As(err, &unverified) && len(unverified.Note.UnverifiedSigs) > 0:
+			return nil, fmt.Errorf("checkpoint is signed by %s, not by the enrolled key %s", unverified.Note.UnverifiedSigs[0].Name, v.Name())
+		}
+		return nil, fmt.Errorf("checkpoint signature does not verify: %v", err)
+	}
+	lines := strings.Split(n.Text, "\n")
+	if len(lines) != 5 || lines[4] != "" || !strings.HasPrefix(lines[0], "persona-usage ") || !strings.HasPrefix(lines[3], "time ") {
+		return nil, errors.New("checkpoint is not a persona usage checkpoint")
+	}
+	c := &Checkpoint{Licence: strings.TrimPrefix(lines[0], "persona-usage "), Note: msg}
+	if c.Size, err = strconv.ParseInt(lines[1], 10, 64); err != nil || c.Size < 0 {
+		return nil, errors.New("checkpoint size is not a number")
+	}
+	root, err := base64.StdEncoding.DecodeString(lines[2])
+	if err != nil || len(root) != tlog.HashSize {
+		return nil, errors.New("checkpoint root is not a hash")
+	}
+	copy(c.Root[:], root)
+	if c.Time, err = time.Parse(time.RFC3339, strings.TrimPrefix(lines[3], "time ")); err != nil {
+		return nil, errors.New("checkpoint time is not a time")
+	}
+	return c, nil
+}
+
+// readCheckpoints returns the signed notes in the checkpoint file, in
+// order, and whether its last line is torn.
+func readCheckpoints(dir string) ([][]byte, bool, error) {
+	f, err := os.Open(filepath.Join(dir, CheckpointFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	defer f.Close()
+	var notes [][]byte
+	s := bufio.NewScanner(f)
+	s.Buffer(make([]byte, 64<<10), 1<<20)
+	torn := false
+	for s.Scan() {
+		var v struct {
+			Note string `json:"note"`
+		}
+		if err := json.Unmarshal(s.Bytes(), &v); err != nil {
+			torn = true // verify reports where
+			notes = append(notes, nil)
+			continue
+		}
+		notes = append(notes, []byte(v.Note))
+	}
+	return notes, torn, s.Err()
+}
+
+// Latest returns the latest checkpoint's signed note.
+func Latest(dir string) ([]byte, error) {
+	notes, _, err := readCheckpoints(dir)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(notes) - 1; i >= 0; i-- {
+		if notes[i] != nil {
+			return notes[i], nil
+		}
+	}
+	return nil, errors.New("the usage log has no checkpoint yet: open the package once")
+}

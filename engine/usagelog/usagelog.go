@@ -1,0 +1,327 @@
+// Package usagelog keeps a licence's usage log: an append-only record of
+// everything done with the licensed data, that nobody — including the
+// analyst who owns the workstation — can quietly edit, shorten or reorder
+// (docs/FORMAT.md, "Usage log").
+//
+// Tamper evidence follows transparency logs. Every record is a JSON line
+// that also carries the hash of the record before it, and the records are
+// the leaves of a Merkle tree (golang.org/x/mod/sumdb/tlog). Checkpoints —
+// the tree's size and root hash, signed as a note
+// (golang.org/x/mod/sumdb/note) with the person's enrolment key — are
+// written at open, at close and periodically while a package is open.
+// Editing, deleting or reordering records breaks the chain or the tree;
+// truncating the tail or restoring an older copy is caught against a
+// checkpoint the licensor already holds. Record times never go back.
+//
+// Records hold no persona data beyond the dimension values an analyst
+// chose as filters.
+package usagelog
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+	"golang.org/x/sys/unix"
+)
+
+// File names in a licence's folder.
+const (
+	LogFile        = "usage.log"
+	CheckpointFile = "checkpoints"
+)
+
+// Record kinds.
+const (
+	KindEnrol       = "enrol"
+	KindOpen        = "open"
+	KindOpenRefused = "open_refused"
+	KindAcknowledge = "acknowledge"
+	KindQuery       = "query"
+	KindAnalysis    = "analysis"
+	KindExport      = "export"
+	KindHeartbeat   = "heartbeat"
+	KindLock        = "lock"
+	KindUnlock      = "unlock"
+	KindClose       = "close"
+	KindDeletion    = "deletion"
+	KindCertificate = "certificate"
+)
+
+// ErrClockBack says the clock reads earlier than the log's last record.
+var ErrClockBack = errors.New("clock is earlier than the usage log's last record")
+
+// Record is one line of the log.
+type Record struct {
+	Seq    int64           `json:"seq"`
+	Time   time.Time       `json:"time"`
+	Mono   int64           `json:"mono_ns"` // CLOCK_BOOTTIME, nanoseconds
+	Boot   string          `json:"boot_id"`
+	User   string          `json:"os_user"`
+	Host   string          `json:"host"`
+	Person string          `json:"person"`
+	Tool   string          `json:"tool"`
+	Kind   string          `json:"kind"`
+	Prev   string          `json:"prev"` // base64 of the previous record's leaf hash; "" for the first
+	Data   json.RawMessage `json:"data,omitempty"`
+}
+
+// Context is who and where, stamped on every record.
+type Context struct {
+	Person string
+	Tool   string
+}
+
+// Log is one licence's usage log, open for appending.
+type Log struct {
+	dir     string
+	ctx     Context
+	mu      sync.Mutex
+	hashes  []tlog.Hash // stored hashes of the tree so far
+	n       int64       // records
+	last    tlog.Hash   // leaf hash of the last record
+	lastT   time.Time
+	deleted bool
+	env     env
+	now     func() time.Time
+}
+
+type env struct{ boot, user, host string }
+
+func environment() env {
+	e := env{user: "unknown", host: "unknown"}
+	if b, err := os.ReadFile("/proc/sys/kernel/random/boot_id"); err == nil {
+		e.boot = strings.TrimSpace(string(b))
+	}
+	if u, err := user.Current(); err == nil {
+		e.user = u.Username
+	}
+	if h, err := os.Hostname(); err == nil {
+		e.host = h
+	}
+	return e
+}
+
+func mono() int64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+		return 0
+	}
+	return ts.Nano()
+}
+
+// Open reads the log in dir (a licence's folder), creating it if needed,
+// and readies it for appending. A torn last line — a record cut short
+// by a crash — is reported in Torn and left in place for verify to show;
+// new records are appended after it on a fresh line. Open does not verify
+// the log; Verify does.
+func Open(dir string, ctx Context) (*Log, error) {
+	l := &Log{dir: dir, ctx: ctx, env: environment(), now: time.Now}
+	recs, err := readRecords(filepath.Join(dir, LogFile))
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recs.lines {
+		if r.rec == nil {
+			continue
+		}
+		l.add(r.raw)
+		if r.rec.Time.After(l.lastT) {
+			l.lastT = r.rec.Time
+		}
+		if r.rec.Kind == KindDeletion {
+			l.deleted = true
+		}
+	}
+	return l, nil
+}
+
+// add puts a record's bytes into the tree.
+func (l *Log) add(raw []byte) {
+	h, err := tlog.StoredHashes(l.n, raw, hashReader(l.hashes))
+	if err != nil {
+		panic(err) // only on an inconsistent in-memory tree: a bug
+	}
+	l.hashes = append(l.hashes, h...)
+	l.last = tlog.RecordHash(raw)
+	l.n++
+}
+
+type hashReader []tlog.Hash
+
+func (h hashReader) ReadHashes(idx []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(idx))
+	for i, x := range idx {
+		if x < 0 || x >= int64(len(h)) {
+			return nil, fmt.Errorf("no stored hash %d", x)
+		}
+		out[i] = h[x]
+	}
+	return out, nil
+}
+
+// Size is the number of records.
+func (l *Log) Size() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.n
+}
+
+// LastTime is the time of the latest record (zero for an empty log).
+func (l *Log) LastTime() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lastT
+}
+
+// CheckClock refuses a clock earlier than the last record.
+func (l *Log) CheckClock(now time.Time) error {
+	if t := l.LastTime(); now.Before(t) {
+		return fmt.Errorf("%w: it reads %s, the last record is from %s", ErrClockBack, now.Format(time.RFC3339), t.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// Append writes a record and makes it durable (fsync) before it returns.
+// The record's time is now, or the last record's time if the clock reads
+// earlier (record times never decrease); data is encoded as JSON.
+func (l *Log) Append(kind string, data any) (*Record, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var raw json.RawMessage
+	if data != nil {
+		b, err := json.Marshal(data)
+		if err != nil {
+			return nil, fmt.Errorf("usage log: %w", err)
+		}
+		raw = b
+	}
+	now := l.now().UTC()
+	if now.Before(l.lastT) {
+		now = l.lastT
+	}
+	r := &Record{Seq: l.n + 1, Time: now, Mono: mono(), Boot: l.env.boot, User: l.env.user, Host: l.env.host,
+		Person: l.ctx.Person, Tool: l.ctx.Tool, Kind: kind, Data: raw}
+	if l.n > 0 {
+		r.Prev = base64.StdEncoding.EncodeToString(l.last[:])
+	}
+	line, err := json.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("usage log: %w", err)
+	}
+	if err := appendLine(filepath.Join(l.dir, LogFile), line); err != nil {
+		return nil, fmt.Errorf("usage log: %w", err)
+	}
+	l.add(line)
+	l.lastT = now
+	return r, nil
+}
+
+// appendLine appends one line under an exclusive lock and syncs it. If
+// the file does not end in a newline (a torn record), the new line starts
+// on a fresh one.
+func appendLine(path string, line []byte) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		return err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 0, len(line)+2)
+	if st.Size() > 0 {
+		last := make([]byte, 1)
+		if _, err := f.ReadAt(last, st.Size()-1); err != nil {
+			return err
+		}
+		if last[0] != '\n' {
+			buf = append(buf, '\n')
+		}
+	}
+	buf = append(append(buf, line...), '\n')
+	if _, err := f.Write(buf); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+// line is one line of the file: its bytes and, when it parses, the record.
+type line struct {
+	no  int // 1-based line number
+	raw []byte
+	rec *Record
+	err error
+}
+
+type records struct {
+	lines []line
+	torn  bool // the last line has no newline
+}
+
+func readRecords(path string) (*records, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return &records{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	out := &records{}
+	br := bufio.NewReaderSize(f, 1<<16)
+	for no := 1; ; no++ {
+		b, err := br.ReadBytes('\n')
+		if len(b) > 0 {
+			complete := b[len(b)-1] == '\n'
+			b = bytes.TrimSuffix(b, []byte("\n"))
+			ln := line{no: no, raw: b}
+			var r Record
+			if perr := strictRecord(b, &r); perr != nil {
+				ln.err = perr
+			} else {
+				ln.rec = &r
+			}
+			if !complete {
+				out.torn = true
+				ln.rec, ln.err = nil, errTorn
+			}
+			out.lines = append(out.lines, ln)
+		}
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+var errTorn = errors.New("torn: cut short")
+
+func strictRecord(b []byte, r *Record) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(r); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("data after the record")
+	}
+	return nil
+}

@@ -1,0 +1,345 @@
+package usagelog
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"aead.dev/minisign"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/persona-workbench/persona/engine/licence"
+)
+
+const testID = "LIC-TEST-1"
+
+type keyPair struct {
+	signer   note.Signer
+	verifier note.Verifier
+}
+
+func newKeys(t testing.TB) keyPair {
+	t.Helper()
+	pub, priv, err := minisign.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Signer(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := Verifier(licence.PublicKeyString(pub))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keyPair{s, v}
+}
+
+// build writes a log of n query records with checkpoints after the
+// records listed in at.
+func build(t testing.TB, dir string, k keyPair, n int, at ...int) *Log {
+	t.Helper()
+	l, err := Open(dir, Context{Person: "王芳", Tool: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	i := 0
+	l.now = func() time.Time { i++; return base.Add(time.Duration(i) * time.Minute) }
+	for r := 1; r <= n; r++ {
+		if _, err := l.Append(KindQuery, map[string]any{"by": []string{"province"}, "n": r}); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range at {
+			if a == r {
+				if _, err := l.Checkpoint(testID, k.signer); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	return l
+}
+
+func lines(t testing.TB, dir string) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, LogFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+}
+
+func write(t testing.TB, dir, name string, ls []string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(strings.Join(ls, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rechain recomputes every prev hash, as someone rewriting the log would.
+func rechain(t testing.TB, ls []string) []string {
+	t.Helper()
+	out := make([]string, len(ls))
+	prev := ""
+	for i, s := range ls {
+		var r Record
+		if err := json.Unmarshal([]byte(s), &r); err != nil {
+			t.Fatal(err)
+		}
+		r.Prev = prev
+		b, _ := json.Marshal(r)
+		out[i] = string(b)
+		h := tlog.RecordHash(b)
+		prev = base64.StdEncoding.EncodeToString(h[:])
+	}
+	return out
+}
+
+func TestVerifyCleanLog(t *testing.T) {
+	dir := t.TempDir()
+	k := newKeys(t)
+	build(t, dir, k, 6, 3, 6)
+	rep, err := Verify(dir, testID, k.verifier, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() || rep.Records != 6 || rep.Checkpoints != 2 || rep.Latest.Size != 6 || rep.Torn {
+		t.Fatalf("clean log: %+v", rep)
+	}
+}
+
+func TestVerifyDetects(t *testing.T) {
+	k := newKeys(t)
+	other := newKeys(t)
+	cases := []struct {
+		name   string
+		tamper func(t *testing.T, dir string) []byte // returns a held checkpoint, if any
+		want   string
+		record int64
+	}{
+		{"edited record", func(t *testing.T, dir string) []byte {
+			ls := lines(t, dir)
+			ls[2] = strings.Replace(ls[2], `"n":3`, `"n":33`, 1)
+			write(t, dir, LogFile, ls)
+			return nil
+		}, "record 3 was edited", 3},
+		{"deleted record in the middle", func(t *testing.T, dir string) []byte {
+			ls := lines(t, dir)
+			write(t, dir, LogFile, append(ls[:2:2], ls[3:]...))
+			return nil
+		}, "records 3 to 3 are missing before record 4", 4},
+		{"reordered records", func(t *testing.T, dir string) []byte {
+			ls := lines(t, dir)
+			ls[2], ls[3] = ls[3], ls[2]
+			write(t, dir, LogFile, ls)
+			return nil
+		}, "record 4 comes before record 3: records were reordered", 4},
+		{"tail truncated behind the licensor's checkpoint", func(t *testing.T, dir string) []byte {
+			held, _ := Latest(dir) // size 6
+			ls := lines(t, dir)
+			write(t, dir, LogFile, ls[:4])
+			os.Remove(filepath.Join(dir, CheckpointFile))
+			return held
+		}, "covers 6 records, the log holds 4", 5},
+		{"replaced by an older backup", func(t *testing.T, dir string) []byte {
+			held, _ := Latest(dir) // size 6
+			os.RemoveAll(dir)
+			os.MkdirAll(dir, 0o700)
+			build(t, dir, k, 3, 3)
+			return held
+		}, "covers 6 records, the log holds 3", 4},
+		{"clock moved back", func(t *testing.T, dir string) []byte {
+			ls := lines(t, dir)
+			var r Record
+			json.Unmarshal([]byte(ls[3]), &r)
+			r.Time = time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+			b, _ := json.Marshal(r)
+			ls[3] = string(b)
+			write(t, dir, LogFile, rechain(t, ls))
+			os.Remove(filepath.Join(dir, CheckpointFile))
+			return nil
+		}, "record 4 (2026-11-23T08:00:00Z) is earlier than the record before it", 4},
+		{"checkpoint signed by another key", func(t *testing.T, dir string) []byte {
+			l, _ := Open(dir, Context{})
+			if _, err := l.Checkpoint(testID, other.signer); err != nil {
+				t.Fatal(err)
+			}
+			return nil
+		}, "not by the enrolled key", 0},
+		{"two checkpoints of one size with different roots", func(t *testing.T, dir string) []byte {
+			fork := t.TempDir()
+			build(t, fork, k, 6, 6)
+			b, _ := os.ReadFile(filepath.Join(fork, CheckpointFile))
+			f, _ := os.OpenFile(filepath.Join(dir, CheckpointFile), os.O_APPEND|os.O_WRONLY, 0)
+			f.Write(b)
+			f.Close()
+			return nil
+		}, "both cover 6 records with different roots", 6},
+		{"records after a deletion", func(t *testing.T, dir string) []byte {
+			l, _ := Open(dir, Context{})
+			l.Append(KindDeletion, nil)
+			l.Append(KindCertificate, nil)
+			l.Append(KindQuery, nil)
+			return nil
+		}, "record 9 (query) comes after the deletion recorded in record 7", 9},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			build(t, dir, k, 6, 3, 6)
+			held := c.tamper(t, dir)
+			rep, err := Verify(dir, testID, k.verifier, held)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var msgs []string
+			found := false
+			for _, p := range rep.Problems {
+				msgs = append(msgs, fmt.Sprintf("[%d] %s", p.Record, p.Msg))
+				if strings.Contains(p.Msg, c.want) && (c.record == 0 || p.Record == c.record) {
+					found = true
+				}
+			}
+			if !found {
+				t.Fatalf("no problem saying %q (record %d); got:\n%s", c.want, c.record, strings.Join(msgs, "\n"))
+			}
+		})
+	}
+}
+
+func TestTornTailIsNotTampering(t *testing.T) {
+	dir := t.TempDir()
+	k := newKeys(t)
+	build(t, dir, k, 4, 4)
+	f, _ := os.OpenFile(filepath.Join(dir, LogFile), os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(`{"seq":5,"time":"2026-11-23T09:`)
+	f.Close()
+	rep, err := Verify(dir, testID, k.verifier, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Torn || !rep.OK() || rep.Records != 4 {
+		t.Fatalf("torn tail: %+v", rep)
+	}
+	// Appending after a torn tail starts a fresh line; the torn line then
+	// sits in the middle and is reported.
+	l, _ := Open(dir, Context{})
+	if _, err := l.Append(KindOpen, nil); err != nil {
+		t.Fatal(err)
+	}
+	rep, _ = Verify(dir, testID, k.verifier, nil)
+	if rep.OK() || !strings.Contains(rep.Problems[0].Msg, "line 5 is not a record") {
+		t.Fatalf("torn line in the middle: %+v", rep.Problems)
+	}
+}
+
+func TestTimesNeverDecrease(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := Open(dir, Context{})
+	base := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	l.now = func() time.Time { return base }
+	l.Append(KindOpen, nil)
+	l.now = func() time.Time { return base.Add(-time.Hour) }
+	if err := l.CheckClock(base.Add(-time.Hour)); err == nil {
+		t.Error("a clock an hour back passed CheckClock")
+	}
+	r, _ := l.Append(KindOpenRefused, map[string]string{"reason": "clock"})
+	if !r.Time.Equal(base) {
+		t.Errorf("record time %s went back from %s", r.Time, base)
+	}
+}
+
+// The crash test: a child process appends and checkpoints without pause
+// and is killed at a random moment; the log must verify after each kill.
+func TestCrashes(t *testing.T) {
+	if os.Getenv("PERSONA_CRASH_CHILD") != "" {
+		return
+	}
+	dir := t.TempDir()
+	pub, priv, err := minisign.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyText, _ := priv.MarshalText()
+	keyFile := filepath.Join(t.TempDir(), "key")
+	os.WriteFile(keyFile, keyText, 0o600)
+	v, err := Verifier(licence.PublicKeyString(pub))
+	if err != nil {
+		t.Fatal(err)
+	}
+	iterations := 200
+	if testing.Short() {
+		iterations = 20
+	}
+	for i := 0; i < iterations; i++ {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$")
+		cmd.Env = append(os.Environ(), "PERSONA_CRASH_CHILD="+dir, "PERSONA_CRASH_KEY="+keyFile)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		d, _ := rand.Int(rand.Reader, big.NewInt(30))
+		time.Sleep(time.Duration(5+d.Int64()) * time.Millisecond)
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		rep, err := Verify(dir, testID, v, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !rep.OK() {
+			t.Fatalf("after kill %d: %v\n%s", i+1, rep.Problems, out.String())
+		}
+	}
+	rep, _ := Verify(dir, testID, v, nil)
+	if rep.Records < int64(iterations) || rep.Checkpoints == 0 {
+		t.Errorf("after %d kills the log holds %d records and %d checkpoints: the child hardly wrote", iterations, rep.Records, rep.Checkpoints)
+	}
+}
+
+// TestCrashChild is the child of TestCrashes: it appends and checkpoints
+// until it is killed.
+func TestCrashChild(t *testing.T) {
+	dir := os.Getenv("PERSONA_CRASH_CHILD")
+	if dir == "" {
+		t.Skip("run by TestCrashes")
+	}
+	keyText, err := os.ReadFile(os.Getenv("PERSONA_CRASH_KEY"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var priv minisign.PrivateKey
+	if err := priv.UnmarshalText(keyText); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Signer(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := Open(dir, Context{Person: "crash"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		if _, err := l.Append(KindQuery, map[string]int{"i": i}); err != nil {
+			t.Fatal(err)
+		}
+		if i%3 == 0 {
+			if _, err := l.Checkpoint(testID, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

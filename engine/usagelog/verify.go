@@ -1,0 +1,164 @@
+package usagelog
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Problem is one thing verification found wrong, naming the record
+// (sequence number, 0 when none applies) or the checkpoint.
+type Problem struct {
+	Record int64
+	Msg    string
+}
+
+func (p Problem) String() string { return p.Msg }
+
+// Report is the outcome of Verify.
+type Report struct {
+	Records     int64
+	Checkpoints int
+	// Torn says the last record was cut short (a crash while writing):
+	// shown, not counted as tampering.
+	Torn     bool
+	Problems []Problem
+	// Latest is the newest valid checkpoint, if any.
+	Latest *Checkpoint
+}
+
+// OK reports whether the log verified.
+func (r *Report) OK() bool { return len(r.Problems) == 0 }
+
+// Verify checks the log in dir: every record's form, sequence, chain and
+// time; no records after a deletion but the certificate and checkpoints;
+// every checkpoint's signature (by v) and root; and, if held is not nil,
+// consistency with a checkpoint the licensor holds.
+func Verify(dir, id string, v note.Verifier, held []byte) (*Report, error) {
+	recs, err := readRecords(filepath.Join(dir, LogFile))
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Torn: recs.torn}
+	bad := func(seq int64, format string, a ...any) {
+		rep.Problems = append(rep.Problems, Problem{Record: seq, Msg: fmt.Sprintf(format, a...)})
+	}
+	var hashes []tlog.Hash
+	var n int64
+	var prevHash tlog.Hash
+	var prevTime time.Time
+	var deletedAt, lastSeq int64
+	present := map[int64]int{} // sequence number → line index
+	for i, ln := range recs.lines {
+		if ln.rec != nil {
+			present[ln.rec.Seq] = i
+		}
+	}
+	for i, ln := range recs.lines {
+		if ln.err == errTorn && i == len(recs.lines)-1 {
+			break // reported as Torn
+		}
+		if ln.rec == nil {
+			bad(n+1, "line %d is not a record (%v): the log was edited or damaged", ln.no, ln.err)
+			continue
+		}
+		r := ln.rec
+		want := lastSeq + 1
+		switch {
+		case r.Seq > want:
+			later := true
+			for s := want; s < r.Seq; s++ {
+				if j, ok := present[s]; !ok || j < i {
+					later = false
+				}
+			}
+			if later {
+				bad(r.Seq, "record %d comes before record %d: records were reordered", r.Seq, want)
+			} else {
+				bad(r.Seq, "records %d to %d are missing before record %d: deleted from the log", want, r.Seq-1, r.Seq)
+			}
+		case r.Seq < want:
+			bad(r.Seq, "record %d appears after record %d: records were reordered or repeated", r.Seq, lastSeq)
+		}
+		lastSeq = max(lastSeq, r.Seq)
+		if n > 0 && r.Prev != base64.StdEncoding.EncodeToString(prevHash[:]) && r.Seq == want {
+			bad(r.Seq-1, "record %d was edited: record %d does not chain to it", r.Seq-1, r.Seq)
+		}
+		if n == 0 && r.Prev != "" {
+			bad(r.Seq, "record %d chains to a record before it, but it is the first: the start of the log is missing", r.Seq)
+		}
+		if r.Time.Before(prevTime) {
+			bad(r.Seq, "record %d (%s) is earlier than the record before it (%s): the clock was moved back", r.Seq, r.Time.Format(time.RFC3339), prevTime.Format(time.RFC3339))
+		}
+		if deletedAt > 0 && r.Kind != KindCertificate {
+			bad(r.Seq, "record %d (%s) comes after the deletion recorded in record %d", r.Seq, r.Kind, deletedAt)
+		}
+		if r.Kind == KindDeletion && deletedAt == 0 {
+			deletedAt = r.Seq
+		}
+		h, err := tlog.StoredHashes(n, ln.raw, hashReader(hashes))
+		if err != nil {
+			return nil, err
+		}
+		hashes = append(hashes, h...)
+		prevHash, prevTime = tlog.RecordHash(ln.raw), r.Time
+		n++
+	}
+	rep.Records = n
+
+	notes, _, err := readCheckpoints(dir)
+	if err != nil {
+		return nil, err
+	}
+	roots := map[int64]tlog.Hash{}
+	check := func(what string, msg []byte) *Checkpoint {
+		c, err := ParseCheckpoint(msg, v)
+		if err != nil {
+			bad(0, "%s: %v", what, err)
+			return nil
+		}
+		if c.Licence != id {
+			bad(0, "%s is for licence %s, not %s", what, c.Licence, id)
+			return nil
+		}
+		if other, ok := roots[c.Size]; ok && other != c.Root {
+			bad(c.Size, "%s and an earlier checkpoint both cover %d records with different roots: the log was forked", what, c.Size)
+		}
+		roots[c.Size] = c.Root
+		if c.Size > n {
+			bad(n+1, "%s covers %d records, the log holds %d: records %d to %d were cut off, or an older copy of the log was restored", what, c.Size, n, n+1, c.Size)
+			return c
+		}
+		root, err := tlog.TreeHash(c.Size, hashReader(hashes))
+		if err != nil {
+			bad(0, "%s: %v", what, err)
+			return c
+		}
+		if root != c.Root {
+			bad(c.Size, "the first %d records differ from %s: a record among them was edited, removed or replaced", c.Size, what)
+		}
+		return c
+	}
+	for i, msg := range notes {
+		what := fmt.Sprintf("checkpoint %d", i+1)
+		if msg == nil {
+			bad(0, "%s is damaged", what)
+			continue
+		}
+		if c := check(what, msg); c != nil {
+			rep.Checkpoints++
+			if rep.Latest == nil || c.Size >= rep.Latest.Size {
+				rep.Latest = c
+			}
+		}
+	}
+	if held != nil {
+		check("the licensor's checkpoint", append(bytes.TrimSpace(held), '\n'))
+	}
+	return rep, nil
+}
