@@ -15,6 +15,7 @@ import (
 	"github.com/persona-workbench/persona/engine/keys"
 	"github.com/persona-workbench/persona/engine/licence"
 	"github.com/persona-workbench/persona/engine/pack"
+	"github.com/persona-workbench/persona/engine/usagelog"
 	"github.com/persona-workbench/persona/sample"
 	"github.com/persona-workbench/persona/tui"
 )
@@ -100,6 +101,9 @@ func demoPackage(ctx context.Context, dir string, rows int64, seed uint64) (stri
 	if err != nil {
 		return "", nil, err
 	}
+	if err := recordEnrolment(ws, e, ""); err != nil {
+		return "", nil, err
+	}
 	data := filepath.Join(licensorDir, "data")
 	err = sample.WriteDir(ctx, data, sample.Options{Rows: rows, Seed: seed, Progress: func(done int64) {
 		p.show(fmt.Sprintf("generating the sample: %d of %d records", done, rows))
@@ -123,17 +127,21 @@ func demoPackage(ctx context.Context, dir string, rows int64, seed uint64) (stri
 	return pkg, ws, nil
 }
 
-// runWorkbench starts the TUI on an open package, behind the licence gate.
-func runWorkbench(ctx context.Context, o *pack.Opened, lg string) error {
+// runWorkbench starts the TUI on an open package, behind the licence
+// gate; the acknowledgement and every slice go into the usage log.
+func runWorkbench(ctx context.Context, o *opened, lg string) error {
 	// Ask the terminal for its background now, before the UI reads the
 	// keyboard: asked later, the answer races with key presses.
 	// Components (help, table) use the default renderer, so set it there.
 	lipgloss.SetHasDarkBackground(lipgloss.HasDarkBackground())
 	inv := o.Dataset.Inventory
 	app := tui.New(tui.Config{
-		Backend: o.Dataset.Slices, Lang: lg,
+		Backend: o.slices("tui"), Lang: lg,
 		Title: o.Licence.ID + " · " + inv.Dataset.In(lg),
 		Gate:  &tui.Gate{Licence: o.Licence, Person: o.Person.Name, Now: time.Now()},
+		OnAcknowledge: func() {
+			o.session.Record(usagelog.KindAcknowledge, map[string]string{"licence_id": o.Licence.ID, "purpose": o.Licence.Purpose})
+		},
 	})
 	p := tea.NewProgram(app, tea.WithAltScreen(), tea.WithContext(ctx))
 	if _, err := p.Run(); err != nil && ctx.Err() == nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/persona-workbench/persona/engine/keys"
 	"github.com/persona-workbench/persona/engine/licence"
+	"github.com/persona-workbench/persona/engine/usagelog"
 )
 
 func newKeygenCmd() *cobra.Command {
@@ -83,6 +84,9 @@ enrolment JSON to send to the licensor, who passes it to ` + "`persona pack --en
 			if err != nil {
 				return err
 			}
+			if err := recordEnrolment(ws, e, pass); err != nil {
+				return err
+			}
 			b, err := e.Marshal()
 			if err != nil {
 				return err
@@ -124,4 +128,26 @@ prints against the one the licensor gave you through another channel.`,
 	}
 	workspaceFlag(cmd.Flags(), &wsFlag)
 	return cmd
+}
+
+// recordEnrolment starts the licence's usage log with the enrolment and a
+// first checkpoint, signed with the new key.
+func recordEnrolment(ws *keys.Workspace, e *licence.Enrolment, pass string) error {
+	lg, err := openLog(ws, e.ID)
+	if err != nil || lg == nil {
+		return fmt.Errorf("start the usage log: %w", err)
+	}
+	if _, err := lg.Append(usagelog.KindEnrol, map[string]string{"licence_id": e.ID, "name": e.Name, "role": e.Role, "recipient": e.Recipient, "public_key": e.PublicKey}); err != nil {
+		return err
+	}
+	_, key, err := ws.Unlock(e.ID, func() (string, error) { return pass, nil })
+	if err != nil {
+		return err
+	}
+	signer, err := usagelog.Signer(key)
+	if err != nil {
+		return err
+	}
+	_, err = lg.Checkpoint(e.ID, signer)
+	return err
 }

@@ -83,12 +83,13 @@ Analyst:     persona enrol       (your keys for a licence, sent to the licensor)
              persona trust       (trust the licensor's public key)
              persona inspect     (a package's licence, without decrypting)
              persona open        (the workbench on a package)
-             persona query       (one slice of a package: table, CSV or JSON)`,
+             persona query       (one slice of a package: table, CSV or JSON)
+             persona log         (the licence's usage log: show, verify, checkpoint, export)`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newSampleCmd(), newDemoCmd(), newKeygenCmd(), newEnrolCmd(), newTrustCmd(),
-		newPackCmd(), newInspectCmd(), newOpenCmd(), newQueryCmd())
+		newPackCmd(), newInspectCmd(), newOpenCmd(), newQueryCmd(), newLogCmd())
 	return root
 }

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"aead.dev/minisign"
 	"filippo.io/age"
 	"github.com/mattn/go-isatty"
 
@@ -17,6 +20,7 @@ import (
 	"github.com/persona-workbench/persona/engine/licence"
 	"github.com/persona-workbench/persona/engine/pack"
 	"github.com/persona-workbench/persona/engine/store"
+	"github.com/persona-workbench/persona/engine/usagelog"
 )
 
 // source is a package to open on the analyst's side: verified, decrypted
@@ -39,7 +43,23 @@ func (s *source) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&s.memoryLimit, "memory-limit", "", "DuckDB memory cap such as 4GB (default: 80% of RAM)")
 }
 
-func (s *source) open(ctx context.Context) (*pack.Opened, error) {
+// opened is an open package and its usage-log session.
+type opened struct {
+	*pack.Opened
+	session *usagelog.Session
+}
+
+// Close records the close, writes the last checkpoint and frees the data.
+func (o *opened) Close() error {
+	return errors.Join(o.session.Close(), o.Opened.Close())
+}
+
+// slices is the slice engine whose every run is recorded in the log.
+func (o *opened) slices(source string) usagelog.Slices {
+	return usagelog.Slices{Engine: o.Dataset.Slices, Session: o.session, Source: source}
+}
+
+func (s *source) open(ctx context.Context) (*opened, error) {
 	ws := s.ws
 	if ws == nil {
 		var err error
@@ -51,14 +71,42 @@ func (s *source) open(ctx context.Context) (*pack.Opened, error) {
 	if err != nil {
 		return nil, err
 	}
+	path, err := filepath.Abs(s.path)
+	if err != nil {
+		return nil, err
+	}
+	// Every attempt is recorded in the log of the licence the package
+	// claims to be, if this workspace is enrolled for it.
+	var lg *usagelog.Log
+	if l, err := pack.Peek(path); err == nil {
+		if lg, err = openLog(ws, l.ID); err != nil {
+			return nil, err
+		}
+	}
+	refuse := func(err error) (*opened, error) {
+		if lg != nil {
+			if _, lerr := lg.Append(usagelog.KindOpenRefused, map[string]string{"package": path, "reason": oneLine(err.Error())}); lerr != nil {
+				err = errors.Join(err, lerr)
+			}
+		}
+		return nil, packageHint(err)
+	}
+	if lg != nil {
+		if err := lg.CheckClock(time.Now()); err != nil {
+			return refuse(withHint(err, "set this computer's clock to the correct time"))
+		}
+	}
 	p := newProgress()
 	defer p.done()
-	o, err := pack.Open(ctx, s.path, pack.OpenOptions{
+	var signing minisign.PrivateKey
+	o, err := pack.Open(ctx, path, pack.OpenOptions{
 		Trusted: trusted,
 		Identity: func(l *licence.Licence) (*age.X25519Identity, error) {
 			p.pause()
 			defer p.resume()
-			return ws.Identity(l.ID, passphrase("passphrase for licence "+l.ID, false))
+			id, key, err := ws.Unlock(l.ID, passphrase("passphrase for licence "+l.ID, false))
+			signing = key
+			return id, err
 		},
 		Store: store.Options{Threads: s.threads, MemoryLimit: s.memoryLimit},
 		Progress: func(stage string, done, total int64) {
@@ -73,9 +121,41 @@ func (s *source) open(ctx context.Context) (*pack.Opened, error) {
 		},
 	})
 	if err != nil {
-		return nil, packageHint(err)
+		return refuse(err)
 	}
-	return o, nil
+	if lg == nil { // only if the package changed since it was peeked at
+		if lg, err = openLog(ws, o.Licence.ID); err != nil || lg == nil {
+			o.Close()
+			return nil, fmt.Errorf("usage log of %s: %w", o.Licence.ID, err)
+		}
+	}
+	signer, err := usagelog.Signer(signing)
+	if err != nil {
+		o.Close()
+		return nil, err
+	}
+	session, err := usagelog.Start(lg, o.Licence.ID, signer, map[string]any{
+		"package": path, "payload_sha256": o.Licence.Payload.SHA256, "signed_by": licence.KeyID(o.SignedBy.ID()), "records": o.Dataset.Inventory.Records,
+	})
+	if err != nil {
+		o.Close()
+		return nil, withHint(fmt.Errorf("the usage log cannot be written, so the package stays closed: %w", err), "check the workspace's disk space and permissions")
+	}
+	return &opened{Opened: o, session: session}, nil
+}
+
+// openLog opens the usage log of a licence this workspace is enrolled
+// for; nil if it is not enrolled.
+func openLog(ws *keys.Workspace, id string) (*usagelog.Log, error) {
+	e, err := ws.Enrolment(id)
+	if err != nil {
+		return nil, nil
+	}
+	lg, err := usagelog.Open(ws.LicenceDir(id), usagelog.Context{Person: e.Name, Tool: "persona " + version})
+	if err != nil {
+		return nil, fmt.Errorf("usage log of %s: %w", id, err)
+	}
+	return lg, nil
 }
 
 // lang picks the interface language: --lang, else the locale.

@@ -74,7 +74,7 @@ total, or with --by help to list them.`,
 			if len(dims) == 1 && dims[0] == "help" {
 				return listNames(cmd, ds.Inventory, lg)
 			}
-			res, err := ds.Slices.Run(cmd.Context(), q)
+			res, err := o.slices("cli").Run(cmd.Context(), q)
 			if err != nil {
 				return withHint(err, "run `persona query PKG --by help` to list dimensions and measures")
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/persona-workbench/persona/engine/keys"
 	"github.com/persona-workbench/persona/engine/licence"
 	"github.com/persona-workbench/persona/engine/pack"
+	"github.com/persona-workbench/persona/engine/usagelog"
 )
 
 // passphrase reads a passphrase from the file named by
@@ -116,6 +117,7 @@ func packageHint(err error) error {
 		{licence.ErrExpired, "the licence has ended: its data must now be deleted; ask the licensor for a new licence to continue"},
 		{licence.ErrNotYetValid, "wait until the licence period starts"},
 		{licence.ErrClockBack, "set this computer's clock to the correct time"},
+		{usagelog.ErrClockBack, "set this computer's clock to the correct time"},
 		{keys.ErrNotEnrolled, "enrol with `persona enrol --licence ID --name NAME` and send the enrolment to the licensor before they pack"},
 		{pack.ErrNotRecipient, "the package was packed for other people: send the licensor your enrolment (persona enrol) and ask for a package packed for it"},
 		{keys.ErrWrongPassphrase, "try again; PERSONA_PASSPHRASE_FILE must hold the passphrase on its first line"},

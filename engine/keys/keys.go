@@ -223,8 +223,19 @@ func writeFiles(files map[string][]byte, modes map[string]os.FileMode) (err erro
 // encryptIdentity encodes an age identity file: armored and encrypted with
 // pass (age -d -i asks for it), or, for the demo, in the clear behind a
 // comment that says so.
-func encryptIdentity(id *age.X25519Identity, pass string, workFactor int) ([]byte, error) {
-	plain := "# persona licence identity, recipient " + id.Recipient().String() + "\n" + id.String() + "\n"
+//
+// The person's minisign signing key rides along as a comment line (age
+// ignores comments), so that one passphrase prompt and one scrypt unlock
+// both: the copy in signing.key, in minisign's format, costs a 1 GiB
+// scrypt to open, too slow for every open of a package.
+func encryptIdentity(id *age.X25519Identity, sign minisign.PrivateKey, pass string, workFactor int) ([]byte, error) {
+	keyText, err := sign.MarshalText()
+	if err != nil {
+		return nil, err
+	}
+	_, keyB64, _ := bytes.Cut(keyText, []byte("\n"))
+	plain := "# persona licence identity, recipient " + id.Recipient().String() + "\n" + id.String() + "\n" +
+		signingPrefix + string(bytes.TrimSpace(keyB64)) + "\n"
 	if pass == "" {
 		return []byte("# " + DemoMarker + "\n" + plain), nil
 	}
@@ -250,41 +261,62 @@ func encryptIdentity(id *age.X25519Identity, pass string, workFactor int) ([]byt
 	return buf.Bytes(), nil
 }
 
-// decryptIdentity reads an identity file written by encryptIdentity.
-func decryptIdentity(path string, data []byte, pass Passphrase) (*age.X25519Identity, error) {
+// signingPrefix starts the comment line that holds the signing key.
+const signingPrefix = "# persona-signing-key: "
+
+// decryptIdentity reads an identity file written by encryptIdentity: the
+// age identity and the signing key.
+func decryptIdentity(path string, data []byte, pass Passphrase) (*age.X25519Identity, minisign.PrivateKey, error) {
+	var sign minisign.PrivateKey
+	id, plain, err := decryptIdentityText(path, data, pass)
+	if err != nil {
+		return nil, sign, err
+	}
+	for _, line := range strings.Split(string(plain), "\n") {
+		if b64, ok := strings.CutPrefix(line, signingPrefix); ok {
+			if err := sign.UnmarshalText([]byte(b64)); err != nil {
+				return nil, sign, fmt.Errorf("%w: %s holds a damaged signing key", ErrNotAKey, path)
+			}
+			return id, sign, nil
+		}
+	}
+	return nil, sign, fmt.Errorf("%w: %s holds no signing key", ErrNotAKey, path)
+}
+
+func decryptIdentityText(path string, data []byte, pass Passphrase) (*age.X25519Identity, []byte, error) {
 	if bytes.HasPrefix(data, []byte(armor.Header)) {
 		p, err := pass()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if p == "" {
-			return nil, fmt.Errorf("%w for %s (it was empty)", ErrWrongPassphrase, path)
+			return nil, nil, fmt.Errorf("%w for %s (it was empty)", ErrWrongPassphrase, path)
 		}
 		sid, err := age.NewScryptIdentity(p)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		r, err := age.Decrypt(armor.NewReader(bytes.NewReader(data)), sid)
 		if err != nil {
 			var nomatch *age.NoIdentityMatchError
 			if errors.As(err, &nomatch) || strings.Contains(err.Error(), "incorrect passphrase") {
-				return nil, fmt.Errorf("%w for %s", ErrWrongPassphrase, path)
+				return nil, nil, fmt.Errorf("%w for %s", ErrWrongPassphrase, path)
 			}
-			return nil, fmt.Errorf("%w: %s: %v", ErrNotAKey, path, err)
+			return nil, nil, fmt.Errorf("%w: %s: %v", ErrNotAKey, path, err)
 		}
 		if data, err = io.ReadAll(io.LimitReader(r, 64<<10)); err != nil {
-			return nil, fmt.Errorf("%w for %s", ErrWrongPassphrase, path)
+			return nil, nil, fmt.Errorf("%w for %s", ErrWrongPassphrase, path)
 		}
 	}
 	ids, err := age.ParseIdentities(bytes.NewReader(data))
 	if err != nil || len(ids) != 1 {
-		return nil, fmt.Errorf("%w: %s does not hold one age identity", ErrNotAKey, path)
+		return nil, nil, fmt.Errorf("%w: %s does not hold one age identity", ErrNotAKey, path)
 	}
 	id, ok := ids[0].(*age.X25519Identity)
 	if !ok {
-		return nil, fmt.Errorf("%w: %s does not hold an X25519 identity", ErrNotAKey, path)
+		return nil, nil, fmt.Errorf("%w: %s does not hold an X25519 identity", ErrNotAKey, path)
 	}
-	return id, nil
+	return id, data, nil
 }
 
 // privateDir checks that a folder exists, is a folder and is private.

@@ -98,7 +98,7 @@ func (w *Workspace) Enrol(id, name, role, pass string, demo bool) (*licence.Enro
 	if _, err := licence.ParseEnrolment(enc); err != nil { // name and role checks
 		return nil, err
 	}
-	identText, err := encryptIdentity(ident, pass, w.ScryptWorkFactor)
+	identText, err := encryptIdentity(ident, priv, pass, w.ScryptWorkFactor)
 	if err != nil {
 		return nil, err
 	}
@@ -144,25 +144,46 @@ func (w *Workspace) Enrolment(id string) (*licence.Enrolment, error) {
 // passphrase if it is protected. Key files and their folder must be
 // private to their owner.
 func (w *Workspace) Identity(id string, pass Passphrase) (*age.X25519Identity, error) {
+	path, data, err := w.identityFile(id)
+	if err != nil {
+		return nil, err
+	}
+	ident, _, err := decryptIdentity(path, data, pass)
+	return ident, err
+}
+
+// Unlock returns the age identity and the signing key enrolled for a
+// licence, asking for the passphrase once if they are protected.
+func (w *Workspace) Unlock(id string, pass Passphrase) (*age.X25519Identity, minisign.PrivateKey, error) {
+	path, data, err := w.identityFile(id)
+	if err != nil {
+		return nil, minisign.PrivateKey{}, err
+	}
+	return decryptIdentity(path, data, pass)
+}
+
+// identityFile reads a licence's identity file after checking that it and
+// its folder are private.
+func (w *Workspace) identityFile(id string) (string, []byte, error) {
 	if !licence.ValidID(id) {
-		return nil, fmt.Errorf("licence id %q is not a licence id", id)
+		return "", nil, fmt.Errorf("licence id %q is not a licence id", id)
 	}
 	dir := w.LicenceDir(id)
 	if err := privateDir(dir); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w %s in workspace %s", ErrNotEnrolled, id, w.Dir)
+			return "", nil, fmt.Errorf("%w %s in workspace %s", ErrNotEnrolled, id, w.Dir)
 		}
-		return nil, err
+		return "", nil, err
 	}
 	path := filepath.Join(dir, IdentityFile)
 	data, err := readPrivate(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w %s: %s is missing", ErrNotEnrolled, id, path)
+			return "", nil, fmt.Errorf("%w %s: %s is missing", ErrNotEnrolled, id, path)
 		}
-		return nil, err
+		return "", nil, err
 	}
-	return decryptIdentity(path, data, pass)
+	return path, data, nil
 }
 
 // SigningKey returns the person's minisign key for a licence.

@@ -123,6 +123,18 @@ func checkPayload(ctx context.Context, f io.ReaderAt, c *Container, l *licence.L
 	return nil
 }
 
+// Peek reads the licence a package carries without checking its
+// signature, to tell which licence it claims to be (the usage log records
+// failed opens under it).
+func Peek(path string) (*licence.Licence, error) {
+	f, c, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return licence.Parse(c.Licence)
+}
+
 // Info is what Inspect finds out without decrypting.
 type Info struct {
 	Licence *licence.Licence

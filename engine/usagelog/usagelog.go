@@ -261,6 +261,23 @@ func appendLine(path string, line []byte) error {
 	return f.Sync()
 }
 
+// Records reads every complete record of the log in dir, in file order,
+// skipping lines that do not parse (Verify reports those), and says
+// whether the last line is torn.
+func Records(dir string) ([]Record, bool, error) {
+	recs, err := readRecords(filepath.Join(dir, LogFile))
+	if err != nil {
+		return nil, false, err
+	}
+	out := make([]Record, 0, len(recs.lines))
+	for _, l := range recs.lines {
+		if l.rec != nil {
+			out = append(out, *l.rec)
+		}
+	}
+	return out, recs.torn, nil
+}
+
 // line is one line of the file: its bytes and, when it parses, the record.
 type line struct {
 	no  int // 1-based line number
