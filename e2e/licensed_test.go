@@ -528,3 +528,101 @@ func TestOpenInTmux(t *testing.T) {
 	tm.waitFor(`rows 6`)
 	tm.run("send-keys", "q")
 }
+
+// copyDir copies a folder tree, keeping modes.
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	if out, err := exec.Command("cp", "-a", src, dst).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v: %s", err, out)
+	}
+}
+
+// The usage log records what the analyst did, verifies, and catches an
+// edit and a clock set back; checkpoints and the report check out with
+// stock minisign.
+func TestUsageLog(t *testing.T) {
+	ws := filepath.Join(t.TempDir(), "ws")
+	copyDir(t, lic.workspace, ws)
+	old := filepath.Join(t.TempDir(), "old") // a backup, before what follows
+	copyDir(t, ws, old)
+	env := []string{"PERSONA_HOME=" + ws}
+	if r := personaEnv(t, env, "query", lic.pkg, "--by", "province", "--where", "categories=美妆", "--measure", "gmv"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	show := personaEnv(t, env, "log", "show", "--licence", lic.id, "--kind", "query", "--json")
+	var recs []struct {
+		Kind string
+		Data struct {
+			By    []string
+			Where map[string][]string
+			K     int
+			Rows  int
+		}
+	}
+	if err := json.Unmarshal([]byte(show.stdout), &recs); err != nil || len(recs) == 0 {
+		t.Fatalf("log show --json: %v\n%s%s", err, show.stdout, show.stderr)
+	}
+	last := recs[len(recs)-1].Data
+	if last.By[0] != "province" || last.Where["categories"][0] != "美妆" || last.K != 10 || last.Rows == 0 {
+		t.Errorf("last query record: %+v", last)
+	}
+	if strings.Contains(show.stdout, "广东") {
+		t.Errorf("the log holds a result value:\n%s", show.stdout)
+	}
+	if r := personaEnv(t, env, "log", "verify", "--licence", lic.id); r.code != 0 || !strings.Contains(r.stdout, "verifies") {
+		t.Fatalf("log verify: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	held := filepath.Join(t.TempDir(), "checkpoint.txt")
+	cp := personaEnv(t, env, "log", "checkpoint", "--licence", lic.id)
+	if cp.code != 0 || !strings.HasPrefix(cp.stdout, "persona-usage "+lic.id+"\n") || len(cp.stdout) > 600 {
+		t.Fatalf("log checkpoint: %q %s", cp.stdout, cp.stderr)
+	}
+	os.WriteFile(held, []byte(cp.stdout), 0o644)
+
+	report := filepath.Join(t.TempDir(), "usage.json")
+	if r := personaEnv(t, env, "log", "export", "--licence", lic.id, "--out", report); r.code != 0 {
+		t.Fatalf("log export: %s", r.stderr)
+	}
+	pub := filepath.Join(ws, "licences", lic.id, "signing.pub")
+	if out, err := exec.Command("minisign", "-V", "-H", "-p", pub, "-m", report).CombinedOutput(); err != nil {
+		t.Errorf("minisign does not verify the usage report: %v\n%s", err, out)
+	}
+
+	// An older copy of the log, restored, is caught against the
+	// licensor's checkpoint.
+	os.RemoveAll(filepath.Join(ws, "licences", lic.id, "usage.log"))
+	os.RemoveAll(filepath.Join(ws, "licences", lic.id, "checkpoints"))
+	copyDir(t, filepath.Join(old, "licences", lic.id, "usage.log"), filepath.Join(ws, "licences", lic.id, "usage.log"))
+	copyDir(t, filepath.Join(old, "licences", lic.id, "checkpoints"), filepath.Join(ws, "licences", lic.id, "checkpoints"))
+	r := personaEnv(t, env, "log", "verify", "--licence", lic.id, "--checkpoint", held)
+	if r.code != 1 || !strings.Contains(r.stdout, "the licensor's checkpoint covers") {
+		t.Errorf("restored backup: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	// An edited record is named.
+	logPath := filepath.Join(ws, "licences", lic.id, "usage.log")
+	b, _ := os.ReadFile(logPath)
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	lines[0] = strings.Replace(lines[0], `"kind":"enrol"`, `"kind":"enrol" `, 1)
+	os.WriteFile(logPath, []byte(strings.Join(lines, "\n")+"\n"), 0o600)
+	r = personaEnv(t, env, "log", "verify", "--licence", lic.id)
+	if r.code != 1 || !strings.Contains(r.stdout, "record 1 was edited") {
+		t.Errorf("edited record: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	// A clock behind the last record: refused, and the refusal recorded.
+	future := time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339Nano)
+	rec, _ := json.Marshal(map[string]any{"seq": len(lines) + 1, "time": future, "mono_ns": 0, "boot_id": "", "os_user": "x", "host": "x",
+		"person": "王芳", "tool": "test", "kind": "heartbeat", "prev": ""})
+	f, _ := os.OpenFile(logPath, os.O_APPEND|os.O_WRONLY, 0)
+	f.Write(append(rec, '\n'))
+	f.Close()
+	r = personaEnv(t, env, "query", lic.pkg, "--by", "province")
+	if r.code != 1 || !strings.Contains(r.stderr, "clock is earlier than the usage log's last record") {
+		t.Fatalf("clock behind the log: exit %d\n%s", r.code, r.stderr)
+	}
+	refused := personaEnv(t, env, "log", "show", "--licence", lic.id, "--kind", "open_refused", "--json")
+	if !strings.Contains(refused.stdout, "clock is earlier") {
+		t.Errorf("the refusal is not in the log:\n%s", refused.stdout)
+	}
+}
