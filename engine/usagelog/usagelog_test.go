@@ -288,11 +288,16 @@ func TestCrashes(t *testing.T) {
 		cmd.Env = append(os.Environ(), "PERSONA_CRASH_CHILD="+dir, "PERSONA_CRASH_KEY="+keyFile)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
+		before := fileSize(filepath.Join(dir, LogFile))
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		d, _ := rand.Int(rand.Reader, big.NewInt(30))
-		time.Sleep(time.Duration(5+d.Int64()) * time.Millisecond)
+		// Wait until the child writes, then kill it a random moment later.
+		for deadline := time.Now().Add(10 * time.Second); fileSize(filepath.Join(dir, LogFile)) == before && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+		d, _ := rand.Int(rand.Reader, big.NewInt(20_000))
+		time.Sleep(time.Duration(d.Int64()) * time.Microsecond)
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
 		rep, err := Verify(dir, testID, v, nil)
@@ -307,6 +312,14 @@ func TestCrashes(t *testing.T) {
 	if rep.Records < int64(iterations) || rep.Checkpoints == 0 {
 		t.Errorf("after %d kills the log holds %d records and %d checkpoints: the child hardly wrote", iterations, rep.Records, rep.Checkpoints)
 	}
+}
+
+func fileSize(p string) int64 {
+	st, err := os.Stat(p)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
 }
 
 // TestCrashChild is the child of TestCrashes: it appends and checkpoints

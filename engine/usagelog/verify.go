@@ -116,6 +116,7 @@ func Verify(dir, id string, v note.Verifier, held []byte) (*Report, error) {
 		return nil, err
 	}
 	roots := map[int64]tlog.Hash{}
+	matched := map[int64]bool{} // sizes of checkpoints that match the log
 	check := func(what string, msg []byte) *Checkpoint {
 		c, err := ParseCheckpoint(msg, v)
 		if err != nil {
@@ -140,8 +141,22 @@ func Verify(dir, id string, v note.Verifier, held []byte) (*Report, error) {
 			return c
 		}
 		if root != c.Root {
-			bad(c.Size, "the first %d records differ from %s: a record among them was edited, removed or replaced", c.Size, what)
+			// The records that differ lie after the largest checkpoint
+			// that still matches.
+			var lo int64
+			for size := range matched {
+				if size < c.Size && size > lo {
+					lo = size
+				}
+			}
+			if lo+1 == c.Size {
+				bad(c.Size, "record %d was edited or replaced: it differs from %s", c.Size, what)
+			} else {
+				bad(c.Size, "a record among %d to %d was edited, removed or replaced: they differ from %s", lo+1, c.Size, what)
+			}
+			return c
 		}
+		matched[c.Size] = true
 		return c
 	}
 	for i, msg := range notes {
