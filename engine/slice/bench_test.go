@@ -2,6 +2,7 @@ package slice_test
 
 import (
 	"context"
+	"crypto/rand"
 	"os"
 	"slices"
 	"strconv"
@@ -9,8 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"aead.dev/minisign"
+
 	"github.com/persona-workbench/persona/engine/dataset"
 	"github.com/persona-workbench/persona/engine/slice"
+	"github.com/persona-workbench/persona/engine/usagelog"
 	"github.com/persona-workbench/persona/sample"
 )
 
@@ -129,4 +133,57 @@ func scanAll(db slice.Querier, ctx context.Context, q string) (int, error) {
 		n++
 	}
 	return n, rows.Err()
+}
+
+// BenchmarkSliceWithUsageLog runs the same slices with and without the
+// usage log (a record synced to disk before each result is released),
+// alternately in the same run, and reports both medians and their ratio.
+func BenchmarkSliceWithUsageLog(b *testing.B) {
+	ds := benchData(b)
+	_, priv, err := minisign.GenerateKey(rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	signer, err := usagelog.Signer(priv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	lg, err := usagelog.Open(b.TempDir(), usagelog.Context{Person: "bench", Tool: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	session, err := usagelog.Start(lg, "BENCH-1", signer, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer session.Close()
+	logged := usagelog.Slices{Engine: ds.Slices, Session: session, Source: "bench"}
+	for _, c := range []struct {
+		name string
+		q    slice.Query
+	}{
+		{"province×age_band/gmv", slice.Query{Dims: []string{"province", "age_band"}, Measure: "gmv"}},
+		{"gender/people", slice.Query{Dims: []string{"gender"}, Measure: "people", Filters: map[string][]string{"province": {"广东"}}}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			ctx := context.Background()
+			var plain, withLog []time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				if _, err := ds.Slices.Run(ctx, c.q); err != nil {
+					b.Fatal(err)
+				}
+				t1 := time.Now()
+				if _, err := logged.Run(ctx, c.q); err != nil {
+					b.Fatal(err)
+				}
+				t2 := time.Now()
+				plain, withLog = append(plain, t1.Sub(t0)), append(withLog, t2.Sub(t1))
+			}
+			mp, ml := median(plain), median(withLog)
+			b.ReportMetric(float64(mp.Microseconds())/1000, "plain-ms")
+			b.ReportMetric(float64(ml.Microseconds())/1000, "logged-ms")
+			b.ReportMetric(float64(ml)/float64(mp), "ratio")
+		})
+	}
 }
