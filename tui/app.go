@@ -44,6 +44,8 @@ type Config struct {
 	// OnAcknowledge, if set, is called (in a command) when the analyst
 	// acknowledges the licence.
 	OnAcknowledge func()
+	// UsageLog, if set, reads the usage log for its screen (L).
+	UsageLog UsageLog
 }
 
 // shared is the context every screen sees.
@@ -62,6 +64,8 @@ type App struct {
 	ctx      *shared
 	gate     *gate // the licence gate, until acknowledged
 	onAck    func()
+	usage    usageScreen
+	showLog  bool
 	slicer   slicer
 	help     help.Model
 	fullHelp bool
@@ -84,7 +88,7 @@ func New(cfg Config) App {
 	h.Styles.FullKey = ctx.st.Header
 	h.Styles.ShortDesc = ctx.st.Subtle
 	h.Styles.FullDesc = ctx.st.Subtle
-	a := App{ctx: ctx, slicer: newSlicer(ctx, cfg.Backend), help: h, onAck: cfg.OnAcknowledge}
+	a := App{ctx: ctx, slicer: newSlicer(ctx, cfg.Backend), help: h, onAck: cfg.OnAcknowledge, usage: newUsageScreen(ctx, cfg.UsageLog)}
 	if cfg.Gate != nil {
 		g := newGate(ctx, *cfg.Gate)
 		a.gate = &g
@@ -130,7 +134,18 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			a.help.ShowAll = a.fullHelp
 			a.layout()
 			return a, nil
+		case a.gate == nil && (key.Matches(msg, a.ctx.keys.UsageLog) || a.showLog && key.Matches(msg, a.ctx.keys.Cancel)):
+			a.showLog = !a.showLog
+			a.layout()
+			if a.showLog {
+				return a, a.usage.refresh()
+			}
+			return a, nil
 		}
+	case usageLogMsg:
+		var cmd tea.Cmd
+		a.usage, cmd = a.usage.Update(msg)
+		return a, cmd
 	}
 	var cmd tea.Cmd
 	if a.gate != nil {
@@ -148,6 +163,12 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		a.gate = &g
 		return a, cmd
 	}
+	if a.showLog {
+		if _, ok := msg.(tea.KeyMsg); ok {
+			a.usage, cmd = a.usage.Update(msg)
+			return a, cmd
+		}
+	}
 	a.slicer, cmd = a.slicer.Update(msg)
 	return a, cmd
 }
@@ -158,6 +179,7 @@ func (a *App) layout() {
 		a.gate.SetSize(a.ctx.width, a.ctx.height-helpH)
 	}
 	a.slicer.SetSize(a.ctx.width, a.ctx.height-helpH)
+	a.usage.SetSize(a.ctx.width, a.ctx.height-helpH)
 }
 
 // screen is the active screen.
@@ -167,6 +189,9 @@ func (a App) screen() interface {
 } {
 	if a.gate != nil {
 		return *a.gate
+	}
+	if a.showLog {
+		return a.usage
 	}
 	return a.slicer
 }

@@ -47,7 +47,10 @@ func (s gate) Update(msg tea.Msg) (gate, tea.Cmd) {
 // View draws the terms.
 func (s gate) View() string {
 	t, st, l := s.ctx.t, s.ctx.st, s.g.Licence
-	day := func(x time.Time) string { return x.In(time.Local).Format("2006-01-02") }
+	// Dates are those of the contract: mainland China, China Standard
+	// Time; the period and the deadline are shown as their last whole day.
+	day := func(x time.Time) string { return x.In(chinaTime).Format("2006-01-02") }
+	lastDay := func(x time.Time) string { return day(x.Add(-time.Nanosecond)) }
 	var people []string
 	for _, p := range l.Personnel {
 		people = append(people, fmt.Sprintf("%s (%s)", p.Name, p.Role))
@@ -57,11 +60,11 @@ func (s gate) View() string {
 		{t.gatePurpose, l.Purpose},
 		{t.gateLicensee, l.Licensee.Name},
 		{t.gateLicensor, l.Licensor.Name},
-		{t.gatePeriod, fmt.Sprintf("%s – %s  ·  %s", day(l.NotBefore), day(l.NotAfter.Add(-time.Second)), fmt.Sprintf(t.gateDaysLeft, l.DaysLeft(s.g.Now)))},
+		{t.gatePeriod, fmt.Sprintf("%s – %s %s  ·  %s", day(l.NotBefore), lastDay(l.NotAfter), t.gateTZ, fmt.Sprintf(t.gateDaysLeft, l.DaysLeft(s.g.Now)))},
 		{t.gateRegion, regionName(l.Region, s.ctx.lang)},
 		{t.gateK, fmt.Sprintf(t.gateKText, l.Privacy.K)},
 		{t.gatePeople, fmt.Sprintf("%s  (%d/%d)", strings.Join(people, ", "), len(l.Personnel), l.MaxPersonnel)},
-		{t.gateDeletion, fmt.Sprintf(t.gateDeletionText, l.DeletionDays, day(l.DeleteBy()))},
+		{t.gateDeletion, fmt.Sprintf(t.gateDeletionText, l.DeletionDays, lastDay(l.DeleteBy()))},
 		{t.gateYou, s.g.Person},
 	}
 	labelW := 0
@@ -75,11 +78,14 @@ func (s gate) View() string {
 		label := r[0] + strings.Repeat(" ", labelW-lipgloss.Width(r[0]))
 		b.WriteString(ansi.Truncate(st.Subtle.Render(label)+"  "+r[1], inner, "…") + "\n")
 	}
-	b.WriteString("\n" + ansi.Truncate(t.gateTerms, inner, "…") + "\n\n")
+	b.WriteString("\n" + lipgloss.NewStyle().Width(inner).Render(t.gateTerms) + "\n\n")
 	b.WriteString(st.Header.Render(ansi.Truncate(t.gateAck, inner, "…")))
 	box := lipgloss.NewStyle().Padding(1, 2).Width(s.width).Height(max(s.height, 1)).MaxHeight(max(s.height, 1))
 	return box.Render(b.String())
 }
+
+// chinaTime is China Standard Time, the contract's clock.
+var chinaTime = time.FixedZone("CST", 8*3600)
 
 func regionName(r, lang string) string {
 	if r == licence.Region {

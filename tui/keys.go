@@ -8,7 +8,7 @@ type keyMap struct {
 	NextMeasure, PrevMeasure           key.Binding
 	Filter, ClearFilter, Sort          key.Binding
 	Top, Cancel, Help, Quit            key.Binding
-	Acknowledge                        key.Binding
+	Acknowledge, UsageLog, Refresh     key.Binding
 }
 
 func newKeyMap(t texts) keyMap {
@@ -31,6 +31,8 @@ func newKeyMap(t texts) keyMap {
 		Help:        b([]string{"?"}, "?", t.keyHelp),
 		Quit:        b([]string{"q", "ctrl+c"}, "q", t.keyQuit),
 		Acknowledge: b([]string{"enter"}, "enter", t.keyAck),
+		UsageLog:    b([]string{"L"}, "L", t.keyLog),
+		Refresh:     b([]string{"r"}, "r", t.keyRefresh),
 	}
 }
 
@@ -45,6 +47,6 @@ func (k keyMap) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.Focus, k.FocusBack},
 		{k.Second, k.NextMeasure, k.Sort},
 		{k.Filter, k.ClearFilter, k.Top},
-		{k.Cancel, k.Help, k.Quit},
+		{k.Cancel, k.UsageLog, k.Help, k.Quit},
 	}
 }

@@ -139,6 +139,9 @@ func runWorkbench(ctx context.Context, o *opened, lg string) error {
 		Backend: o.slices("tui"), Lang: lg,
 		Title: o.Licence.ID + " · " + inv.Dataset.In(lg),
 		Gate:  &tui.Gate{Licence: o.Licence, Person: o.Person.Name, Now: time.Now()},
+		UsageLog: func() ([]usagelog.Record, *usagelog.Report, error) {
+			return o.readLog()
+		},
 		OnAcknowledge: func() {
 			o.session.Record(usagelog.KindAcknowledge, map[string]string{"licence_id": o.Licence.ID, "purpose": o.Licence.Purpose})
 		},

@@ -47,11 +47,26 @@ func (s *source) flags(fs *pflag.FlagSet) {
 type opened struct {
 	*pack.Opened
 	session *usagelog.Session
+	logDir  string
 }
 
 // Close records the close, writes the last checkpoint and frees the data.
 func (o *opened) Close() error {
 	return errors.Join(o.session.Close(), o.Opened.Close())
+}
+
+// readLog reads and verifies the licence's usage log, for the TUI.
+func (o *opened) readLog() ([]usagelog.Record, *usagelog.Report, error) {
+	v, err := usagelog.Verifier(o.Person.PublicKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	recs, _, err := usagelog.Records(o.logDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep, err := usagelog.Verify(o.logDir, o.Licence.ID, v, nil)
+	return recs, rep, err
 }
 
 // slices is the slice engine whose every run is recorded in the log.
@@ -141,7 +156,7 @@ func (s *source) open(ctx context.Context) (*opened, error) {
 		o.Close()
 		return nil, withHint(fmt.Errorf("the usage log cannot be written, so the package stays closed: %w", err), "check the workspace's disk space and permissions")
 	}
-	return &opened{Opened: o, session: session}, nil
+	return &opened{Opened: o, session: session, logDir: ws.LicenceDir(o.Licence.ID)}, nil
 }
 
 // openLog opens the usage log of a licence this workspace is enrolled
