@@ -33,6 +33,10 @@ type Session struct {
 
 // Start records the open and writes the first checkpoint.
 func Start(l *Log, id string, s note.Signer, open any) (*Session, error) {
+	return start(l, id, s, open, Interval)
+}
+
+func start(l *Log, id string, s note.Signer, open any, every time.Duration) (*Session, error) {
 	ss := &Session{log: l, id: id, signer: s, stop: make(chan struct{})}
 	if _, err := l.Append(KindOpen, open); err != nil {
 		return nil, err
@@ -41,7 +45,7 @@ func Start(l *Log, id string, s note.Signer, open any) (*Session, error) {
 		return nil, err
 	}
 	ss.wg.Add(1)
-	go ss.heartbeat(Interval)
+	go ss.heartbeat(every)
 	return ss, nil
 }
 

@@ -356,3 +356,58 @@ func TestCrashChild(t *testing.T) {
 		}
 	}
 }
+
+// An open session writes a heartbeat and a checkpoint every interval,
+// even when idle, and a close record and checkpoint at the end.
+func TestSessionHeartbeats(t *testing.T) {
+	dir := t.TempDir()
+	k := newKeys(t)
+	l, err := Open(dir, Context{Person: "王芳"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := start(l, testID, k.signer, map[string]string{"package": "x"}, 20*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(110 * time.Millisecond)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	recs, _, _ := Records(dir)
+	kinds := map[string]int{}
+	for _, r := range recs {
+		kinds[r.Kind]++
+	}
+	rep, err := Verify(dir, testID, k.verifier, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kinds[KindOpen] != 1 || kinds[KindHeartbeat] < 2 || kinds[KindClose] != 1 || !rep.OK() || rep.Checkpoints != kinds[KindHeartbeat]+2 || rep.Latest.Size != int64(len(recs)) {
+		t.Fatalf("records %v, report %+v", kinds, rep)
+	}
+}
+
+// Verify reads a file anyone may have edited: it must never panic, and
+// whatever it counts must be consistent.
+func FuzzVerify(f *testing.F) {
+	dir := f.TempDir()
+	k := newKeys(f)
+	build(f, dir, k, 3, 3)
+	b, _ := os.ReadFile(filepath.Join(dir, LogFile))
+	c, _ := os.ReadFile(filepath.Join(dir, CheckpointFile))
+	f.Add(b, c)
+	f.Add([]byte("{}\n{\"seq\":1}\n"), []byte("{\"note\":\"x\"}\n"))
+	f.Fuzz(func(t *testing.T, log, checkpoints []byte) {
+		d := t.TempDir()
+		os.WriteFile(filepath.Join(d, LogFile), log, 0o600)
+		os.WriteFile(filepath.Join(d, CheckpointFile), checkpoints, 0o600)
+		rep, err := Verify(d, testID, k.verifier, checkpoints)
+		if err != nil {
+			return
+		}
+		if rep.Records < 0 || (rep.OK() && rep.Latest != nil && rep.Latest.Size > rep.Records) {
+			t.Fatalf("inconsistent report %+v", rep)
+		}
+	})
+}
