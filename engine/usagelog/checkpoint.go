@@ -90,27 +90,39 @@ func Verifier(publicKey string) (note.Verifier, error) {
 // checkpoint to the licence's checkpoint file (synced).
 func (l *Log) Checkpoint(id string, s note.Signer) (*Checkpoint, error) {
 	l.mu.Lock()
-	n, hashes, t := l.n, l.hashes, l.lastT
-	l.mu.Unlock()
-	root, err := tlog.TreeHash(n, hashReader(hashes))
+	defer l.mu.Unlock()
+	var c *Checkpoint
+	// Hold the log's lock, so the checkpoint covers every record written
+	// so far, by any process.
+	err := l.locked(LogFile, func(f *os.File) error {
+		if err := l.catchUp(f); err != nil {
+			return err
+		}
+		root, err := tlog.TreeHash(l.n, hashReader(l.hashes))
+		if err != nil {
+			return err
+		}
+		now := l.now().UTC()
+		if now.Before(l.lastT) {
+			now = l.lastT
+		}
+		signed, err := note.Sign(&note.Note{Text: body(id, l.n, root, now)}, s)
+		if err != nil {
+			return err
+		}
+		line, _ := json.Marshal(struct {
+			Note string `json:"note"`
+		}{string(signed)})
+		if err := l.locked(CheckpointFile, func(cf *os.File) error { _, err := writeLine(cf, line); return err }); err != nil {
+			return err
+		}
+		c = &Checkpoint{Licence: id, Size: l.n, Root: root, Time: now, Note: signed}
+		return nil
+	})
 	if err != nil {
-		return nil, err
-	}
-	now := l.now().UTC()
-	if now.Before(t) {
-		now = t
-	}
-	signed, err := note.Sign(&note.Note{Text: body(id, n, root, now)}, s)
-	if err != nil {
-		return nil, err
-	}
-	line, _ := json.Marshal(struct {
-		Note string `json:"note"`
-	}{string(signed)})
-	if err := appendLine(filepath.Join(l.dir, CheckpointFile), line); err != nil {
 		return nil, fmt.Errorf("usage log checkpoint: %w", err)
 	}
-	return &Checkpoint{Licence: id, Size: n, Root: root, Time: now, Note: signed}, nil
+	return c, nil
 }
 
 // ParseCheckpoint reads a signed checkpoint and checks its signature.

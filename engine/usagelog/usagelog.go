@@ -59,6 +59,10 @@ const (
 	KindCertificate = "certificate"
 )
 
+// ErrDeleted says the licence's data was deleted: the log takes no more
+// records but the certificate.
+var ErrDeleted = errors.New("the licence's data was deleted; the usage log is closed")
+
 // ErrClockBack says the clock reads earlier than the log's last record.
 var ErrClockBack = errors.New("clock is earlier than the usage log's last record")
 
@@ -89,6 +93,7 @@ type Log struct {
 	ctx     Context
 	mu      sync.Mutex
 	hashes  []tlog.Hash // stored hashes of the tree so far
+	off     int64       // bytes of the file read or written so far
 	n       int64       // records
 	last    tlog.Hash   // leaf hash of the last record
 	lastT   time.Time
@@ -121,30 +126,67 @@ func mono() int64 {
 	return ts.Nano()
 }
 
-// Open reads the log in dir (a licence's folder), creating it if needed,
-// and readies it for appending. A torn last line — a record cut short
-// by a crash — is reported in Torn and left in place for verify to show;
-// new records are appended after it on a fresh line. Open does not verify
-// the log; Verify does.
+// Open reads the log in dir (a licence's folder) and readies it for
+// appending. Open does not verify the log; Verify does. Several processes
+// may hold the same log open (the workbench and a `persona query`): every
+// append first takes an exclusive lock and catches up with records the
+// others wrote, so the sequence and the chain stay whole.
 func Open(dir string, ctx Context) (*Log, error) {
 	l := &Log{dir: dir, ctx: ctx, env: environment(), now: time.Now}
-	recs, err := readRecords(filepath.Join(dir, LogFile))
+	f, err := os.Open(filepath.Join(dir, LogFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return l, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range recs.lines {
-		if r.rec == nil {
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH); err != nil {
+		return nil, err
+	}
+	if err := l.catchUp(f); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// catchUp adds the records written since this Log last read or wrote the
+// file. A line that does not parse is skipped, as Verify skips it (and
+// reports it); a last line without its newline is a torn record, skipped.
+func (l *Log) catchUp(f *os.File) error {
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if st.Size() <= l.off {
+		return nil
+	}
+	buf := make([]byte, st.Size()-l.off)
+	if _, err := f.ReadAt(buf, l.off); err != nil {
+		return fmt.Errorf("usage log: %w", err)
+	}
+	for len(buf) > 0 {
+		i := bytes.IndexByte(buf, '\n')
+		if i < 0 {
+			l.off += int64(len(buf))
+			break
+		}
+		line := buf[:i]
+		buf = buf[i+1:]
+		l.off += int64(i + 1)
+		var r Record
+		if strictRecord(line, &r) != nil {
 			continue
 		}
-		l.add(r.raw)
-		if r.rec.Time.After(l.lastT) {
-			l.lastT = r.rec.Time
+		l.add(line)
+		if r.Time.After(l.lastT) {
+			l.lastT = r.Time
 		}
-		if r.rec.Kind == KindDeletion {
+		if r.Kind == KindDeletion {
 			l.deleted = true
 		}
 	}
-	return l, nil
+	return nil
 }
 
 // add puts a record's bytes into the tree.
@@ -197,8 +239,6 @@ func (l *Log) CheckClock(now time.Time) error {
 // The record's time is now, or the last record's time if the clock reads
 // earlier (record times never decrease); data is encoded as JSON.
 func (l *Log) Append(kind string, data any) (*Record, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	var raw json.RawMessage
 	if data != nil {
 		b, err := json.Marshal(data)
@@ -207,32 +247,49 @@ func (l *Log) Append(kind string, data any) (*Record, error) {
 		}
 		raw = b
 	}
-	now := l.now().UTC()
-	if now.Before(l.lastT) {
-		now = l.lastT
-	}
-	r := &Record{Seq: l.n + 1, Time: now, Mono: mono(), Boot: l.env.boot, User: l.env.user, Host: l.env.host,
-		Person: l.ctx.Person, Tool: l.ctx.Tool, Kind: kind, Data: raw}
-	if l.n > 0 {
-		r.Prev = base64.StdEncoding.EncodeToString(l.last[:])
-	}
-	line, err := json.Marshal(r)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var r *Record
+	err := l.locked(LogFile, func(f *os.File) error {
+		if err := l.catchUp(f); err != nil {
+			return err
+		}
+		if l.deleted && kind != KindCertificate {
+			return ErrDeleted
+		}
+		now := l.now().UTC()
+		if now.Before(l.lastT) {
+			now = l.lastT
+		}
+		r = &Record{Seq: l.n + 1, Time: now, Mono: mono(), Boot: l.env.boot, User: l.env.user, Host: l.env.host,
+			Person: l.ctx.Person, Tool: l.ctx.Tool, Kind: kind, Data: raw}
+		if l.n > 0 {
+			r.Prev = base64.StdEncoding.EncodeToString(l.last[:])
+		}
+		line, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		n, err := writeLine(f, line)
+		if err != nil {
+			return err
+		}
+		l.off += n
+		l.add(line)
+		l.lastT = now
+		l.deleted = l.deleted || kind == KindDeletion
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("usage log: %w", err)
 	}
-	if err := appendLine(filepath.Join(l.dir, LogFile), line); err != nil {
-		return nil, fmt.Errorf("usage log: %w", err)
-	}
-	l.add(line)
-	l.lastT = now
 	return r, nil
 }
 
-// appendLine appends one line under an exclusive lock and syncs it. If
-// the file does not end in a newline (a torn record), the new line starts
-// on a fresh one.
-func appendLine(path string, line []byte) error {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+// locked runs fn with the named file of the log open for appending and
+// exclusively locked.
+func (l *Log) locked(name string, fn func(*os.File) error) error {
+	f, err := os.OpenFile(filepath.Join(l.dir, name), os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
 	}
@@ -240,15 +297,22 @@ func appendLine(path string, line []byte) error {
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
 		return err
 	}
+	return fn(f)
+}
+
+// writeLine appends one line to a locked file and syncs it; if the file
+// does not end in a newline (a torn record), the line starts on a fresh
+// one. It returns the bytes written.
+func writeLine(f *os.File, line []byte) (int64, error) {
 	st, err := f.Stat()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	buf := make([]byte, 0, len(line)+2)
 	if st.Size() > 0 {
 		last := make([]byte, 1)
 		if _, err := f.ReadAt(last, st.Size()-1); err != nil {
-			return err
+			return 0, err
 		}
 		if last[0] != '\n' {
 			buf = append(buf, '\n')
@@ -256,9 +320,9 @@ func appendLine(path string, line []byte) error {
 	}
 	buf = append(append(buf, line...), '\n')
 	if _, err := f.Write(buf); err != nil {
-		return err
+		return 0, err
 	}
-	return f.Sync()
+	return int64(len(buf)), f.Sync()
 }
 
 // Records reads every complete record of the log in dir, in file order,

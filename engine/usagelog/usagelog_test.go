@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"os"
@@ -191,7 +192,14 @@ func TestVerifyDetects(t *testing.T) {
 			l, _ := Open(dir, Context{})
 			l.Append(KindDeletion, nil)
 			l.Append(KindCertificate, nil)
-			l.Append(KindQuery, nil)
+			// persona refuses to write more; someone else appends a query.
+			ls := lines(t, dir)
+			var r Record
+			json.Unmarshal([]byte(ls[len(ls)-1]), &r)
+			r.Seq, r.Kind = r.Seq+1, KindQuery
+			b, _ := json.Marshal(r)
+			write(t, dir, LogFile, rechain(t, append(ls, string(b))))
+			os.Remove(filepath.Join(dir, CheckpointFile))
 			return nil
 		}, "record 9 (query) comes after the deletion recorded in record 7", 9},
 	}
@@ -410,4 +418,51 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("inconsistent report %+v", rep)
 		}
 	})
+}
+
+// Two processes (the workbench and a `persona query`) appending to one
+// log keep its sequence and chain whole.
+func TestTwoWriters(t *testing.T) {
+	dir := t.TempDir()
+	k := newKeys(t)
+	a, _ := Open(dir, Context{Person: "a"})
+	b, _ := Open(dir, Context{Person: "b"})
+	for i := 0; i < 5; i++ {
+		if _, err := a.Append(KindQuery, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Append(KindQuery, nil); err != nil {
+			t.Fatal(err)
+		}
+		if i == 2 {
+			a.Checkpoint(testID, k.signer)
+		}
+	}
+	if _, err := b.Checkpoint(testID, k.signer); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Verify(dir, testID, k.verifier, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() || rep.Records != 10 || rep.Latest.Size != 10 {
+		t.Fatalf("two writers: %+v", rep)
+	}
+}
+
+func TestNothingAfterDeletion(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := Open(dir, Context{})
+	l.Append(KindQuery, nil)
+	l.Append(KindDeletion, nil)
+	if _, err := l.Append(KindCertificate, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(KindOpen, nil); !errors.Is(err, ErrDeleted) {
+		t.Fatalf("open after deletion: %v", err)
+	}
+	other, _ := Open(dir, Context{})
+	if _, err := other.Append(KindQuery, nil); !errors.Is(err, ErrDeleted) {
+		t.Fatalf("query after deletion, from another process: %v", err)
+	}
 }
