@@ -34,11 +34,11 @@ test: deps check-layout
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet -tags $(TAGS) ./...
 	$(GO) test -tags $(TAGS) -count=1 -timeout 30m ./...
-	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=300x
 
 FUZZTIME ?= 60s
 # fuzz targets of the parsers of untrusted input: package, licence, inventory
-FUZZ := engine/pack:FuzzReadContainer engine/licence:FuzzParse engine/inventory:FuzzRead engine/contract:FuzzIdentifiers engine/usagelog:FuzzVerify
+FUZZ := engine/pack/container:FuzzRead engine/licence:FuzzParse engine/inventory:FuzzRead engine/contract:FuzzIdentifiers engine/usagelog:FuzzVerify
 
 ## bench: engine against hand-written SQL, package open against DuckDB's own load, on 10M records (PERSONA_BENCH_ROWS to change); generator speed
 bench:
@@ -46,7 +46,7 @@ bench:
 	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchtime 10x -timeout 60m ./engine/slice/
 	$(GO) test -tags $(TAGS) -run '^$$' -bench . ./sample/
 
-## fuzz: fuzz every parser of untrusted input, FUZZTIME each (make test: 3 s each)
+## fuzz: fuzz every parser of untrusted input, FUZZTIME each (make test: 300 inputs each)
 fuzz:
 	@for t in $(FUZZ); do pkg=$${t%%:*}; fn=$${t##*:}; \
 	  echo "fuzz $$fn ($$pkg, $(FUZZTIME))"; log=$$(mktemp); \

@@ -24,8 +24,12 @@ import (
 	"github.com/persona-workbench/persona/engine/dataset"
 	"github.com/persona-workbench/persona/engine/inventory"
 	"github.com/persona-workbench/persona/engine/licence"
+	"github.com/persona-workbench/persona/engine/pack/container"
 	"github.com/persona-workbench/persona/engine/store"
 )
+
+// ErrContainer is wrapped by every error about a package's shape.
+var ErrContainer = container.ErrContainer
 
 // Errors checked with errors.Is.
 var (
@@ -51,13 +55,13 @@ func (e *pathError) Unwrap() error { return e.err }
 // checked; nothing has been decrypted yet.
 type Package struct {
 	Path      string
-	Container *Container
+	Container *container.Container
 	Licence   *licence.Licence
 	SignedBy  minisign.PublicKey
 }
 
 // readFile reads the container of the package at path.
-func readFile(path string) (*os.File, *Container, error) {
+func readFile(path string) (*os.File, *container.Container, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -69,13 +73,13 @@ func readFile(path string) (*os.File, *Container, error) {
 		return nil, nil, &pathError{path + " is a folder, not a package", ErrContainer}
 	}
 	if st.Size() == 0 {
-		return nil, nil, containerErr("%s is empty", path)
+		return nil, nil, fmt.Errorf("%w: %s is empty", ErrContainer, path)
 	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	c, err := ReadContainer(f, st.Size())
+	c, err := container.Read(f, st.Size())
 	if err != nil {
 		f.Close()
 		return nil, nil, err
@@ -106,7 +110,7 @@ func Verify(ctx context.Context, path string, trusted []minisign.PublicKey, now 
 }
 
 // checkPayload compares data.age with the licence's size and hash.
-func checkPayload(ctx context.Context, f io.ReaderAt, c *Container, l *licence.Licence, progress Progress) error {
+func checkPayload(ctx context.Context, f io.ReaderAt, c *container.Container, l *licence.Licence, progress Progress) error {
 	if c.PayloadSize != l.Payload.Size {
 		return fmt.Errorf("%w: data.age is %d bytes, the licence says %d", ErrPayloadHash, c.PayloadSize, l.Payload.Size)
 	}

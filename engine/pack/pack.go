@@ -34,6 +34,7 @@ import (
 	"github.com/persona-workbench/persona/engine/dataset"
 	"github.com/persona-workbench/persona/engine/inventory"
 	"github.com/persona-workbench/persona/engine/licence"
+	"github.com/persona-workbench/persona/engine/pack/container"
 	"github.com/persona-workbench/persona/engine/store"
 )
 
@@ -151,7 +152,7 @@ func Pack(ctx context.Context, opt Options) (lic *licence.Licence, err error) {
 			os.Remove(out.Name())
 		}
 	}()
-	if err := WriteContainer(out, licJSON, sig, payload, size, lic.Issued); err != nil {
+	if err := container.Write(out, licJSON, sig, payload, size, lic.Issued); err != nil {
 		return nil, fmt.Errorf("write package: %w", err)
 	}
 	if err := out.Sync(); err != nil {

@@ -1,4 +1,10 @@
-package pack
+// Package container reads and writes the outer layer of a persona
+// package: a tar of licence.json, licence.json.minisig and data.age, in
+// that order and nothing else (docs/FORMAT.md). It decrypts and verifies
+// nothing; it only finds the parts, strictly, without trusting sizes or
+// names. It is its own package so that its fuzz target runs without the
+// database the rest of pack links.
+package container
 
 import (
 	"archive/tar"
@@ -38,10 +44,10 @@ func containerErr(format string, a ...any) error {
 	return fmt.Errorf("%w: %s", ErrContainer, fmt.Sprintf(format, a...))
 }
 
-// ReadContainer parses the tar container from r, a package of size bytes:
+// Read parses the tar container from r, a package of size bytes:
 // exactly licence.json, licence.json.minisig and data.age, regular files,
 // in that order, and nothing after them.
-func ReadContainer(r io.ReaderAt, size int64) (*Container, error) {
+func Read(r io.ReaderAt, size int64) (*Container, error) {
 	sr := io.NewSectionReader(r, 0, size)
 	tr := tar.NewReader(sr)
 	next := func(name string, limit int64) (*tar.Header, error) {
@@ -118,11 +124,11 @@ func ReadContainer(r io.ReaderAt, size int64) (*Container, error) {
 	return c, nil
 }
 
-// WriteContainer writes the tar container: licence, signature, then
+// Write writes the tar container: licence, signature, then
 // payloadSize bytes of payload. Headers carry no owner and the given
 // modification time, so a package says nothing about the machine that
 // made it.
-func WriteContainer(w io.Writer, lic, sig []byte, payload io.Reader, payloadSize int64, mtime time.Time) error {
+func Write(w io.Writer, lic, sig []byte, payload io.Reader, payloadSize int64, mtime time.Time) error {
 	tw := tar.NewWriter(w)
 	hdr := func(name string, size int64) *tar.Header {
 		return &tar.Header{Typeflag: tar.TypeReg, Name: name, Size: size, Mode: 0o644, ModTime: mtime.UTC().Truncate(time.Second), Format: tar.FormatUSTAR}
