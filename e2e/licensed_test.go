@@ -569,7 +569,7 @@ func TestUsageLog(t *testing.T) {
 	if strings.Contains(show.stdout, "广东") {
 		t.Errorf("the log holds a result value:\n%s", show.stdout)
 	}
-	if r := personaEnv(t, env, "log", "verify", "--licence", lic.id); r.code != 0 || !strings.Contains(r.stdout, "verifies") {
+	if r := personaEnv(t, env, "log", "verify", "--licence", lic.id, "--package", lic.pkg); r.code != 0 || !strings.Contains(r.stdout, "verifies") {
 		t.Fatalf("log verify: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	held := filepath.Join(t.TempDir(), "checkpoint.txt")
@@ -624,5 +624,24 @@ func TestUsageLog(t *testing.T) {
 	refused := personaEnv(t, env, "log", "show", "--licence", lic.id, "--kind", "open_refused", "--json")
 	if !strings.Contains(refused.stdout, "clock is earlier") {
 		t.Errorf("the refusal is not in the log:\n%s", refused.stdout)
+	}
+}
+
+// A replaced enrolment key is caught: the checkpoints no longer verify
+// with it, and it is not the key the licence lists.
+func TestReplacedEnrolmentKey(t *testing.T) {
+	ws := filepath.Join(t.TempDir(), "ws")
+	copyDir(t, lic.workspace, ws)
+	path := filepath.Join(ws, "licences", lic.id, "enrolment.json")
+	var e map[string]any
+	b, _ := os.ReadFile(path)
+	json.Unmarshal(b, &e)
+	pub, _, _ := minisign.GenerateKey(rand.Reader)
+	e["public_key"] = licence.PublicKeyString(pub)
+	b, _ = json.Marshal(e)
+	os.WriteFile(path, b, 0o600)
+	r := personaEnv(t, []string{"PERSONA_HOME=" + ws}, "log", "verify", "--licence", lic.id, "--package", lic.pkg)
+	if r.code != 1 || !strings.Contains(r.stdout, "enrolment.json was replaced") || !strings.Contains(r.stdout, "not by the enrolled key") {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/persona-workbench/persona/engine/keys"
 	"github.com/persona-workbench/persona/engine/licence"
+	"github.com/persona-workbench/persona/engine/pack"
 	"github.com/persona-workbench/persona/engine/usagelog"
 )
 
@@ -194,6 +195,7 @@ func newLogVerifyCmd() *cobra.Command {
 	var (
 		t          logTarget
 		checkpoint string
+		pkg        string
 	)
 	cmd := &cobra.Command{
 		Use:   "verify --licence ID [--checkpoint FILE]",
@@ -207,9 +209,24 @@ Exits 1 when anything is wrong, with one line per finding.`,
 		Example: "  persona log verify --licence LIC-2026-0001\n  persona log verify --licence LIC-2026-0001 --checkpoint from-licensor.txt",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rep, _, _, err := verifyLog(&t, checkpoint)
+			rep, e, _, err := verifyLog(&t, checkpoint)
 			if err != nil {
 				return err
+			}
+			if pkg != "" {
+				// The key the checkpoints are checked with must be the one
+				// the licensor signed into the licence.
+				l, err := pack.Peek(pkg)
+				if err != nil {
+					return packageHint(err)
+				}
+				found := false
+				for _, p := range l.Personnel {
+					found = found || (p.PublicKey == e.PublicKey && l.ID == t.id)
+				}
+				if !found {
+					rep.Problems = append(rep.Problems, usagelog.Problem{Msg: fmt.Sprintf("the workspace's enrolment key is not one licence %s in %s lists: enrolment.json was replaced", l.ID, pkg)})
+				}
 			}
 			out := cmd.OutOrStdout()
 			if rep.Torn {
@@ -231,6 +248,7 @@ Exits 1 when anything is wrong, with one line per finding.`,
 	}
 	t.flags(cmd)
 	cmd.Flags().StringVar(&checkpoint, "checkpoint", "", "a checkpoint the licensor holds, to check the log against")
+	cmd.Flags().StringVar(&pkg, "package", "", "the licence's package, to check that the enrolment key is the one its licence lists")
 	return cmd
 }
 
