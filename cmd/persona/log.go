@@ -17,6 +17,7 @@ import (
 	"aead.dev/minisign"
 	"github.com/spf13/cobra"
 
+	"github.com/persona-workbench/persona/engine/erase"
 	"github.com/persona-workbench/persona/engine/keys"
 	"github.com/persona-workbench/persona/engine/licence"
 	"github.com/persona-workbench/persona/engine/pack"
@@ -366,7 +367,7 @@ written first, so the report's checkpoint covers every record in it.`,
 				return err
 			}
 			sum := sha256.Sum256(data)
-			if _, err := lg.Append(usagelog.KindExport, map[string]any{"what": "usage report", "path": absPath(out), "size": len(data), "sha256": hex.EncodeToString(sum[:])}); err != nil {
+			if _, err := lg.Append(usagelog.KindExport, map[string]any{"what": erase.UsageReport, "path": absPath(out), "size": len(data), "sha256": hex.EncodeToString(sum[:])}); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s, %s.txt and %s.minisig: %d records, verified: %v\n", out, out, out, len(recs), rep.OK())

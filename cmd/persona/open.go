@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/persona-workbench/persona/engine/erase"
 	"github.com/persona-workbench/persona/engine/keys"
 	"github.com/persona-workbench/persona/engine/licence"
 	"github.com/persona-workbench/persona/engine/pack"
@@ -106,6 +107,11 @@ func (s *source) open(ctx context.Context) (*opened, error) {
 		}
 		return nil, packageHint(err)
 	}
+	if l, err := pack.Peek(path); err == nil {
+		if err := erase.Deleted(ws, l.ID); err != nil {
+			return nil, withHint(err, "its data may no longer be used on this workstation")
+		}
+	}
 	if lg != nil {
 		if err := lg.CheckClock(time.Now()); err != nil {
 			return refuse(withHint(err, "set this computer's clock to the correct time"))
@@ -149,6 +155,12 @@ func (s *source) open(ctx context.Context) (*opened, error) {
 		o.Close()
 		return nil, err
 	}
+	// Keep the verified licence beside the keys: deletion certifies
+	// against it even when no copy of the package is left.
+	if err := keepLicence(ws, o.Container.Licence); err != nil {
+		o.Close()
+		return nil, err
+	}
 	session, err := usagelog.Start(lg, o.Licence.ID, signer, map[string]any{
 		"package": path, "payload_sha256": o.Licence.Payload.SHA256, "signed_by": licence.KeyID(o.SignedBy.ID()), "records": o.Dataset.Inventory.Records,
 	})
@@ -157,6 +169,21 @@ func (s *source) open(ctx context.Context) (*opened, error) {
 		return nil, withHint(fmt.Errorf("the usage log cannot be written, so the package stays closed: %w", err), "check the workspace's disk space and permissions")
 	}
 	return &opened{Opened: o, session: session, logDir: ws.LicenceDir(o.Licence.ID)}, nil
+}
+
+// keepLicence saves licence.json (no persona data) in the licence's
+// folder, replacing an older copy.
+func keepLicence(ws *keys.Workspace, data []byte) error {
+	l, err := licence.Parse(data)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(ws.LicenceDir(l.ID), "licence.json")
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // openLog opens the usage log of a licence this workspace is enrolled
