@@ -43,6 +43,7 @@ type licensedFixture struct {
 	stockID     string // age identity made by age-keygen, a recipient too
 	pkg         string
 	id          string // licence id
+	pristine    string // the workspace as set up, before any test
 }
 
 var lic licensedFixture
@@ -143,8 +144,17 @@ func setupLicensed(dir string) error {
 		"--enrolment", l.enrolment, "--enrolment", liPath, "--key", l.providerKey, "--out", l.pkg); err != nil {
 		return err
 	}
-	_, err = run("", bin, "trust", l.providerPub)
-	return err
+	if _, err := run("", bin, "trust", l.providerPub); err != nil {
+		return err
+	}
+	// A copy of the workspace before any test used it, for tests that
+	// delete or tamper: they must not touch the shared workspace's
+	// records (deleting would remove every package they name).
+	l.pristine = filepath.Join(dir, "workspace-pristine")
+	if out, err := exec.Command("cp", "-a", l.workspace, l.pristine).CombinedOutput(); err != nil {
+		return fmt.Errorf("cp: %v: %s", err, out)
+	}
+	return nil
 }
 
 // plantCanary rewrites a Parquet part so that every 50th record's device
@@ -542,7 +552,7 @@ func copyDir(t *testing.T, src, dst string) {
 // stock minisign.
 func TestUsageLog(t *testing.T) {
 	ws := filepath.Join(t.TempDir(), "ws")
-	copyDir(t, lic.workspace, ws)
+	copyDir(t, lic.pristine, ws)
 	old := filepath.Join(t.TempDir(), "old") // a backup, before what follows
 	copyDir(t, ws, old)
 	env := []string{"PERSONA_HOME=" + ws}
@@ -631,7 +641,7 @@ func TestUsageLog(t *testing.T) {
 // with it, and it is not the key the licence lists.
 func TestReplacedEnrolmentKey(t *testing.T) {
 	ws := filepath.Join(t.TempDir(), "ws")
-	copyDir(t, lic.workspace, ws)
+	copyDir(t, lic.pristine, ws)
 	path := filepath.Join(ws, "licences", lic.id, "enrolment.json")
 	var e map[string]any
 	b, _ := os.ReadFile(path)
@@ -643,5 +653,75 @@ func TestReplacedEnrolmentKey(t *testing.T) {
 	r := personaEnv(t, []string{"PERSONA_HOME=" + ws}, "log", "verify", "--licence", lic.id, "--package", lic.pkg)
 	if r.code != 1 || !strings.Contains(r.stdout, "enrolment.json was replaced") || !strings.Contains(r.stdout, "not by the enrolled key") {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// The whole life of a licence: packed, enrolled, opened, sliced, its
+// usage reported, deleted and certified; afterwards a copy of the package
+// kept outside the workspace cannot be opened, and the licensor verifies
+// the certificate with persona and with stock minisign.
+func TestLifecycle(t *testing.T) {
+	dir := t.TempDir()
+	ws := filepath.Join(dir, "ws")
+	copyDir(t, lic.pristine, ws)
+	env := []string{"PERSONA_HOME=" + ws}
+	inbox := filepath.Join(dir, "inbox")
+	os.MkdirAll(inbox, 0o755)
+	pkg := filepath.Join(inbox, "brand.persona")
+	copyDir(t, lic.pkg, pkg)
+	kept := filepath.Join(dir, "usb-stick-copy.persona")
+	copyDir(t, lic.pkg, kept)
+
+	if r := personaEnv(t, env, "query", pkg, "--by", "province"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	report := filepath.Join(dir, "usage.json")
+	if r := personaEnv(t, env, "log", "export", "--licence", lic.id, "--out", report); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	cert := filepath.Join(dir, "cert.json")
+	r := personaEnv(t, env, "delete", "--licence", lic.id, "--out", cert)
+	if r.code != 1 || !strings.Contains(r.stderr, "not confirmed") {
+		t.Fatalf("delete without confirmation: exit %d %s", r.code, r.stderr)
+	}
+	if r := personaEnv(t, env, "delete", "--licence", lic.id, "--out", cert, "--yes"); r.code != 0 {
+		t.Fatalf("delete: %s", r.stderr)
+	}
+	if _, err := os.Stat(pkg); err == nil {
+		t.Error("the opened package is still there")
+	}
+	if _, err := os.Stat(report); err != nil {
+		t.Error("the usage report, meant for the licensor, was deleted")
+	}
+	r = personaEnv(t, env, "query", kept, "--by", "province")
+	if r.code != 1 || !strings.Contains(r.stderr, "licence "+lic.id+" was deleted on") {
+		t.Fatalf("opening a kept copy: exit %d %s", r.code, r.stderr)
+	}
+	// The licensor's side.
+	licJSON := filepath.Join(dir, "licence.json")
+	l, _, _ := packageParts(t, lic.pkg)
+	os.WriteFile(licJSON, l, 0o644)
+	if r := personaEnv(t, env, "cert", "verify", cert, "--licence", licJSON, "--usage-report", report); r.code != 0 || !strings.Contains(r.stdout, "verifies") {
+		t.Fatalf("cert verify: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	var e struct {
+		PublicKey string `json:"public_key"`
+	}
+	b, _ := os.ReadFile(lic.enrolment)
+	json.Unmarshal(b, &e)
+	if out, err := exec.Command("minisign", "-V", "-H", "-m", cert, "-P", e.PublicKey).CombinedOutput(); err != nil {
+		t.Errorf("stock minisign: %v\n%s", err, out)
+	}
+	if r := personaEnv(t, env, "cert", "show", cert); r.code != 0 || !strings.Contains(r.stdout, "数据删除确认书") {
+		t.Errorf("cert show: %s %s", r.stdout, r.stderr)
+	}
+	if r := personaEnv(t, env, "log", "verify", "--licence", lic.id); r.code != 0 {
+		t.Errorf("usage log after deletion: %s %s", r.stdout, r.stderr)
+	}
+	// A changed certificate is refused.
+	cb, _ := os.ReadFile(cert)
+	os.WriteFile(cert, bytes.Replace(cb, []byte("王芳"), []byte("李雷"), 1), 0o644)
+	if r := personaEnv(t, env, "cert", "verify", cert, "--licence", licJSON); r.code != 1 || !strings.Contains(r.stderr, "altered") {
+		t.Errorf("changed certificate: exit %d %s", r.code, r.stderr)
 	}
 }
