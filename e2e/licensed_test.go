@@ -679,6 +679,9 @@ func TestLifecycle(t *testing.T) {
 	if r := personaEnv(t, env, "log", "export", "--licence", lic.id, "--out", report); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
+	if r := personaEnv(t, env, "status"); r.code != 0 || !strings.Contains(r.stdout, lic.id+"  active") || !strings.Contains(r.stdout, "ok, ") {
+		t.Errorf("status before deletion: %s %s", r.stdout, r.stderr)
+	}
 	cert := filepath.Join(dir, "cert.json")
 	r := personaEnv(t, env, "delete", "--licence", lic.id, "--out", cert)
 	if r.code != 1 || !strings.Contains(r.stderr, "not confirmed") {
@@ -692,6 +695,9 @@ func TestLifecycle(t *testing.T) {
 	}
 	if _, err := os.Stat(report); err != nil {
 		t.Error("the usage report, meant for the licensor, was deleted")
+	}
+	if r := personaEnv(t, env, "status", "--json"); !strings.Contains(r.stdout, `"state": "deleted"`) {
+		t.Errorf("status after deletion: %s %s", r.stdout, r.stderr)
 	}
 	r = personaEnv(t, env, "query", kept, "--by", "province")
 	if r.code != 1 || !strings.Contains(r.stderr, "licence "+lic.id+" was deleted on") {

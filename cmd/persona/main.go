@@ -85,13 +85,14 @@ Analyst:     persona enrol       (your keys for a licence, sent to the licensor)
              persona open        (the workbench on a package)
              persona query       (one slice of a package: table, CSV or JSON)
              persona log         (the licence's usage log: show, verify, checkpoint, export)
-Compliance:  persona delete      (delete a licence's data, write the signed certificate)
+Compliance:  persona status      (every licence here: days left, deadline, log health)
+             persona delete      (delete a licence's data, write the signed certificate)
              persona cert        (verify or show a deletion certificate)`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newSampleCmd(), newDemoCmd(), newKeygenCmd(), newEnrolCmd(), newTrustCmd(),
-		newPackCmd(), newInspectCmd(), newOpenCmd(), newQueryCmd(), newLogCmd(), newDeleteCmd(), newCertCmd())
+		newPackCmd(), newInspectCmd(), newOpenCmd(), newQueryCmd(), newLogCmd(), newDeleteCmd(), newCertCmd(), newStatusCmd())
 	return root
 }
