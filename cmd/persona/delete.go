@@ -169,8 +169,16 @@ minisign -V -H -m CERT.json -P <the person's public key>.`,
 			if !c.DeadlineMet {
 				met = "MISSED"
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "certificate %s verifies: licence %s, deleted by %s on %s, %d items, deadline %s\n",
-				c.CertificateID, c.Licence.ID, c.PerformedBy.Name, c.Date.Format("2006-01-02"), len(c.Items), met)
+			counter := ""
+			if cs, err := os.ReadFile(args[0] + ".countersig"); err == nil {
+				p, err := erase.VerifyCountersignature(data, cs, l)
+				if err != nil {
+					return withHint(err, "do not accept this certificate; ask the licensee for a correct one")
+				}
+				counter = ", countersigned by " + p.Name
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "certificate %s verifies: licence %s, deleted by %s on %s, %d items, deadline %s%s\n",
+				c.CertificateID, c.Licence.ID, c.PerformedBy.Name, c.Date.Format("2006-01-02"), len(c.Items), met, counter)
 			return nil
 		},
 	}
@@ -190,6 +198,50 @@ minisign -V -H -m CERT.json -P <the person's public key>.`,
 			return nil
 		},
 	}
-	cmd.AddCommand(verify, show)
+	var csID, csWS string
+	countersign := &cobra.Command{
+		Use:   "countersign CERT.json --licence ID",
+		Short: "Second authorised person: countersign a deletion certificate",
+		Long: `Sign a colleague's deletion certificate as the second authorised person of the
+licence (the validation SP 800-88 asks for), with your enrolment key for it.
+Writes CERT.json.countersig; ` + "`persona cert verify`" + ` checks it when present.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if csID == "" {
+				return withHint(errors.New("--licence is required"), "the licence id the certificate is for")
+			}
+			ws, err := openWorkspace(csWS, false)
+			if err != nil {
+				return err
+			}
+			e, err := ws.Enrolment(csID)
+			if err != nil {
+				return withHint(err, "countersign from the workspace where you enrolled for this licence")
+			}
+			data, err := readSmall(args[0], 4<<20)
+			if err != nil {
+				return err
+			}
+			if _, err := os.Lstat(args[0] + ".countersig"); err == nil {
+				return withHint(fmt.Errorf("%s.countersig already exists", args[0]), "the certificate is already countersigned")
+			}
+			key, err := signingKey(ws, csID)
+			if err != nil {
+				return err
+			}
+			sig, err := erase.Countersign(data, key, e.Person)
+			if err != nil {
+				return err
+			}
+			if err := writeNew(map[string][]byte{args[0] + ".countersig": sig}); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "countersigned %s as %s: %s.countersig\n", args[0], e.Name, args[0])
+			return nil
+		},
+	}
+	countersign.Flags().StringVar(&csID, "licence", "", "the licence id")
+	workspaceFlag(countersign.Flags(), &csWS)
+	cmd.AddCommand(verify, show, countersign)
 	return cmd
 }

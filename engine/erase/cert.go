@@ -309,3 +309,52 @@ func Render(w io.Writer, c *Certificate) {
 	p("最终检查点 Final checkpoint:")
 	p("%s", c.UsageLog.FinalCheckpoint)
 }
+
+// CountersignatureComment is a countersignature's trusted comment.
+func CountersignatureComment(c *Certificate) string {
+	return fmt.Sprintf("persona-deletion-countersignature licence_id=%s certificate_id=%s", c.Licence.ID, c.CertificateID)
+}
+
+// Countersign signs a certificate as the second authorised person, the
+// validation SP 800-88 asks for. It refuses the performer's own key.
+func Countersign(data []byte, key minisign.PrivateKey, own licence.Person) ([]byte, error) {
+	c, err := parse(data)
+	if err != nil {
+		return nil, err
+	}
+	if own.PublicKey == c.PerformedBy.PublicKey {
+		return nil, errors.New("a countersignature is by a second person: this certificate is your own")
+	}
+	r := minisign.NewReader(bytes.NewReader(data))
+	io.Copy(io.Discard, r)
+	return r.SignWithComments(key, CountersignatureComment(c), "countersignature by "+own.Name), nil
+}
+
+// VerifyCountersignature checks a countersignature against the licence: by
+// a person it names, other than the performer. It returns who signed.
+func VerifyCountersignature(data, csig []byte, l *licence.Licence) (licence.Person, error) {
+	c, err := parse(data)
+	if err != nil {
+		return licence.Person{}, err
+	}
+	var s minisign.Signature
+	if err := s.UnmarshalText(csig); err != nil || s.Algorithm != minisign.HashEdDSA {
+		return licence.Person{}, fmt.Errorf("%w: the countersignature is not a prehashed minisign signature", ErrCertificate)
+	}
+	for _, p := range l.Personnel {
+		k, err := licence.ParsePublicKey(p.PublicKey)
+		if err != nil || k.ID() != s.KeyID {
+			continue
+		}
+		if p.PublicKey == c.PerformedBy.PublicKey {
+			return p, fmt.Errorf("%w: the countersignature is by the performer, not a second person", ErrCertificate)
+		}
+		r := minisign.NewReader(bytes.NewReader(data))
+		io.Copy(io.Discard, r)
+		if !r.Verify(k, csig) || s.TrustedComment != CountersignatureComment(c) {
+			return p, fmt.Errorf("%w: the countersignature does not verify", ErrCertificate)
+		}
+		return p, nil
+	}
+	return licence.Person{}, fmt.Errorf("%w: the countersignature is by key %s, which licence %s does not name", ErrCertificate, licence.KeyID(s.KeyID), l.ID)
+}

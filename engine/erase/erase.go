@@ -175,7 +175,9 @@ func Delete(opt Options) (*Certificate, error) {
 	}{
 		{"plan", func() error { return plan(dir, j) }},
 		{"erase", func() error { return eraseIdentity(dir, j) }},
-		{"delete", func() error { return deleteFiles(j) }},
+		{"delete", func() error {
+			return deleteFiles(j, func() error { return saveJSON(filepath.Join(dir, JournalFile), j) })
+		}},
 		{"verify", func() error {
 			j.Verification = verify(dir, j)
 			return saveJSON(filepath.Join(dir, TombstoneFile), Tombstone{Licence: opt.ID, Deleted: j.Started, CertificateID: j.CertificateID})
@@ -262,15 +264,19 @@ func eraseIdentity(dir string, j *journal) error {
 	return nil
 }
 
-func deleteFiles(j *journal) error {
+// deleteFiles deletes each file item, saving the journal after each, so
+// that a deletion killed in the middle knows what it already removed.
+func deleteFiles(j *journal, save func() error) error {
 	for i := range j.Items {
 		it := &j.Items[i]
-		if it.What == "age identity" || it.Result == ResultDeleted {
+		if it.What == "age identity" {
 			continue
 		}
 		st, err := os.Stat(it.Path)
 		if errors.Is(err, os.ErrNotExist) {
-			it.Result = ResultNotFound
+			if it.Result != ResultDeleted { // gone before we came
+				it.Result = ResultNotFound
+			}
 			continue
 		}
 		if err != nil {
@@ -286,11 +292,15 @@ func deleteFiles(j *journal) error {
 				continue
 			}
 		}
-		if err := os.Remove(it.Path); err != nil {
+		it.Result = ResultDeleted // saved first: a kill after the removal must not read as "not found"
+		if err := save(); err != nil {
 			return err
 		}
+		if err := os.Remove(it.Path); err != nil {
+			it.Result = ""
+			return errors.Join(err, save())
+		}
 		syncDir(filepath.Dir(it.Path))
-		it.Result = ResultDeleted
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -214,5 +215,90 @@ func TestCertificateTampering(t *testing.T) {
 				t.Fatalf("error %v, want one saying %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// A deletion killed between noting a file as deleted and removing it, or
+// between removing it and noting it, still ends with the file deleted
+// and listed as deleted.
+func TestKilledInTheMiddleOfDeleting(t *testing.T) {
+	w := setup(t)
+	dir := w.ws.LicenceDir(w.id)
+	opt := w.options()
+	stop := errors.New("killed")
+	opt.AfterStep = func(step string) error {
+		if step == "erase" {
+			return stop
+		}
+		return nil
+	}
+	if _, err := Delete(opt); !errors.Is(err, stop) {
+		t.Fatal(err)
+	}
+	// As if killed after the journal noted the package deleted but
+	// before it was removed, and after the export was removed but
+	// before the journal noted it.
+	j, _ := loadJournal(dir)
+	for i := range j.Items {
+		if j.Items[i].What == "package" {
+			j.Items[i].Result = ResultDeleted
+		}
+	}
+	j.Done = append(j.Done, "delete")
+	j.Done = j.Done[:len(j.Done)-1] // the delete step itself did not finish
+	saveJSON(filepath.Join(dir, JournalFile), j)
+	os.Remove(w.export)
+	c, err := Delete(w.options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(w.pkg); err == nil {
+		t.Error("the package survived")
+	}
+	for _, it := range c.Items {
+		if it.What == "package" && it.Result != ResultDeleted {
+			t.Errorf("package: %+v", it)
+		}
+	}
+	if !strings.Contains(c.Verification.Result, "every deleted file is absent") {
+		t.Errorf("verification: %s", c.Verification.Result)
+	}
+}
+
+func TestCountersignature(t *testing.T) {
+	w := setup(t)
+	other, err := keys.Open(filepath.Join(t.TempDir(), "li"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eb, err := other.Enrol(w.id, "李雷", "analyst", "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, kb, _ := other.Unlock(w.id, nil)
+	w.lic.Personnel = append(w.lic.Personnel, eb.Person)
+	if _, err := Delete(w.options()); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(w.out)
+	cs, err := Countersign(data, kb, eb.Person)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := VerifyCountersignature(data, cs, w.lic); err != nil || p.Name != "李雷" {
+		t.Fatalf("countersignature: %v %v", p, err)
+	}
+	own, _ := w.ws.Enrolment(w.id)
+	if _, err := Countersign(data, w.key, own.Person); err == nil {
+		t.Error("the performer countersigned their own certificate")
+	}
+	_, stranger, _ := minisign.GenerateKey(rand.Reader)
+	r := minisign.NewReader(bytes.NewReader(data))
+	io.Copy(io.Discard, r)
+	if _, err := VerifyCountersignature(data, r.SignWithComments(stranger, "x", "y"), w.lic); !errors.Is(err, ErrCertificate) {
+		t.Errorf("a stranger's countersignature: %v", err)
+	}
+	if _, err := VerifyCountersignature(bytes.Replace(data, []byte("王芳"), []byte("张三"), 1), cs, w.lic); err == nil {
+		t.Error("a countersignature verified over a changed certificate")
 	}
 }
