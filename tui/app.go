@@ -46,6 +46,8 @@ type Config struct {
 	OnAcknowledge func()
 	// UsageLog, if set, reads the usage log for its screen (L).
 	UsageLog UsageLog
+	// Compliance, if set, backs the compliance screen (C).
+	Compliance *Compliance
 }
 
 // shared is the context every screen sees.
@@ -66,6 +68,8 @@ type App struct {
 	onAck    func()
 	usage    usageScreen
 	showLog  bool
+	comp     complianceScreen
+	showComp bool
 	slicer   slicer
 	help     help.Model
 	fullHelp bool
@@ -88,7 +92,7 @@ func New(cfg Config) App {
 	h.Styles.FullKey = ctx.st.Header
 	h.Styles.ShortDesc = ctx.st.Subtle
 	h.Styles.FullDesc = ctx.st.Subtle
-	a := App{ctx: ctx, slicer: newSlicer(ctx, cfg.Backend), help: h, onAck: cfg.OnAcknowledge, usage: newUsageScreen(ctx, cfg.UsageLog)}
+	a := App{ctx: ctx, slicer: newSlicer(ctx, cfg.Backend), help: h, onAck: cfg.OnAcknowledge, usage: newUsageScreen(ctx, cfg.UsageLog), comp: newComplianceScreen(ctx, cfg.Compliance)}
 	if cfg.Gate != nil {
 		g := newGate(ctx, *cfg.Gate)
 		a.gate = &g
@@ -125,17 +129,32 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 			return m, tea.Sequence(cmds...)
 		}
+		if a.showComp && a.comp.capturing() && a.comp.done == "" {
+			var cmd tea.Cmd
+			a.comp, cmd = a.comp.Update(msg)
+			a.layout()
+			return a, cmd
+		}
 		switch {
 		case key.Matches(msg, a.ctx.keys.Quit):
 			a.slicer.stop()
 			return a, tea.Quit
+		case a.comp.done != "":
+			return a, nil // the data is gone: only quitting is left
+		case a.gate == nil && a.comp.c != nil && (key.Matches(msg, a.ctx.keys.Compliance) || a.showComp && key.Matches(msg, a.ctx.keys.Cancel)):
+			a.showComp, a.showLog = !a.showComp, false
+			a.layout()
+			if a.showComp {
+				return a, a.comp.refresh()
+			}
+			return a, nil
 		case key.Matches(msg, a.ctx.keys.Help):
 			a.fullHelp = !a.fullHelp
 			a.help.ShowAll = a.fullHelp
 			a.layout()
 			return a, nil
 		case a.gate == nil && (key.Matches(msg, a.ctx.keys.UsageLog) || a.showLog && key.Matches(msg, a.ctx.keys.Cancel)):
-			a.showLog = !a.showLog
+			a.showLog, a.showComp = !a.showLog, false
 			a.layout()
 			if a.showLog {
 				return a, a.usage.refresh()
@@ -145,6 +164,11 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case usageLogMsg:
 		var cmd tea.Cmd
 		a.usage, cmd = a.usage.Update(msg)
+		return a, cmd
+	case statusMsg, deletedMsg:
+		var cmd tea.Cmd
+		a.comp, cmd = a.comp.Update(msg)
+		a.layout()
 		return a, cmd
 	}
 	var cmd tea.Cmd
@@ -169,6 +193,13 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return a, cmd
 		}
 	}
+	if a.showComp {
+		if _, ok := msg.(tea.KeyMsg); ok {
+			a.comp, cmd = a.comp.Update(msg)
+			a.layout()
+			return a, cmd
+		}
+	}
 	a.slicer, cmd = a.slicer.Update(msg)
 	return a, cmd
 }
@@ -180,6 +211,7 @@ func (a *App) layout() {
 	}
 	a.slicer.SetSize(a.ctx.width, a.ctx.height-helpH)
 	a.usage.SetSize(a.ctx.width, a.ctx.height-helpH)
+	a.comp.SetSize(a.ctx.width, a.ctx.height-helpH)
 }
 
 // screen is the active screen.
@@ -189,6 +221,9 @@ func (a App) screen() interface {
 } {
 	if a.gate != nil {
 		return *a.gate
+	}
+	if a.showComp || a.comp.done != "" {
+		return a.comp
 	}
 	if a.showLog {
 		return a.usage

@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest"
 
+	"github.com/persona-workbench/persona/engine/erase"
 	"github.com/persona-workbench/persona/engine/licence"
 	"github.com/persona-workbench/persona/engine/usagelog"
 )
@@ -91,5 +92,58 @@ func TestUsageLogScreen(t *testing.T) {
 		if !strings.Contains(view, want) {
 			t.Errorf("usage log screen lacks %q:\n%s", want, view)
 		}
+	}
+}
+
+// The compliance screen lists the licences and deletes the open one only
+// after its id is typed; afterwards only quitting is possible.
+func TestComplianceDeletes(t *testing.T) {
+	deleted := make(chan struct{}, 1)
+	c := &Compliance{
+		Licence: "LIC-2026-0001",
+		Status: func() ([]erase.LicenceStatus, error) {
+			return []erase.LicenceStatus{{ID: "LIC-2026-0001", State: "active", LogOK: true, Licence: testLicence(), DaysLeft: 158, DeleteBy: testLicence().DeleteBy(), DaysToErase: 173, Derivatives: 2}}, nil
+		},
+		Delete: func() (string, error) { deleted <- struct{}{}; return "/tmp/cert.json", nil },
+	}
+	b := newFake()
+	app := New(Config{Backend: b, Lang: "en", Title: "t", Compliance: c})
+	tm := teatest.NewTestModel(t, app, teatest.WithInitialTermSize(100, 30))
+	waitFor := func(s string) {
+		teatest.WaitFor(t, tm.Output(), func(out []byte) bool { return strings.Contains(string(out), s) }, teatest.WithDuration(5*time.Second))
+	}
+	typeText := func(s string) {
+		for _, r := range s {
+			tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+		}
+	}
+	waitFor("rows 3")
+	typeText("C")
+	waitFor("LIC-2026-0001")
+	typeText("D")
+	waitFor("Type the licence id")
+	typeText("LIC-2026-000q")
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	waitFor("nothing was deleted")
+	select {
+	case <-deleted:
+		t.Fatal("deleted after a wrong id")
+	default:
+	}
+	typeText("D")
+	typeText("LIC-2026-0001")
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	waitFor("certificate: /tmp/cert.json")
+	select {
+	case <-deleted:
+	case <-time.After(5 * time.Second):
+		t.Fatal("not deleted")
+	}
+	before := len(b.queries)
+	typeText("j")
+	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q")})
+	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+	if len(b.queries) != before {
+		t.Error("a query ran after the data was deleted")
 	}
 }

@@ -13,6 +13,8 @@ type texts struct {
 	gateDeletion, gateDeletionText, gateYou, gateTerms, gateAck              string
 	keyLog, keyRefresh, logTitle, logNone, logOK, logBad, logTorn            string
 	gateTZ                                                                   string
+	keyCompliance, keyDelete, compTitle, compHeader, compLogOK, compLogBad   string
+	compConfirm, compNoMatch, compDeleting, compDone                         string
 	orderAuto, orderValueDesc, orderValueAsc, orderLabel                     string
 }
 
@@ -31,7 +33,13 @@ var textsZH = texts{
 	gateTerms: "仅限上述用途使用；不得识别任何个人；不得复制或外传数据；所有操作均记入使用日志。",
 	gateAck:   "按 Enter 确认以上条款并打开数据，按 q 退出。",
 	keyLog:    "使用日志", keyRefresh: "刷新", logTitle: "使用日志", logNone: "没有使用日志",
-	logOK: "已验证：%d 条记录，%d 个检查点", logBad: "验证失败（%d 个问题）：%s", logTorn: "最后一条记录写入中断",
+	keyCompliance: "合规", keyDelete: "删除本许可数据", compTitle: "合规 · 本机所有许可",
+	compHeader: "许可编号           状态               剩余天数  删除期限  距期限  衍生品  日志",
+	compLogOK:  "正常", compLogBad: "异常",
+	compConfirm: "将销毁许可 %s 的密钥并删除全部数据包和导出文件，不可撤销。输入许可编号确认（Esc 取消）：",
+	compNoMatch: "输入与许可编号 %s 不符：未删除任何内容", compDeleting: "正在删除并生成数据删除确认书…",
+	compDone: "许可 %s 已删除；数据删除确认书：%s。按 q 退出。",
+	logOK:    "已验证：%d 条记录，%d 个检查点", logBad: "验证失败（%d 个问题）：%s", logTorn: "最后一条记录写入中断",
 	orderAuto: "自动", orderValueDesc: "值↓", orderValueAsc: "值↑", orderLabel: "标签",
 }
 
@@ -49,7 +57,13 @@ var textsEN = texts{
 	gateTerms: "Use only for the purpose above; identify no one; copy or pass on no data; every action is recorded in the usage log.",
 	gateAck:   "Press Enter to acknowledge these terms and open the data, q to quit.",
 	keyLog:    "usage log", keyRefresh: "refresh", logTitle: "Usage log", logNone: "no usage log",
-	logOK: "verified: %d records, %d checkpoints", logBad: "does not verify (%d problems): %s", logTorn: "the last record was cut short",
+	keyCompliance: "compliance", keyDelete: "delete this licence's data", compTitle: "Compliance · every licence on this workstation",
+	compHeader: "Licence            State              Days left  Delete by  Days  Deriv.  Log",
+	compLogOK:  "ok", compLogBad: "PROBLEM",
+	compConfirm: "This destroys the keys of licence %s and deletes every package and export; it cannot be undone. Type the licence id to confirm (Esc cancels):",
+	compNoMatch: "that is not licence id %s: nothing was deleted", compDeleting: "deleting and writing the deletion certificate…",
+	compDone: "licence %s deleted; certificate: %s. Press q to quit.",
+	logOK:    "verified: %d records, %d checkpoints", logBad: "does not verify (%d problems): %s", logTorn: "the last record was cut short",
 	cancelled: "cancelled", tooSmall: "terminal too small: needs at least 60×16",
 	orderAuto: "auto", orderValueDesc: "value↓", orderValueAsc: "value↑", orderLabel: "label",
 }

@@ -9,6 +9,7 @@ type keyMap struct {
 	Filter, ClearFilter, Sort          key.Binding
 	Top, Cancel, Help, Quit            key.Binding
 	Acknowledge, UsageLog, Refresh     key.Binding
+	Compliance, Delete                 key.Binding
 }
 
 func newKeyMap(t texts) keyMap {
@@ -33,6 +34,8 @@ func newKeyMap(t texts) keyMap {
 		Acknowledge: b([]string{"enter"}, "enter", t.keyAck),
 		UsageLog:    b([]string{"L"}, "L", t.keyLog),
 		Refresh:     b([]string{"r"}, "r", t.keyRefresh),
+		Compliance:  b([]string{"C"}, "C", t.keyCompliance),
+		Delete:      b([]string{"D"}, "D", t.keyDelete),
 	}
 }
 
@@ -47,6 +50,6 @@ func (k keyMap) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.Focus, k.FocusBack},
 		{k.Second, k.NextMeasure, k.Sort},
 		{k.Filter, k.ClearFilter, k.Top},
-		{k.Cancel, k.UsageLog, k.Help, k.Quit},
+		{k.Cancel, k.UsageLog, k.Compliance, k.Help, k.Quit},
 	}
 }

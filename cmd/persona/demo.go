@@ -12,6 +12,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
+	"github.com/persona-workbench/persona/engine/erase"
 	"github.com/persona-workbench/persona/engine/keys"
 	"github.com/persona-workbench/persona/engine/licence"
 	"github.com/persona-workbench/persona/engine/pack"
@@ -141,6 +142,11 @@ func runWorkbench(ctx context.Context, o *opened, lg string) error {
 		Gate:  &tui.Gate{Licence: o.Licence, Person: o.Person.Name, Now: time.Now()},
 		UsageLog: func() ([]usagelog.Record, *usagelog.Report, error) {
 			return o.readLog()
+		},
+		Compliance: &tui.Compliance{
+			Licence: o.Licence.ID,
+			Status:  func() ([]erase.LicenceStatus, error) { return erase.Status(o.ws, time.Now()) },
+			Delete:  o.deleteLicence,
 		},
 		OnAcknowledge: func() {
 			o.session.Record(usagelog.KindAcknowledge, map[string]string{"licence_id": o.Licence.ID, "purpose": o.Licence.Purpose})

@@ -49,11 +49,36 @@ type opened struct {
 	*pack.Opened
 	session *usagelog.Session
 	logDir  string
+	ws      *keys.Workspace
+	signing minisign.PrivateKey // kept in memory only, for the TUI's deletion
+	once    sync.Once
+	err     error
 }
 
 // Close records the close, writes the last checkpoint and frees the data.
 func (o *opened) Close() error {
-	return errors.Join(o.session.Close(), o.Opened.Close())
+	o.once.Do(func() { o.err = errors.Join(o.session.Close(), o.Opened.Close()) })
+	return o.err
+}
+
+// deleteLicence closes the data, then deletes the licence and writes its
+// certificate into the current folder; for the TUI's compliance screen.
+func (o *opened) deleteLicence() (string, error) {
+	if err := o.Close(); err != nil {
+		return "", err
+	}
+	id := o.Licence.ID
+	out, err := filepath.Abs("deletion-certificate-" + id + ".json")
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Lstat(out); err == nil {
+		out = strings.TrimSuffix(out, ".json") + time.Now().UTC().Format("-20060102T150405Z") + ".json"
+	}
+	if _, err := erase.Delete(erase.Options{Workspace: o.ws, ID: id, Signing: o.signing, Out: out, Tool: "persona " + version}); err != nil {
+		return "", err
+	}
+	return out, nil
 }
 
 // readLog reads and verifies the licence's usage log, for the TUI.
@@ -168,7 +193,7 @@ func (s *source) open(ctx context.Context) (*opened, error) {
 		o.Close()
 		return nil, withHint(fmt.Errorf("the usage log cannot be written, so the package stays closed: %w", err), "check the workspace's disk space and permissions")
 	}
-	return &opened{Opened: o, session: session, logDir: ws.LicenceDir(o.Licence.ID)}, nil
+	return &opened{Opened: o, session: session, logDir: ws.LicenceDir(o.Licence.ID), ws: ws, signing: signing}, nil
 }
 
 // keepLicence saves licence.json (no persona data) in the licence's
