@@ -731,3 +731,46 @@ func TestLifecycle(t *testing.T) {
 		t.Errorf("changed certificate: exit %d %s", r.code, r.stderr)
 	}
 }
+
+// A compliance officer deletes the open licence from the workbench: the
+// certificate is written, and the package can no longer be opened.
+func TestDeleteFromTheWorkbench(t *testing.T) {
+	dir := t.TempDir()
+	ws := filepath.Join(dir, "ws")
+	copyDir(t, lic.pristine, ws)
+	pkg := filepath.Join(dir, "brand.persona")
+	copyDir(t, lic.pkg, pkg)
+	env := fmt.Sprintf("LANG=C.UTF-8 PERSONA_HOME=%s PERSONA_PASSPHRASE_FILE=%s", ws, lic.passFile)
+	tm := newTmux(t, 100, 30, env, fmt.Sprintf("sh -c 'cd %s && %s open %s; sleep 30'", dir, bin, pkg))
+	tm.waitFor(`Press Enter to acknowledge`)
+	tm.run("send-keys", "Enter")
+	tm.waitFor(`rows 6`)
+	tm.run("send-keys", "C")
+	tm.waitFor(`Compliance · every licence`)
+	tm.run("send-keys", "D")
+	tm.waitFor(`Type the licence id`)
+	tm.run("send-keys", "-l", lic.id)
+	tm.run("send-keys", "Enter")
+	screen := tm.waitFor(`Press q to`)
+	if !strings.Contains(screen, "deleted; certificate:") {
+		t.Errorf("after deletion:\n%s", screen)
+	}
+	tm.run("send-keys", "q")
+	cert := filepath.Join(dir, "deletion-certificate-"+lic.id+".json")
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(cert + ".minisig"); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, err := os.Stat(cert); err != nil {
+		t.Fatalf("no certificate: %v", err)
+	}
+	if _, err := os.Stat(pkg); err == nil {
+		t.Error("the package is still there")
+	}
+	if r := personaEnv(t, []string{"PERSONA_HOME=" + ws}, "log", "verify", "--licence", lic.id); r.code != 0 {
+		t.Errorf("usage log after deletion from the workbench: %s %s", r.stdout, r.stderr)
+	}
+}

@@ -141,7 +141,7 @@ func (s complianceScreen) View() string {
 	lines = append(lines, "")
 	switch {
 	case s.done != "":
-		lines = append(lines, st.Header.Render(ansi.Truncate(fmt.Sprintf(t.compDone, s.c.Licence, s.done), w, "…")))
+		lines = append(lines, strings.Split(st.Header.Width(w).Render(fmt.Sprintf(t.compDone, s.c.Licence, s.done)), "\n")...)
 	case s.deleting:
 		lines = append(lines, t.compDeleting)
 	case s.confirming:
