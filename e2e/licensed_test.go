@@ -774,3 +774,54 @@ func TestDeleteFromTheWorkbench(t *testing.T) {
 		t.Errorf("usage log after deletion from the workbench: %s %s", r.stdout, r.stderr)
 	}
 }
+
+// `persona delete` killed at random moments leaves a state from which the
+// next run completes and certifies.
+func TestDeleteKilledAndResumed(t *testing.T) {
+	base := filepath.Join(t.TempDir(), "base")
+	copyDir(t, lic.pristine, base)
+	pkg := filepath.Join(t.TempDir(), "brand.persona")
+	copyDir(t, lic.pkg, pkg)
+	if r := personaEnv(t, []string{"PERSONA_HOME=" + base}, "query", pkg, "--by", "gender"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	licJSON := filepath.Join(t.TempDir(), "licence.json")
+	l, _, _ := packageParts(t, lic.pkg)
+	os.WriteFile(licJSON, l, 0o644)
+	// Unlocking the key takes most of a deletion's second; the steps come
+	// after it, so the kills spread over its end.
+	resumed := 0
+	defer func() { t.Logf("%d of 10 kills interrupted a deletion in its steps", resumed) }()
+	for i := 0; i < 10; i++ {
+		wait := time.Duration(600+i*100) * time.Millisecond
+		dir := t.TempDir()
+		ws := filepath.Join(dir, "ws")
+		copyDir(t, base, ws)
+		copyDir(t, lic.pkg, pkg) // the recorded package, back in place
+		cert := filepath.Join(dir, "cert.json")
+		cmd := exec.Command(bin, "delete", "--licence", lic.id, "--out", cert, "--yes")
+		cmd.Env = append(os.Environ(), "LANG=C.UTF-8", "PERSONA_HOME="+ws, "PERSONA_PASSPHRASE_FILE="+lic.passFile)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(wait)
+		cmd.Process.Kill()
+		cmd.Wait()
+		r := personaEnv(t, []string{"PERSONA_HOME=" + ws}, "delete", "--licence", lic.id, "--out", cert, "--yes")
+		if r.code != 0 {
+			t.Fatalf("kill after %d ms: the second run failed: %s", wait.Milliseconds(), r.stderr)
+		}
+		if strings.Contains(r.stderr, "resuming an interrupted deletion") {
+			resumed++
+		}
+		if r := personaEnv(t, nil, "cert", "verify", cert, "--licence", licJSON); r.code != 0 {
+			t.Fatalf("kill after %d ms: %s%s", wait.Milliseconds(), r.stdout, r.stderr)
+		}
+		if _, err := os.Stat(pkg); err == nil {
+			t.Errorf("kill after %d ms: the package survived", wait.Milliseconds())
+		}
+		if r := personaEnv(t, []string{"PERSONA_HOME=" + ws}, "log", "verify", "--licence", lic.id); r.code != 0 {
+			t.Errorf("kill after %d ms: usage log: %s", wait.Milliseconds(), r.stdout)
+		}
+	}
+}

@@ -59,9 +59,11 @@ when run again. Asks for confirmation unless --yes.`,
 					return withHint(errors.New("not confirmed: nothing was deleted"), "type the licence id exactly, or pass --yes")
 				}
 			}
-			key, err := signingKey(ws, id)
-			if err != nil {
-				return err
+			var key minisign.PrivateKey
+			if erase.NeedsKey(ws, id) {
+				if key, err = signingKey(ws, id); err != nil {
+					return err
+				}
 			}
 			if resuming {
 				fmt.Fprintln(os.Stderr, "persona: resuming an interrupted deletion")

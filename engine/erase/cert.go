@@ -13,7 +13,6 @@ import (
 
 	"aead.dev/minisign"
 
-	"github.com/persona-workbench/persona/engine/keys"
 	"github.com/persona-workbench/persona/engine/licence"
 	"github.com/persona-workbench/persona/engine/usagelog"
 )
@@ -124,11 +123,7 @@ func certify(dir string, opt Options, e *licence.Enrolment, j *journal, lg *usag
 	if _, err := lg.Append(usagelog.KindCertificate, map[string]string{"certificate_id": c.CertificateID, "path": opt.Out}); err != nil {
 		return nil, err
 	}
-	// Last, the signing key: nothing can sign for this licence any more.
-	if err := os.Remove(filepath.Join(dir, keys.SigningKey)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	return c, syncDir(dir)
+	return c, nil
 }
 
 // TrustedComment is the certificate signature's trusted comment.

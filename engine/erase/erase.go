@@ -123,7 +123,15 @@ type Options struct {
 const UsageReport = "usage report"
 
 // Steps of a deletion, in order.
-var Steps = []string{"plan", "erase", "delete", "verify", "log", "certify"}
+var Steps = []string{"plan", "erase", "delete", "verify", "log", "certify", "destroy-key"}
+
+// NeedsKey reports whether the deletion of a licence still needs the
+// signing key: false once its certificate is written (a resumed deletion
+// then only destroys the key).
+func NeedsKey(ws *keys.Workspace, id string) bool {
+	j, err := loadJournal(ws.LicenceDir(id))
+	return err != nil || j == nil || !j.done("certify")
+}
 
 // Delete runs (or resumes) the deletion of a licence and writes its
 // certificate.
@@ -145,10 +153,6 @@ func Delete(opt Options) (*Certificate, error) {
 		j.CertificateID = fmt.Sprintf("DEL-%s-%s", opt.ID, j.Started.Format("20060102T150405Z"))
 	}
 	lg, err := usagelog.Open(dir, usagelog.Context{Person: e.Name, Tool: opt.Tool})
-	if err != nil {
-		return nil, err
-	}
-	signer, err := usagelog.Signer(opt.Signing)
 	if err != nil {
 		return nil, err
 	}
@@ -186,6 +190,10 @@ func Delete(opt Options) (*Certificate, error) {
 			if _, err := lg.Append(usagelog.KindDeletion, map[string]any{"certificate_id": j.CertificateID, "items": len(j.Items)}); err != nil && !errors.Is(err, usagelog.ErrDeleted) {
 				return err
 			}
+			signer, err := usagelog.Signer(opt.Signing)
+			if err != nil {
+				return err
+			}
 			c, err := lg.Checkpoint(opt.ID, signer)
 			if err != nil {
 				return err
@@ -197,6 +205,14 @@ func Delete(opt Options) (*Certificate, error) {
 			var err error
 			cert, err = certify(dir, opt, e, j, lg)
 			return err
+		}},
+		{"destroy-key", func() error {
+			// Last, the signing key: nothing can sign for this licence
+			// any more.
+			if err := os.Remove(filepath.Join(dir, keys.SigningKey)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+			return syncDir(dir)
 		}},
 	} {
 		if err := step(s.name, s.fn); err != nil {
