@@ -1,8 +1,6 @@
 package tui
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -97,7 +95,7 @@ func (s usageScreen) View() string {
 		recs = recs[len(recs)-rows:]
 	}
 	for _, r := range recs {
-		line := fmt.Sprintf("%5d  %s  %-12s %s", r.Seq, r.Time.In(time.Local).Format("01-02 15:04:05"), r.Kind, compact(r.Data))
+		line := fmt.Sprintf("%5d  %s  %-12s %s", r.Seq, r.Time.In(time.Local).Format("01-02 15:04:05"), r.Kind, r.Details(0))
 		b.WriteString(ansi.Truncate(line, max(s.width, 10), "…") + "\n")
 	}
 	out := strings.TrimSuffix(b.String(), "\n")
@@ -105,23 +103,6 @@ func (s usageScreen) View() string {
 		out += strings.Repeat("\n", s.height-n) // keep the footer in place
 	}
 	return out
-}
-
-// compact is a record's data on one line, without control characters.
-func compact(data json.RawMessage) string {
-	if len(data) == 0 {
-		return ""
-	}
-	var buf bytes.Buffer
-	if json.Compact(&buf, data) != nil {
-		return "?"
-	}
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, buf.String())
 }
 
 // ShortHelp implements help.KeyMap.

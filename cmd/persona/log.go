@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -126,7 +125,7 @@ func newLogShowCmd() *cobra.Command {
 			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "SEQ\tTIME\tKIND\tPERSON\tDETAILS")
 			for _, r := range keep {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", r.Seq, r.Time.In(time.Local).Format("2006-01-02 15:04:05"), r.Kind, r.Person, details(r.Data, 90))
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", r.Seq, r.Time.In(time.Local).Format("2006-01-02 15:04:05"), r.Kind, r.Person, r.Details(90))
 			}
 			tw.Flush()
 			if torn {
@@ -150,27 +149,6 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
-}
-
-// details is a record's data on one line, cut to n runes.
-func details(data json.RawMessage, n int) string {
-	if len(data) == 0 {
-		return ""
-	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, data); err != nil {
-		return "?"
-	}
-	s := strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, buf.String())
-	if r := []rune(s); len(r) > n {
-		s = string(r[:n-1]) + "…"
-	}
-	return s
 }
 
 func verifyLog(t *logTarget, checkpoint string) (*usagelog.Report, *licence.Enrolment, string, error) {
@@ -393,7 +371,7 @@ func writeReportText(w io.Writer, r *usageReport) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SEQ\tTIME (UTC)\tKIND\tUSER@HOST\tDETAILS")
 	for _, rec := range r.Records {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s@%s\t%s\n", rec.Seq, rec.Time.UTC().Format(time.RFC3339), rec.Kind, rec.User, rec.Host, details(rec.Data, 200))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s@%s\t%s\n", rec.Seq, rec.Time.UTC().Format(time.RFC3339), rec.Kind, rec.User, rec.Host, rec.Details(200))
 	}
 	tw.Flush()
 }

@@ -325,6 +325,28 @@ func writeLine(f *os.File, line []byte) (int64, error) {
 	return int64(len(buf)), f.Sync()
 }
 
+// Details is the record's data on one line, without control characters,
+// cut to n runes (0: whole), for tables and screens.
+func (r Record) Details(n int) string {
+	if len(r.Data) == 0 {
+		return ""
+	}
+	var buf bytes.Buffer
+	if json.Compact(&buf, r.Data) != nil {
+		return "?"
+	}
+	s := strings.Map(func(c rune) rune {
+		if c < 0x20 || c == 0x7f {
+			return ' '
+		}
+		return c
+	}, buf.String())
+	if rs := []rune(s); n > 0 && len(rs) > n {
+		s = string(rs[:n-1]) + "…"
+	}
+	return s
+}
+
 // Records reads every complete record of the log in dir, in file order,
 // skipping lines that do not parse (Verify reports those), and says
 // whether the last line is torn.
