@@ -119,8 +119,14 @@ func (s *source) open(ctx context.Context) (*opened, error) {
 	// Every attempt is recorded in the log of the licence the package
 	// claims to be, if this workspace is enrolled for it.
 	var lg *usagelog.Log
-	if l, err := pack.Peek(path); err == nil {
-		if lg, err = openLog(ws, l.ID); err != nil {
+	claimed, peekErr := pack.Peek(path)
+	if peekErr == nil {
+		// A deleted licence is refused before anything else; the log,
+		// closed by the deletion, records nothing more.
+		if err := erase.Deleted(ws, claimed.ID); err != nil {
+			return nil, withHint(err, "its data may no longer be used on this workstation")
+		}
+		if lg, err = openLog(ws, claimed.ID); err != nil {
 			return nil, err
 		}
 	}
@@ -131,11 +137,6 @@ func (s *source) open(ctx context.Context) (*opened, error) {
 			}
 		}
 		return nil, packageHint(err)
-	}
-	if l, err := pack.Peek(path); err == nil {
-		if err := erase.Deleted(ws, l.ID); err != nil {
-			return nil, withHint(err, "its data may no longer be used on this workstation")
-		}
 	}
 	if lg != nil {
 		if err := lg.CheckClock(time.Now()); err != nil {
