@@ -211,6 +211,9 @@ Exits 1 when anything is wrong, with one line per finding.`,
 			if rep.Torn {
 				fmt.Fprintln(out, "note: the last record was cut short (a crash while writing); it is not counted")
 			}
+			if rep.Repaired > 0 {
+				fmt.Fprintf(out, "note: %d records were cut short by crashes; the records after them name them\n", rep.Repaired)
+			}
 			for _, p := range rep.Problems {
 				fmt.Fprintln(out, "problem: "+p.Msg)
 			}

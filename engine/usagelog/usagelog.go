@@ -20,7 +20,9 @@ package usagelog
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -57,6 +59,10 @@ const (
 	KindClose       = "close"
 	KindDeletion    = "deletion"
 	KindCertificate = "certificate"
+	// KindTorn follows a record cut short by a crash: it names the torn
+	// line by its hash, so the line is shown for what it is rather than
+	// dropped or taken for tampering.
+	KindTorn = "torn"
 )
 
 // ErrDeleted says the licence's data was deleted: the log takes no more
@@ -94,6 +100,7 @@ type Log struct {
 	mu      sync.Mutex
 	hashes  []tlog.Hash // stored hashes of the tree so far
 	off     int64       // bytes of the file read or written so far
+	torn    []byte      // a last line without its newline, cut short by a crash
 	n       int64       // records
 	last    tlog.Hash   // leaf hash of the last record
 	lastT   time.Time
@@ -165,9 +172,11 @@ func (l *Log) catchUp(f *os.File) error {
 	if _, err := f.ReadAt(buf, l.off); err != nil {
 		return fmt.Errorf("usage log: %w", err)
 	}
+	l.torn = nil // anything after a torn line means another process closed it
 	for len(buf) > 0 {
 		i := bytes.IndexByte(buf, '\n')
 		if i < 0 {
+			l.torn = bytes.Clone(buf)
 			l.off += int64(len(buf))
 			break
 		}
@@ -257,32 +266,47 @@ func (l *Log) Append(kind string, data any) (*Record, error) {
 		if l.deleted && kind != KindCertificate {
 			return ErrDeleted
 		}
-		now := l.now().UTC()
-		if now.Before(l.lastT) {
-			now = l.lastT
+		if l.torn != nil {
+			sum := sha256.Sum256(l.torn)
+			data, _ := json.Marshal(map[string]any{"line_sha256": hex.EncodeToString(sum[:]), "bytes": len(l.torn)})
+			if _, err := l.write(f, KindTorn, data); err != nil {
+				return err
+			}
+			l.torn = nil
 		}
-		r = &Record{Seq: l.n + 1, Time: now, Mono: mono(), Boot: l.env.boot, User: l.env.user, Host: l.env.host,
-			Person: l.ctx.Person, Tool: l.ctx.Tool, Kind: kind, Data: raw}
-		if l.n > 0 {
-			r.Prev = base64.StdEncoding.EncodeToString(l.last[:])
-		}
-		line, err := json.Marshal(r)
-		if err != nil {
-			return err
-		}
-		n, err := writeLine(f, line)
-		if err != nil {
-			return err
-		}
-		l.off += n
-		l.add(line)
-		l.lastT = now
-		l.deleted = l.deleted || kind == KindDeletion
-		return nil
+		var err error
+		r, err = l.write(f, kind, raw)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("usage log: %w", err)
 	}
+	return r, nil
+}
+
+// write appends one record to the locked log file.
+func (l *Log) write(f *os.File, kind string, raw json.RawMessage) (*Record, error) {
+	now := l.now().UTC()
+	if now.Before(l.lastT) {
+		now = l.lastT
+	}
+	r := &Record{Seq: l.n + 1, Time: now, Mono: mono(), Boot: l.env.boot, User: l.env.user, Host: l.env.host,
+		Person: l.ctx.Person, Tool: l.ctx.Tool, Kind: kind, Data: raw}
+	if l.n > 0 {
+		r.Prev = base64.StdEncoding.EncodeToString(l.last[:])
+	}
+	line, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	n, err := writeLine(f, line)
+	if err != nil {
+		return nil, err
+	}
+	l.off += n
+	l.add(line)
+	l.lastT = now
+	l.deleted = l.deleted || kind == KindDeletion
 	return r, nil
 }
 

@@ -241,15 +241,27 @@ func TestTornTailIsNotTampering(t *testing.T) {
 	if !rep.Torn || !rep.OK() || rep.Records != 4 {
 		t.Fatalf("torn tail: %+v", rep)
 	}
-	// Appending after a torn tail starts a fresh line; the torn line then
-	// sits in the middle and is reported.
+	// Appending after a torn tail closes it and names it in a "torn"
+	// record: it stays visible, and the log still verifies.
 	l, _ := Open(dir, Context{})
 	if _, err := l.Append(KindOpen, nil); err != nil {
 		t.Fatal(err)
 	}
 	rep, _ = Verify(dir, testID, k.verifier, nil)
+	if !rep.OK() || rep.Repaired != 1 || rep.Torn || rep.Records != 6 {
+		t.Fatalf("after a torn line: %+v", rep)
+	}
+	recs, _, _ := Records(dir)
+	if recs[4].Kind != KindTorn || recs[5].Kind != KindOpen {
+		t.Errorf("records after the torn line: %s, %s", recs[4].Kind, recs[5].Kind)
+	}
+	// An unparsable line that no torn record names is still a problem.
+	ls := lines(t, dir)
+	ls[5] = strings.Replace(ls[5], "line_sha256", "line_sha257", 1)
+	write(t, dir, LogFile, ls)
+	rep, _ = Verify(dir, testID, k.verifier, nil)
 	if rep.OK() || !strings.Contains(rep.Problems[0].Msg, "line 5 is not a record") {
-		t.Fatalf("torn line in the middle: %+v", rep.Problems)
+		t.Fatalf("an unnamed damaged line: %+v", rep.Problems)
 	}
 }
 

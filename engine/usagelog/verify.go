@@ -2,7 +2,10 @@ package usagelog
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -26,7 +29,10 @@ type Report struct {
 	Checkpoints int
 	// Torn says the last record was cut short (a crash while writing):
 	// shown, not counted as tampering.
-	Torn     bool
+	Torn bool
+	// Repaired counts lines cut short by a crash that later records name
+	// (a "torn" record with the line's hash): shown, not tampering.
+	Repaired int
 	Problems []Problem
 	// Latest is the newest valid checkpoint, if any.
 	Latest *Checkpoint
@@ -64,6 +70,10 @@ func Verify(dir, id string, v note.Verifier, held []byte) (*Report, error) {
 			break // reported as Torn
 		}
 		if ln.rec == nil {
+			if i+1 < len(recs.lines) && namesTorn(recs.lines[i+1].rec, ln.raw) {
+				rep.Repaired++
+				continue
+			}
 			bad(n+1, "line %d is not a record (%v): the log was edited or damaged", ln.no, ln.err)
 			continue
 		}
@@ -176,4 +186,16 @@ func Verify(dir, id string, v note.Verifier, held []byte) (*Report, error) {
 		check("the licensor's checkpoint", append(bytes.TrimSpace(held), '\n'))
 	}
 	return rep, nil
+}
+
+// namesTorn reports whether r is the "torn" record naming line.
+func namesTorn(r *Record, line []byte) bool {
+	if r == nil || r.Kind != KindTorn {
+		return false
+	}
+	var d struct {
+		SHA256 string `json:"line_sha256"`
+	}
+	sum := sha256.Sum256(line)
+	return json.Unmarshal(r.Data, &d) == nil && d.SHA256 == hex.EncodeToString(sum[:])
 }
