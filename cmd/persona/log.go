@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"text/tabwriter"
 	"time"
 
 	"aead.dev/minisign"
@@ -122,12 +121,14 @@ func newLogShowCmd() *cobra.Command {
 				}
 				return enc.Encode(keep)
 			}
-			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "SEQ\tTIME\tKIND\tPERSON\tDETAILS")
+			var tb table
+			tb.add("SEQ", "TIME", "KIND", "PERSON", "DETAILS")
 			for _, r := range keep {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", r.Seq, r.Time.In(time.Local).Format("2006-01-02 15:04:05"), r.Kind, r.Person, r.Details(90))
+				tb.add(fmt.Sprint(r.Seq), r.Time.In(time.Local).Format("2006-01-02 15:04:05"), r.Kind, r.Person, r.Details(90))
 			}
-			tw.Flush()
+			if err := tb.write(out); err != nil {
+				return err
+			}
 			if torn {
 				fmt.Fprintln(cmd.ErrOrStderr(), "persona: the last record was cut short (a crash while writing) and is not shown; `persona log verify` reports it")
 			}
@@ -371,12 +372,12 @@ func writeReportText(w io.Writer, r *usageReport) {
 		}
 	}
 	fmt.Fprintf(w, "\nlatest checkpoint:\n%s\n", r.Checkpoint)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SEQ\tTIME (UTC)\tKIND\tUSER@HOST\tDETAILS")
+	var tb table
+	tb.add("SEQ", "TIME (UTC)", "KIND", "USER@HOST", "DETAILS")
 	for _, rec := range r.Records {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s@%s\t%s\n", rec.Seq, rec.Time.UTC().Format(time.RFC3339), rec.Kind, rec.User, rec.Host, rec.Details(200))
+		tb.add(fmt.Sprint(rec.Seq), rec.Time.UTC().Format(time.RFC3339), rec.Kind, rec.User+"@"+rec.Host, rec.Details(200))
 	}
-	tw.Flush()
+	tb.write(w)
 }
 
 // writeNew writes files that must not exist yet; on failure it removes

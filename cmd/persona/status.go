@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -47,8 +46,8 @@ log verifies. Delete with ` + "`persona delete --licence ID --out CERT.json`" + 
 				fmt.Fprintln(out, "no licences in", ws.Dir)
 				return nil
 			}
-			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "LICENCE\tSTATE\tDAYS LEFT\tDELETE BY\tDAYS TO DELETE\tDERIVATIVES\tLOG")
+			var tb table
+			tb.add("LICENCE", "STATE", "DAYS LEFT", "DELETE BY", "DAYS TO DELETE", "DERIVATIVES", "LOG")
 			for _, s := range st {
 				by, left, toDel := "—", "—", "—"
 				if s.Licence != nil {
@@ -59,9 +58,9 @@ log verifies. Delete with ` + "`persona delete --licence ID --out CERT.json`" + 
 				if !s.LogOK {
 					log = "PROBLEM: " + s.LogProblem
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", s.ID, s.State, left, by, toDel, s.Derivatives, log)
+				tb.add(s.ID, s.State, left, by, toDel, fmt.Sprint(s.Derivatives), log)
 			}
-			return tw.Flush()
+			return tb.write(out)
 		},
 	}
 	workspaceFlag(cmd.Flags(), &wsFlag)
