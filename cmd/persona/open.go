@@ -183,7 +183,7 @@ func (s *source) open(ctx context.Context) (*opened, error) {
 	}
 	// Keep the verified licence beside the keys: deletion certifies
 	// against it even when no copy of the package is left.
-	if err := keepLicence(ws, o.Container.Licence); err != nil {
+	if err := erase.KeepLicence(ws, o.Licence.ID, o.Container.Licence); err != nil {
 		o.Close()
 		return nil, err
 	}
@@ -195,21 +195,6 @@ func (s *source) open(ctx context.Context) (*opened, error) {
 		return nil, withHint(fmt.Errorf("the usage log cannot be written, so the package stays closed: %w", err), "check the workspace's disk space and permissions")
 	}
 	return &opened{Opened: o, session: session, logDir: ws.LicenceDir(o.Licence.ID), ws: ws, signing: signing}, nil
-}
-
-// keepLicence saves licence.json (no persona data) in the licence's
-// folder, replacing an older copy.
-func keepLicence(ws *keys.Workspace, data []byte) error {
-	l, err := licence.Parse(data)
-	if err != nil {
-		return err
-	}
-	path := filepath.Join(ws.LicenceDir(l.ID), "licence.json")
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // openLog opens the usage log of a licence this workspace is enrolled

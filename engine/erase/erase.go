@@ -102,6 +102,13 @@ func Deleted(ws *keys.Workspace, id string) error {
 	return deletedError{fmt.Sprintf("licence %s was deleted on %s (certificate %s)", id, t.Deleted.Format(time.DateOnly), t.CertificateID)}
 }
 
+// KeepLicence saves a verified licence.json (it holds no persona data) in
+// the licence's folder, so that deletion can certify against it even when
+// no copy of the package is left.
+func KeepLicence(ws *keys.Workspace, id string, data []byte) error {
+	return writeAtomic(filepath.Join(ws.LicenceDir(id), LicenceFile), data, 0o600)
+}
+
 // Options configure Delete.
 type Options struct {
 	Workspace *keys.Workspace
