@@ -1,6 +1,7 @@
 // Package dataset opens a persona data set for analysis: it loads the
 // records into a hardened store, seals it, checks the data against its
-// field inventory and hands back a slice engine. It is the one place that
+// field inventory and hands back the privacy guard, the one way to ask
+// it questions. It is the one place that
 // wires store, inventory and slice together, so the command line and the
 // terminal UI open data the same way.
 package dataset
@@ -16,6 +17,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/persona-workbench/persona/engine/guard"
 	"github.com/persona-workbench/persona/engine/inventory"
 	"github.com/persona-workbench/persona/engine/slice"
 	"github.com/persona-workbench/persona/engine/store"
@@ -39,7 +41,7 @@ func (o Options) progress(step string, done, total int) {
 // Dataset is an open, sealed data set.
 type Dataset struct {
 	Inventory *inventory.Inventory
-	Slices    *slice.Engine
+	Slices    *guard.Engine
 	db        *store.DB
 }
 
@@ -108,7 +110,7 @@ func open(ctx context.Context, inv *inventory.Inventory, opt Options, load func(
 	if err != nil {
 		return fail(err)
 	}
-	eng, err := slice.New(db, inv, cols, k) // checks columns and types
+	eng, err := guard.New(db, inv, cols, k) // checks columns and types
 	if err != nil {
 		return fail(err)
 	}

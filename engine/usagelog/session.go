@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/persona-workbench/persona/engine/guard"
 	"github.com/persona-workbench/persona/engine/slice"
 )
 
@@ -106,15 +107,20 @@ type QueryRecord struct {
 	Order    string              `json:"order,omitempty"`
 	Top      int                 `json:"top,omitempty"`
 	K        int                 `json:"k"`
+	Totals   bool                `json:"totals,omitempty"`
+	Other    bool                `json:"other,omitempty"`
 	Rows     int                 `json:"rows"`
 	Withheld int                 `json:"withheld"`
+	// WithheldBy counts the withheld cells, margins included, by the
+	// privacy guard's reason.
+	WithheldBy map[string]int `json:"withheld_by,omitempty"`
 	Error    string              `json:"error,omitempty"`
 }
 
-// Slices is a slice engine whose every run is recorded before its result
+// Slices is the privacy guard with every run recorded before its result
 // is released: a result whose record could not be written is withheld.
 type Slices struct {
-	*slice.Engine
+	*guard.Engine
 	Session *Session
 	Source  string // "tui" or "cli"
 }
@@ -125,7 +131,8 @@ func (l Slices) Run(ctx context.Context, q slice.Query) (*slice.Result, error) {
 	if ctx.Err() != nil {
 		return res, err // cancelled: nothing was released
 	}
-	rec := QueryRecord{By: q.Dims, Where: q.Filters, Measure: q.Measure, Order: q.Order.String(), Top: q.TopN, K: l.Engine.K()}
+	rec := QueryRecord{By: q.Dims, Where: q.Filters, Measure: q.Measure, Order: q.Order.String(), Top: q.TopN, K: l.Engine.K(),
+		Totals: q.Totals, Other: q.Other}
 	if len(rec.Where) == 0 {
 		rec.Where = nil
 	}
@@ -133,6 +140,9 @@ func (l Slices) Run(ctx context.Context, q slice.Query) (*slice.Result, error) {
 		rec.Error = err.Error()
 	} else {
 		rec.Rows, rec.Withheld = len(res.Rows), res.Suppressed
+		if by := res.WithheldBy(); len(by) > 0 {
+			rec.WithheldBy = by
+		}
 	}
 	if lerr := l.Session.Record(KindQuery, rec); lerr != nil {
 		return nil, fmt.Errorf("the usage log could not record this query, so its result is withheld: %w", lerr)

@@ -1,4 +1,4 @@
-package slice_test
+package guard_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"aead.dev/minisign"
 
 	"github.com/persona-workbench/persona/engine/dataset"
+	"github.com/persona-workbench/persona/engine/guard"
 	"github.com/persona-workbench/persona/engine/slice"
 	"github.com/persona-workbench/persona/engine/usagelog"
 	"github.com/persona-workbench/persona/sample"
@@ -113,7 +114,7 @@ func BenchmarkSliceVsRawSQL(b *testing.B) {
 }
 
 // scanAll reads every row and column, as the engine does.
-func scanAll(db slice.Querier, ctx context.Context, q string) (int, error) {
+func scanAll(db guard.Querier, ctx context.Context, q string) (int, error) {
 	rows, err := db.QueryContext(ctx, q)
 	if err != nil {
 		return 0, err

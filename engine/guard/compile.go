@@ -1,0 +1,232 @@
+package guard
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/persona-workbench/persona/engine/inventory"
+	"github.com/persona-workbench/persona/engine/slice"
+)
+
+// plan is a query compiled to SQL.
+type plan struct {
+	sql  string
+	args []any
+	dims []inventory.Field
+	m    inventory.MeasureDef
+	base Pop // the people the filters select
+}
+
+func (e *Engine) peopleExpr() string {
+	if w, ok := e.inv.WeightField(); ok {
+		return "sum(t." + quote(w.Name) + ")"
+	}
+	return "count(*)"
+}
+
+func (p *plan) param(v any) string {
+	p.args = append(p.args, v)
+	return "$" + strconv.Itoa(len(p.args))
+}
+
+func (p *plan) params(vs []string) string {
+	ps := make([]string, len(vs))
+	for i, v := range vs {
+		ps[i] = p.param(v)
+	}
+	return strings.Join(ps, ", ")
+}
+
+// inFilter keeps rows whose expr is one of vals; the missing value ""
+// matches NULL as well as the empty string.
+func inFilter(expr string, vals []string, p *plan) string {
+	cond := fmt.Sprintf("%s IN (%s)", expr, p.params(vals))
+	if slices.Contains(vals, slice.Missing) {
+		cond = fmt.Sprintf("(%s OR %s IS NULL)", cond, expr)
+	}
+	return cond
+}
+
+func quote(name string) string { return `"` + name + `"` } // names are ValidIdent-checked
+
+func bad(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", slice.ErrQuery, fmt.Sprintf(format, a...))
+}
+
+// compile checks q against the inventory and builds its SQL.
+func (e *Engine) compile(q slice.Query) (*plan, error) {
+	inv := e.inv
+	if len(q.Dims) > slice.MaxDims {
+		return nil, bad("%d dimensions, at most %d", len(q.Dims), slice.MaxDims)
+	}
+	if q.TopN < 0 {
+		return nil, bad("top-N must not be negative")
+	}
+	m, ok := inv.Measure(q.Measure)
+	if !ok {
+		return nil, bad("unknown measure %q", q.Measure)
+	}
+	p := &plan{m: m}
+	series := inv.Series(m)
+
+	var from, keys, where []string
+	from = append(from, quote(inv.Table)+" AS t")
+	timeVar := "" // SQL expression of the period index when time is a dimension
+	for i, name := range q.Dims {
+		f, ok := inv.Field(name)
+		if !ok {
+			return nil, bad("unknown dimension %q", name)
+		}
+		if slices.ContainsFunc(p.dims, func(d inventory.Field) bool { return d.Name == name }) {
+			return nil, bad("dimension %q given twice", name)
+		}
+		switch f.Role {
+		case inventory.Dimension:
+			// An empty string and NULL are both a missing value: one group.
+			keys = append(keys, "nullif(t."+quote(f.Name)+", '')")
+		case inventory.MultiDimension:
+			alias := fmt.Sprintf("d%d", i)
+			// Lists hold distinct values (dataset.Open makes sure), so a
+			// person counts once per value.
+			from = append(from, fmt.Sprintf("unnest(t.%s) AS %s(v)", quote(f.Name), alias))
+			keys = append(keys, alias+".v")
+		case inventory.Time:
+			if m.Kind != inventory.Count && series != f.Name {
+				return nil, bad("measure %q does not vary by %s; remove that dimension or pick a measure with a %s series", m.Name, f.Name, f.Name)
+			}
+			from = append(from, fmt.Sprintf("range(1, %d) AS tm(i)", len(f.Order)+1))
+			timeVar = "tm.i"
+			keys = append(keys, "tm.i")
+		default:
+			return nil, bad("%q is a %s field, not a dimension", name, f.Role)
+		}
+		p.dims = append(p.dims, f)
+	}
+
+	var periods []int // selected period indexes (1-based) when time is filtered
+	filterNames := make([]string, 0, len(q.Filters))
+	for name := range q.Filters {
+		filterNames = append(filterNames, name)
+	}
+	slices.Sort(filterNames) // stable SQL text for a given query
+	for _, name := range filterNames {
+		vals := q.Filters[name]
+		f, ok := inv.Field(name)
+		if !ok {
+			return nil, bad("unknown filter dimension %q", name)
+		}
+		if len(vals) == 0 {
+			return nil, bad("filter on %q lists no values", name)
+		}
+		dimPos := slices.IndexFunc(p.dims, func(d inventory.Field) bool { return d.Name == name })
+		switch f.Role {
+		case inventory.Dimension:
+			where = append(where, inFilter("t."+quote(name), vals, p))
+			p.base = p.base.and(cond{Dim: name, Values: vals})
+		case inventory.MultiDimension:
+			p.base = p.base.and(cond{Dim: name, Multi: true, Values: vals})
+			if dimPos >= 0 {
+				where = append(where, inFilter(fmt.Sprintf("d%d.v", dimPos), vals, p))
+			} else {
+				where = append(where, fmt.Sprintf("list_has_any(t.%s, [%s])", quote(name), p.params(vals)))
+			}
+		case inventory.Time:
+			if series != f.Name && (m.Kind != inventory.Count || timeVar == "") {
+				return nil, bad("measure %q does not vary by %s; remove the %s filter or pick a measure with a %s series", m.Name, f.Name, f.Name, f.Name)
+			}
+			for _, v := range vals {
+				i := slices.Index(f.Order, v)
+				if i < 0 {
+					return nil, bad("%s %q is not a period of this data (%s … %s)", name, v, f.Order[0], f.Order[len(f.Order)-1])
+				}
+				periods = append(periods, i+1)
+			}
+			slices.Sort(periods)
+			periods = slices.Compact(periods)
+			if timeVar != "" {
+				ps := make([]string, len(periods))
+				for j, i := range periods {
+					ps[j] = p.param(i)
+				}
+				where = append(where, fmt.Sprintf("%s IN (%s)", timeVar, strings.Join(ps, ", ")))
+				periods = nil // applied as a row filter
+			}
+		default:
+			return nil, bad("%q is a %s field and cannot be filtered", name, f.Role)
+		}
+	}
+
+	people := e.peopleExpr()
+	w := "1"
+	if wf, ok := inv.WeightField(); ok {
+		w = "t." + quote(wf.Name)
+	}
+	input := func(name string) string {
+		f, _ := inv.Field(name)
+		col := "t." + quote(f.Name)
+		switch {
+		case f.Series == "":
+			return col
+		case timeVar != "":
+			return col + "[" + timeVar + "]"
+		case periods != nil:
+			ps := make([]string, len(periods))
+			for j, i := range periods {
+				ps[j] = p.param(i)
+			}
+			return fmt.Sprintf("list_sum(list_select(%s, [%s]))", col, strings.Join(ps, ", "))
+		default:
+			return "list_sum(" + col + ")"
+		}
+	}
+	// nonzero counts the people whose input is not zero: the people a
+	// sum, mean or ratio rests on.
+	nonzero := func(name string) string {
+		return "sum(CASE WHEN coalesce(" + input(name) + ", 0) <> 0 THEN " + w + " ELSE 0 END)"
+	}
+	var value, contrib string
+	switch m.Kind {
+	case inventory.Count:
+		value, contrib = people, people
+	case inventory.Sum:
+		value, contrib = "sum("+input(m.Field)+")", nonzero(m.Field)
+	case inventory.Mean:
+		value, contrib = "sum("+input(m.Field)+")::DOUBLE / "+people, nonzero(m.Field)
+	case inventory.Ratio:
+		value = "sum(" + input(m.Field) + ")::DOUBLE / nullif(sum(" + input(m.Over) + "), 0)"
+		contrib = "least(" + nonzero(m.Field) + ", " + nonzero(m.Over) + ")"
+	case inventory.Share:
+		yes := "sum(CASE WHEN " + input(m.Field) + " THEN " + w + " ELSE 0 END)"
+		value = yes + "::DOUBLE / " + people
+		// A rate within k people of 0% or 100% tells about those few.
+		contrib = "least(" + yes + ", " + people + " - " + yes + ")"
+	}
+
+	var inner strings.Builder
+	inner.WriteString("SELECT ")
+	for i, k := range keys {
+		fmt.Fprintf(&inner, "%s AS k%d, ", k, i)
+	}
+	fmt.Fprintf(&inner, "%s AS people, (%s)::BIGINT AS contrib, (%s)::DOUBLE AS value FROM %s", people, contrib, value, strings.Join(from, ", "))
+	if len(where) > 0 {
+		inner.WriteString(" WHERE " + strings.Join(where, " AND "))
+	}
+	if len(keys) > 0 {
+		inner.WriteString(" GROUP BY ALL")
+	}
+	k := p.param(e.k)
+	var outer strings.Builder
+	outer.WriteString("SELECT ")
+	for i := range keys {
+		fmt.Fprintf(&outer, "k%d, ", i)
+	}
+	// The value of a cell too small, or resting on too few people, never
+	// leaves DuckDB; head counts do, for the guard to work out which
+	// further cells to withhold, and go no further than the guard.
+	fmt.Fprintf(&outer, "people, contrib, CASE WHEN people >= %[1]s AND (contrib = 0 OR contrib >= %[1]s) THEN value END FROM (%s)", k, inner.String())
+	p.sql = outer.String()
+	return p, nil
+}
+

@@ -1,0 +1,335 @@
+package guard
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/persona-workbench/persona/engine/inventory"
+	"github.com/persona-workbench/persona/engine/slice"
+)
+
+type regKind uint8
+
+const (
+	regCell      regKind = iota // released cells with this population
+	regRemainder                // what a line's withheld cells hold together
+	regLine                     // a line all of whose cells are released: their sum
+	regProtected                // a line whose total would give a withheld cell away
+)
+
+// reg is a population whose size a release gives away, or (protected)
+// must never be given away.
+type reg struct {
+	pop       Pop
+	people    int64
+	kind      regKind
+	protected bool
+	cells     []*cell // regCell: the cells; regRemainder, regLine: the line's
+}
+
+// registrations lists what the tables, as they stand, give away.
+func registrations(tables []*table) []reg {
+	var regs []reg
+	for _, t := range tables {
+		byPop := map[string]int{}
+		for _, c := range t.cells {
+			if c.withheld() || c.pop.Empty {
+				continue
+			}
+			key := c.pop.Key()
+			if i, ok := byPop[key]; ok {
+				regs[i].cells = append(regs[i].cells, c)
+				continue
+			}
+			byPop[key] = len(regs)
+			regs = append(regs, reg{pop: c.pop, people: c.people, kind: regCell, cells: []*cell{c}})
+		}
+		for _, l := range t.lines {
+			var w []*cell
+			var wPeople, all int64
+			for _, c := range l.cells {
+				all += c.people
+				if c.withheld() {
+					w = append(w, c)
+					wPeople += c.people
+				}
+			}
+			additive := l.dim >= 0 && t.dims[l.dim].Role == inventory.Dimension
+			if l.dim < 0 {
+				additive = t.dims[0].Role == inventory.Dimension && t.dims[1].Role == inventory.Dimension
+			}
+			switch {
+			case !additive:
+				// Cells of a multi-valued dimension overlap and those of
+				// the time dimension share their people: their sums are
+				// no population.
+			case len(w) == 0:
+				regs = append(regs, reg{pop: l.base, people: all, kind: regLine, cells: l.cells})
+			case len(w) < len(l.cells) && l.dim >= 0:
+				keys := make([]string, len(w))
+				for i, c := range w {
+					keys[i] = c.keys[l.dim]
+				}
+				pop := l.base.and(cond{Dim: t.dims[l.dim].Name, Values: keys})
+				regs = append(regs, reg{pop: pop, people: wPeople, kind: regRemainder, cells: l.cells})
+			}
+		}
+		for _, l := range t.unsafe {
+			var all int64
+			for _, c := range l.cells {
+				all += c.people
+			}
+			regs = append(regs, reg{pop: l.base, people: all, kind: regProtected, protected: true})
+		}
+	}
+	return regs
+}
+
+// protect withholds cells until nothing the tables give away differs
+// from a known population, or from another one they give away, by fewer
+// than k people. It returns what the tables then give away.
+func (e *Engine) protect(ctx context.Context, tables []*table) ([]reg, error) {
+	for {
+		regs := registrations(tables)
+		bad, err := e.differences(ctx, regs, nil)
+		if err != nil {
+			return nil, err
+		}
+		if len(bad) == 0 {
+			return regs, nil
+		}
+		for _, i := range bad {
+			withholdFor(regs[i])
+		}
+		for _, t := range tables {
+			t.unsafe = t.secondary()
+		}
+	}
+}
+
+// withholdFor withholds what gives r's population away.
+func withholdFor(r reg) {
+	switch r.kind {
+	case regCell:
+		for _, c := range r.cells {
+			c.reason = slice.Difference
+		}
+	case regRemainder, regLine:
+		// The line's sum or remainder changes, and secondary
+		// suppression follows.
+		if c := smallestShown(r.cells); c != nil {
+			c.reason = slice.Difference
+		}
+	}
+}
+
+// differences returns the indexes of regs (other than protected ones)
+// that come within k people of a known population, of an earlier reg, or
+// of one in also (which are checked against, never returned).
+func (e *Engine) differences(ctx context.Context, regs []reg, also []reg) ([]int, error) {
+	k := int64(e.k)
+	type pair struct {
+		i     int
+		other Entry
+	}
+	var pending []pair
+	var bad []int
+	flagged := map[int]bool{}
+	flag := func(i int) {
+		if !flagged[i] {
+			flagged[i] = true
+			bad = append(bad, i)
+		}
+	}
+	// decide settles a pair from the conditions alone when it can.
+	decide := func(i int, o Entry) {
+		r := regs[i]
+		same := r.pop.Key() == o.Pop.Key()
+		var diff int64
+		switch {
+		case same:
+			diff = 0
+		case disjoint(r.pop, o.Pop):
+			diff = r.people + o.People
+		case within(r.pop, o.Pop):
+			diff = o.People - r.people
+		case within(o.Pop, r.pop):
+			diff = r.people - o.People
+		default:
+			pending = append(pending, pair{i, o})
+			return
+		}
+		if risky(diff, k, o.Protected) {
+			flag(i)
+		}
+	}
+	earlier := slices.Clone(also)
+	for i, r := range regs {
+		if r.protected || r.people == 0 {
+			earlier = append(earlier, r)
+			continue
+		}
+		for _, o := range e.near(r.people) {
+			decide(i, o)
+		}
+		for _, o := range earlier {
+			if abs(o.people-r.people) < k {
+				decide(i, Entry{Pop: o.pop, People: o.people, Protected: o.protected})
+			}
+		}
+		earlier = append(earlier, r)
+	}
+	if len(pending) == 0 {
+		return bad, nil
+	}
+	ps := make([][2]Pop, len(pending))
+	for j, p := range pending {
+		ps[j] = [2]Pop{regs[p.i].pop, p.other.Pop}
+	}
+	both, err := e.intersections(ctx, ps)
+	if err != nil {
+		return nil, err
+	}
+	for j, p := range pending {
+		diff := regs[p.i].people + p.other.People - 2*both[j]
+		if risky(diff, k, p.other.Protected) {
+			flag(p.i)
+		}
+	}
+	slices.Sort(bad)
+	return bad, nil
+}
+
+// risky: two populations that differ by more than 0 and fewer than k
+// people give that small group away; a protected one may not be matched
+// at all.
+func risky(diff, k int64, protected bool) bool {
+	if protected {
+		return diff < k
+	}
+	return diff > 0 && diff < k
+}
+
+func abs(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// intersections counts the people in both populations of each pair, in
+// one scan, remembering the answers: the data never changes while open.
+func (e *Engine) intersections(ctx context.Context, pairs [][2]Pop) ([]int64, error) {
+	out := make([]int64, len(pairs))
+	var todo []int
+	for i, p := range pairs {
+		key := pairKey(p)
+		if n, ok := e.inter[key]; ok {
+			out[i] = n
+		} else {
+			todo = append(todo, i)
+		}
+	}
+	const batch = 256 // aggregates per scan
+	for len(todo) > 0 {
+		n := min(batch, len(todo))
+		pl := &plan{}
+		var b strings.Builder
+		b.WriteString("SELECT ")
+		count := "count(*)"
+		if w, ok := e.inv.WeightField(); ok {
+			count = "sum(t." + quote(w.Name) + ")"
+		}
+		for j, i := range todo[:n] {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "coalesce(%s FILTER (WHERE %s AND %s), 0)::BIGINT", count, pairs[i][0].sql(pl), pairs[i][1].sql(pl))
+		}
+		fmt.Fprintf(&b, " FROM %s AS t", quote(e.inv.Table))
+		rows, err := e.db.QueryContext(ctx, b.String(), pl.args...)
+		if err != nil {
+			return nil, fmt.Errorf("check differences: %w", err)
+		}
+		vals := make([]int64, n)
+		dest := make([]any, n)
+		for j := range vals {
+			dest[j] = &vals[j]
+		}
+		if rows.Next() {
+			err = rows.Scan(dest...)
+		}
+		if err == nil {
+			err = rows.Err()
+		}
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("check differences: %w", err)
+		}
+		for j, i := range todo[:n] {
+			out[i] = vals[j]
+			e.inter[pairKey(pairs[i])] = vals[j]
+		}
+		todo = todo[n:]
+	}
+	return out, nil
+}
+
+func pairKey(p [2]Pop) [2]string {
+	a, b := p[0].Key(), p[1].Key()
+	if a > b {
+		a, b = b, a
+	}
+	return [2]string{a, b}
+}
+
+// other computes the row that sums up the released rows a top-N left
+// out, and withholds it if it is too small or comes within k people of a
+// known population or of one this release gives away.
+func (e *Engine) other(ctx context.Context, q slice.Query, p *plan, main *table, all, shown []slice.Row, regs []reg) (*cell, []reg, error) {
+	var cut []string
+	for _, r := range all {
+		if r.Suppressed {
+			continue
+		}
+		if !slices.ContainsFunc(shown, func(s slice.Row) bool { return s.Keys[0] == r.Keys[0] }) {
+			cut = append(cut, r.Keys[0])
+		}
+	}
+	if len(cut) == 0 {
+		return nil, nil, nil
+	}
+	d := p.dims[0]
+	oq := slice.Query{Measure: q.Measure, Filters: map[string][]string{}}
+	for name, vals := range q.Filters {
+		oq.Filters[name] = vals
+	}
+	oq.Filters[d.Name] = cut
+	op, err := e.compile(oq)
+	if err != nil {
+		return nil, nil, fmt.Errorf("other row: %w", err)
+	}
+	t, err := e.table(ctx, op)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(t.cells) != 1 {
+		return nil, nil, nil
+	}
+	c := t.cells[0]
+	if c.withheld() {
+		return c, nil, nil
+	}
+	r := []reg{{pop: c.pop, people: c.people, kind: regCell, cells: []*cell{c}}}
+	bad, err := e.differences(ctx, r, regs)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(bad) > 0 {
+		c.reason = slice.Difference
+		return c, nil, nil
+	}
+	return c, r, nil
+}

@@ -1,0 +1,171 @@
+package guard
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"syscall"
+)
+
+// Entry is a population whose size has been released, or must never be.
+type Entry struct {
+	Pop    Pop   `json:"pop"`
+	People int64 `json:"people"`
+	// Protected entries were never released: their size would give away
+	// a withheld cell, so no result may show exactly them either.
+	Protected bool `json:"protected,omitempty"`
+}
+
+// History remembers the populations released for a licence, so that a
+// result is checked against every earlier one, in this session and in
+// earlier sessions.
+type History interface {
+	// Lock takes the history for one release and returns the entries
+	// added since this History's last Lock, by this process or another.
+	Lock() ([]Entry, error)
+	// Add records entries; called between Lock and Unlock.
+	Add([]Entry) error
+	// Unlock ends the release.
+	Unlock()
+}
+
+// Memory is a History held in memory, for one session only.
+type Memory struct {
+	mu      sync.Mutex
+	entries []Entry
+	seen    int
+}
+
+// Lock implements History.
+func (m *Memory) Lock() ([]Entry, error) {
+	m.mu.Lock()
+	n := m.entries[m.seen:]
+	m.seen = len(m.entries)
+	return n, nil
+}
+
+// Add implements History.
+func (m *Memory) Add(es []Entry) error {
+	m.entries = append(m.entries, es...)
+	m.seen = len(m.entries)
+	return nil
+}
+
+// Unlock implements History.
+func (m *Memory) Unlock() { m.mu.Unlock() }
+
+// File is a History kept in a file of JSON lines, one entry per line,
+// beside the licence's usage log. Appends are flushed to disk before a
+// result is released; an exclusive lock on the file makes each release
+// atomic against other processes using the same licence (the workbench
+// and a `persona query` at once).
+//
+// The file holds the filter values the analyst chose and the head counts
+// already shown, nothing more; it is deleted with the licence's data.
+type File struct {
+	mu   sync.Mutex
+	f    *os.File
+	off  int64 // bytes read so far
+	path string
+}
+
+// OpenFile opens, or creates, the history at path (0600).
+func OpenFile(path string) (*File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open release history: %w", err)
+	}
+	return &File{f: f, path: path}, nil
+}
+
+// Close closes the file.
+func (h *File) Close() error { return h.f.Close() }
+
+// Lock implements History.
+func (h *File) Lock() ([]Entry, error) {
+	h.mu.Lock()
+	if err := syscall.Flock(int(h.f.Fd()), syscall.LOCK_EX); err != nil {
+		h.mu.Unlock()
+		return nil, fmt.Errorf("lock release history: %w", err)
+	}
+	es, err := h.catchUp()
+	if err != nil {
+		h.Unlock()
+		return nil, err
+	}
+	return es, nil
+}
+
+// catchUp reads the complete lines added since the last read. A last
+// line without its newline is a write cut short by a crash: it released
+// nothing (results are released only after the line is on disk), so it
+// is cut off.
+func (h *File) catchUp() ([]Entry, error) {
+	st, err := h.f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read release history: %w", err)
+	}
+	if st.Size() < h.off {
+		return nil, fmt.Errorf("release history %s shrank: it was changed outside the workbench", h.path)
+	}
+	buf := make([]byte, st.Size()-h.off)
+	if _, err := h.f.ReadAt(buf, h.off); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("read release history: %w", err)
+	}
+	end := bytes.LastIndexByte(buf, '\n') + 1
+	if end < len(buf) {
+		if err := h.f.Truncate(h.off + int64(end)); err != nil {
+			return nil, fmt.Errorf("repair release history: %w", err)
+		}
+	}
+	var es []Entry
+	sc := bufio.NewScanner(bytes.NewReader(buf[:end]))
+	sc.Buffer(nil, 1<<24)
+	line := 0
+	for sc.Scan() {
+		line++
+		var e Entry
+		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&e); err != nil || e.People < 0 {
+			return nil, fmt.Errorf("release history %s: entry %d is damaged: it was changed outside the workbench", h.path, line)
+		}
+		es = append(es, e)
+	}
+	h.off += int64(end)
+	return es, nil
+}
+
+// Add implements History.
+func (h *File) Add(es []Entry) error {
+	if len(es) == 0 {
+		return nil
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	for _, e := range es {
+		if err := enc.Encode(e); err != nil {
+			return err
+		}
+	}
+	if _, err := h.f.WriteAt(b.Bytes(), h.off); err != nil {
+		return fmt.Errorf("write release history: %w", err)
+	}
+	if err := h.f.Sync(); err != nil {
+		return fmt.Errorf("write release history: %w", err)
+	}
+	h.off += int64(b.Len())
+	return nil
+}
+
+// Unlock implements History.
+func (h *File) Unlock() {
+	syscall.Flock(int(h.f.Fd()), syscall.LOCK_UN)
+	h.mu.Unlock()
+}

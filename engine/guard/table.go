@@ -1,0 +1,339 @@
+package guard
+
+import (
+	"cmp"
+	"database/sql"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/persona-workbench/persona/engine/inventory"
+	"github.com/persona-workbench/persona/engine/slice"
+)
+
+// cell is one cell of a slice as the guard sees it. people and contrib
+// never leave the guard unless the cell is released.
+type cell struct {
+	keys    []string
+	people  int64
+	contrib int64 // people the value rests on (see compile)
+	value   sql.NullFloat64
+	reason  slice.Reason
+	pop     Pop
+}
+
+func (c *cell) withheld() bool { return c.reason != slice.Shown }
+
+// sensitive cells are the ones the rules protect: too small, or with a
+// value resting on too few people.
+func (c *cell) sensitive() bool {
+	return c.reason == slice.FewPeople || c.reason == slice.FewContributors
+}
+
+// line is a set of cells whose total is known, or can be had from
+// another query: a whole one-dimensional slice, or a row, a column or the
+// whole of a two-dimensional one. Lines along a multi-valued dimension do
+// not add up (a person counts in several cells), but are treated as if
+// they did: that withholds more, never less.
+type line struct {
+	cells []*cell
+	dim   int // the dimension the line runs along; -1 for a 2-D table's grand line
+	base  Pop // the people of the whole line
+}
+
+// table is a slice's cells with the lines they add up along.
+type table struct {
+	dims  []inventory.Field
+	cells []*cell
+	lines []line
+	k     int64
+	// unsafe lines could not be made safe: their totals are protected.
+	unsafe []line
+}
+
+func newTable(dims []inventory.Field, cells []*cell, base Pop, k int) *table {
+	t := &table{dims: dims, cells: cells, k: int64(k)}
+	for _, c := range cells {
+		c.pop = base
+		for i, d := range dims {
+			switch d.Role {
+			case inventory.Dimension:
+				c.pop = c.pop.and(cond{Dim: d.Name, Values: []string{c.keys[i]}})
+			case inventory.MultiDimension:
+				c.pop = c.pop.and(cond{Dim: d.Name, Multi: true, Values: []string{c.keys[i]}})
+			}
+		}
+	}
+	switch len(dims) {
+	case 1:
+		t.lines = []line{{cells: cells, dim: 0, base: base}}
+	case 2:
+		for along := range 2 {
+			fixed := 1 - along
+			groups := map[string][]*cell{}
+			var order []string
+			for _, c := range cells {
+				key := c.keys[fixed]
+				if _, ok := groups[key]; !ok {
+					order = append(order, key)
+				}
+				groups[key] = append(groups[key], c)
+			}
+			for _, key := range order {
+				lb := base
+				switch d := dims[fixed]; d.Role {
+				case inventory.Dimension:
+					lb = lb.and(cond{Dim: d.Name, Values: []string{key}})
+				case inventory.MultiDimension:
+					lb = lb.and(cond{Dim: d.Name, Multi: true, Values: []string{key}})
+				}
+				t.lines = append(t.lines, line{cells: groups[key], dim: along, base: lb})
+			}
+		}
+		t.lines = append(t.lines, line{cells: cells, dim: -1, base: base})
+	}
+	return t
+}
+
+// primary withholds the cells behind fewer than k people, and those
+// whose value rests on fewer than k of them.
+func (t *table) primary() {
+	for _, c := range t.cells {
+		switch {
+		case c.people < t.k:
+			c.reason = slice.FewPeople
+		case c.contrib > 0 && c.contrib < t.k:
+			c.reason = slice.FewContributors
+		}
+	}
+}
+
+// smaller orders cells for secondary suppression: the least information
+// lost first (fewest people, then fewest contributors), ties by key so
+// the choice is the same every time.
+func smaller(a, b *cell) int {
+	if c := cmp.Compare(a.people, b.people); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.contrib, b.contrib); c != 0 {
+		return c
+	}
+	return strings.Compare(strings.Join(a.keys, "\x00"), strings.Join(b.keys, "\x00"))
+}
+
+// smallestShown returns the smallest released cell of cells, or nil.
+func smallestShown(cells []*cell) *cell {
+	var best *cell
+	for _, c := range cells {
+		if !c.withheld() && (best == nil || smaller(c, best) < 0) {
+			best = c
+		}
+	}
+	return best
+}
+
+// safe reports whether the withheld cells of l stay hidden when l's
+// total is known:
+//   - a lone withheld cell is its total less the others: at least two;
+//   - their sum is a group of its own, and must reach k people, with a
+//     value resting on no fewer than k of them;
+//   - knowing that a cell withheld for being small holds 1 to k-1 people,
+//     and any other withheld cell at least k, the sum must leave each
+//     small cell more than one possible size.
+func (t *table) safe(l line) bool {
+	var w []*cell
+	sensitive := false
+	for _, c := range l.cells {
+		if c.withheld() {
+			w = append(w, c)
+			sensitive = sensitive || c.sensitive()
+		}
+	}
+	if !sensitive {
+		return true
+	}
+	if len(w) < 2 {
+		return false
+	}
+	var people, contrib int64
+	for _, c := range w {
+		people += c.people
+		contrib += c.contrib
+	}
+	if people < t.k || (contrib > 0 && contrib < t.k) {
+		return false
+	}
+	lo, hi := t.bounds(w)
+	var sumLo, sumHi float64
+	for i := range w {
+		sumLo += lo[i]
+		sumHi += hi[i]
+	}
+	for i, c := range w {
+		if c.reason != slice.FewPeople {
+			continue
+		}
+		// The range the sum leaves for c, given the others' bounds.
+		least := math.Max(lo[i], float64(people)-(sumHi-hi[i]))
+		most := math.Min(hi[i], float64(people)-(sumLo-lo[i]))
+		if most-least < 1 {
+			return false
+		}
+	}
+	return true
+}
+
+// bounds returns what the reasons tell of each withheld cell's size.
+func (t *table) bounds(w []*cell) (lo, hi []float64) {
+	lo, hi = make([]float64, len(w)), make([]float64, len(w))
+	for i, c := range w {
+		if c.reason == slice.FewPeople {
+			lo[i], hi[i] = 1, float64(t.k-1)
+		} else {
+			lo[i], hi[i] = float64(t.k), math.Inf(1)
+		}
+	}
+	return lo, hi
+}
+
+// secondary withholds further cells, smallest first, until every line is
+// safe and no sensitive cell can be solved for from the lines' totals
+// together. It returns the lines it could not make safe: those with no
+// released cell left to withhold.
+func (t *table) secondary() (unsafe []line) {
+	for {
+		changed := false
+		unsafe = unsafe[:0]
+		for _, l := range t.lines {
+			if t.safe(l) {
+				continue
+			}
+			if c := smallestShown(l.cells); c != nil {
+				c.reason = slice.Complementary
+				changed = true
+			} else {
+				unsafe = append(unsafe, l)
+			}
+		}
+		if changed {
+			continue
+		}
+		if len(t.dims) < 2 {
+			return unsafe
+		}
+		// Rows and columns together can pin a cell that neither pins
+		// alone.
+		pinned := t.determined()
+		if len(pinned) == 0 {
+			return unsafe
+		}
+		fixed := false
+		for _, c := range pinned {
+			var candidates []*cell
+			for _, l := range t.lines {
+				if slices.Contains(l.cells, c) {
+					candidates = append(candidates, l.cells...)
+				}
+			}
+			if s := smallestShown(candidates); s != nil {
+				s.reason = slice.Complementary
+				fixed = true
+				break
+			}
+		}
+		if !fixed {
+			// Every line through these cells is withheld whole: nothing
+			// in this table gives them away, and their lines' totals are
+			// protected as unsafe lines.
+			for _, l := range t.lines {
+				if slices.ContainsFunc(l.cells, func(c *cell) bool { return slices.Contains(pinned, c) }) {
+					unsafe = append(unsafe, l)
+				}
+			}
+			return unsafe
+		}
+	}
+}
+
+// determined returns the sensitive withheld cells whose size follows
+// from the lines' totals alone. It row-reduces the lines' equations
+// over the withheld cells: a cell is determined when its pivot row has
+// no other unknown in it.
+//
+// Written by hand: the matrices are small 0/1 ones (one row per line,
+// one column per withheld cell), and gonum offers a rank but not the
+// reduced row echelon form this test needs.
+func (t *table) determined() []*cell {
+	var w []*cell
+	col := map[*cell]int{}
+	for _, c := range t.cells {
+		if c.withheld() {
+			col[c] = len(w)
+			w = append(w, c)
+		}
+	}
+	if len(w) == 0 {
+		return nil
+	}
+	var found []*cell
+	var rows [][]float64
+	for _, l := range t.lines {
+		r := make([]float64, len(w))
+		any := false
+		for _, c := range l.cells {
+			if j, ok := col[c]; ok {
+				r[j] = 1
+				any = true
+			}
+		}
+		if any {
+			rows = append(rows, r)
+		}
+	}
+	const eps = 1e-9
+	pivotRow := map[int]int{}
+	r := 0
+	for j := 0; j < len(w) && r < len(rows); j++ {
+		p := -1
+		for i := r; i < len(rows); i++ {
+			if math.Abs(rows[i][j]) > eps && (p < 0 || math.Abs(rows[i][j]) > math.Abs(rows[p][j])) {
+				p = i
+			}
+		}
+		if p < 0 {
+			continue
+		}
+		rows[r], rows[p] = rows[p], rows[r]
+		pv := rows[r][j]
+		for x := range rows[r] {
+			rows[r][x] /= pv
+		}
+		for i := range rows {
+			if i != r && math.Abs(rows[i][j]) > eps {
+				f := rows[i][j]
+				for x := range rows[i] {
+					rows[i][x] -= f * rows[r][x]
+				}
+			}
+		}
+		pivotRow[j] = r
+		r++
+	}
+	for j, c := range w {
+		i, ok := pivotRow[j]
+		if !ok || !c.sensitive() {
+			continue
+		}
+		alone := true
+		for x, v := range rows[i] {
+			if x != j && math.Abs(v) > eps {
+				alone = false
+				break
+			}
+		}
+		if alone {
+			found = append(found, c)
+		}
+	}
+	return found
+}
