@@ -151,7 +151,7 @@ func TestWithheldCellsCarryNoValue(t *testing.T) {
 		}
 	}
 	csv := persona(t, "query", lic.pkg, "--by", "province,member_level", "--format", "csv")
-	if !strings.Contains(csv.stdout, "province,member_level,people,withheld\n") || !strings.Contains(csv.stdout, "西藏,钻石会员,,true") {
+	if !strings.Contains(csv.stdout, "province,member_level,people,withheld,reason,kind\n") || !strings.Contains(csv.stdout, "西藏,钻石会员,,true") {
 		t.Errorf("CSV does not mark the withheld 西藏 × 钻石会员 cell:\n%s", csv.stdout)
 	}
 }

@@ -60,7 +60,7 @@ func newFake() *fakeBackend {
 
 var canned = map[string][]slice.Row{
 	"age_band":   {{Keys: []string{"18-24"}, Value: 32086, People: 32086}, {Keys: []string{"25-29"}, Value: 39984, People: 39984}, {Keys: []string{"30-34"}, Value: 41989, People: 41989}},
-	"province":   {{Keys: []string{"广东"}, Value: 27455, People: 27455}, {Keys: []string{"江苏"}, Value: 16069, People: 16069}, {Keys: []string{"内蒙古"}, Value: 2512, People: 2512}, {Keys: []string{"西藏"}, Suppressed: true}},
+	"province":   {{Keys: []string{"广东"}, Value: 27455, People: 27455}, {Keys: []string{"江苏"}, Value: 16069, People: 16069}, {Keys: []string{"内蒙古"}, Value: 2512, People: 2512}, {Keys: []string{"西藏"}, Suppressed: true, Reason: slice.FewPeople}},
 	"categories": {{Keys: []string{"服饰"}, Value: 90000, People: 90000}, {Keys: []string{"美妆"}, Value: 60000, People: 60000}},
 	"month":      {{Keys: []string{"2025-01"}, Value: 200000, People: 200000}, {Keys: []string{"2025-02"}, Value: 200000, People: 200000}},
 }
@@ -97,7 +97,9 @@ func (f *fakeBackend) Run(ctx context.Context, q slice.Query) (*slice.Result, er
 		for _, a := range canned[q.Dims[0]] {
 			for _, b := range canned[q.Dims[1]] {
 				r := slice.Row{Keys: []string{a.Keys[0], b.Keys[0]}, Suppressed: a.Suppressed || b.Suppressed}
-				if !r.Suppressed {
+				if r.Suppressed {
+					r.Reason = slice.FewPeople
+				} else {
 					r.People = min(a.People, b.People) / 3
 					r.Value = float64(r.People) * scale
 				}

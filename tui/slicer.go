@@ -331,7 +331,7 @@ func (s *slicer) refreshTable() {
 	for i, r := range s.res.Rows {
 		c := s.res.Cells(r)
 		if r.Suppressed {
-			c[nDims] = s.ctx.t.withheld + " " + slice.Withheld(s.res.K)
+			c[nDims] = r.Reason.Text(s.ctx.lang, s.res.K)
 			if s.res.ShowsPeople() {
 				c[nDims+1] = ""
 			}

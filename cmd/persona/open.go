@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/persona-workbench/persona/engine/erase"
+	"github.com/persona-workbench/persona/engine/guard"
 	"github.com/persona-workbench/persona/engine/keys"
 	"github.com/persona-workbench/persona/engine/licence"
 	"github.com/persona-workbench/persona/engine/pack"
@@ -48,6 +49,7 @@ func (s *source) flags(fs *pflag.FlagSet) {
 type opened struct {
 	*pack.Opened
 	session *usagelog.Session
+	history *guard.File
 	logDir  string
 	ws      *keys.Workspace
 	signing minisign.PrivateKey // kept in memory only, for the TUI's deletion
@@ -57,7 +59,7 @@ type opened struct {
 
 // Close records the close, writes the last checkpoint and frees the data.
 func (o *opened) Close() error {
-	o.once.Do(func() { o.err = errors.Join(o.session.Close(), o.Opened.Close()) })
+	o.once.Do(func() { o.err = errors.Join(o.session.Close(), o.history.Close(), o.Opened.Close()) })
 	return o.err
 }
 
@@ -187,14 +189,22 @@ func (s *source) open(ctx context.Context) (*opened, error) {
 		o.Close()
 		return nil, err
 	}
+	// Every result is checked against all the licence's earlier ones.
+	history, err := guard.OpenFile(filepath.Join(ws.LicenceDir(o.Licence.ID), guard.HistoryFile))
+	if err != nil {
+		o.Close()
+		return nil, withHint(err, "check the workspace's disk space and permissions")
+	}
+	o.Dataset.Slices.UseHistory(history)
 	session, err := usagelog.Start(lg, o.Licence.ID, signer, map[string]any{
 		"package": path, "payload_sha256": o.Licence.Payload.SHA256, "signed_by": licence.KeyID(o.SignedBy.ID()), "records": o.Dataset.Inventory.Records,
 	})
 	if err != nil {
+		history.Close()
 		o.Close()
 		return nil, withHint(fmt.Errorf("the usage log cannot be written, so the package stays closed: %w", err), "check the workspace's disk space and permissions")
 	}
-	return &opened{Opened: o, session: session, logDir: ws.LicenceDir(o.Licence.ID), ws: ws, signing: signing}, nil
+	return &opened{Opened: o, session: session, history: history, logDir: ws.LicenceDir(o.Licence.ID), ws: ws, signing: signing}, nil
 }
 
 // openLog opens the usage log of a licence this workspace is enrolled

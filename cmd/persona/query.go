@@ -20,21 +20,31 @@ func newQueryCmd() *cobra.Command {
 		top      int
 		format   string
 		langFlag string
+		totals   bool
+		other    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "query PKG [--by DIM[,DIM]] [--where DIM=V1,V2]… [--measure NAME]",
 		Short: "Print one slice of a package's data as a table, CSV or JSON",
 		Long: `Open a licensed package exactly as ` + "`persona open`" + ` does — signature,
 payload hash, licence period, your enrolled identity — and print one slice:
-a measure broken down by up to two dimensions, under filters. Cells behind
-fewer than the licence's k people are withheld and printed as <k (in CSV:
-empty, withheld=true). CSV and JSON carry plain numbers and inventory names
-for other programs; the table is for people. Dimension and measure names
+a measure broken down by up to two dimensions, under filters.
+
+Every number passes the privacy guard (docs/PRIVACY.md). Cells behind fewer
+than the licence's k people are withheld and printed as <k; cells whose
+value rests on fewer than k people, cells that would let a withheld one be
+worked out from the totals, and cells that differ from an earlier result of
+this licence by fewer than k people are withheld too, and the table says
+why. In CSV a withheld cell is empty with withheld=true and the reason.
+CSV and JSON carry plain numbers and inventory names for other programs;
+the table is for people. Dimension and measure names
 come from the package's field inventory; run without --by to see the
 total, or with --by help to list them.`,
 		Example: `  persona query brand.persona --by province --measure gmv
   persona query brand.persona --by age_band,gender --where categories=美妆 --format csv
-  persona query brand.persona --by month --measure orders --format json`,
+  persona query brand.persona --by month --measure orders --format json
+  persona query brand.persona --by province,age_band --totals
+  persona query brand.persona --by province --top 10 --other`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			src.path = args[0]
@@ -57,7 +67,10 @@ total, or with --by help to list them.`,
 			if format != "table" && format != "csv" && format != "json" {
 				return withHint(fmt.Errorf("unknown format %q", format), "use --format table, csv or json")
 			}
-			q := slice.Query{Dims: dims, Measure: measure, Order: order, TopN: top, Filters: map[string][]string{}}
+			if other && (top == 0 || len(dims) != 1) {
+				return withHint(fmt.Errorf("--other needs one --by dimension and --top N"), "e.g. --by province --top 10 --other")
+			}
+			q := slice.Query{Dims: dims, Measure: measure, Order: order, TopN: top, Totals: totals, Other: other, Filters: map[string][]string{}}
 			for _, f := range filters {
 				name, vals, ok := strings.Cut(f, "=")
 				if !ok || name == "" || vals == "" {
@@ -98,6 +111,8 @@ total, or with --by help to list them.`,
 	cmd.Flags().StringVar(&measure, "measure", "people", "measure to show")
 	cmd.Flags().StringVar(&sortName, "sort", "auto", "row order: auto, value-desc, value-asc or label")
 	cmd.Flags().IntVar(&top, "top", 0, "keep only the N rows with the largest values, then sort them (0: all)")
+	cmd.Flags().BoolVar(&totals, "totals", false, "add the grand total and, with two dimensions, each value's total")
+	cmd.Flags().BoolVar(&other, "other", false, "with --top: add a row summing up the rows left out")
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table, csv or json")
 	cmd.Flags().StringVar(&langFlag, "lang", "", "labels in zh or en (default: from the locale)")
 	return cmd

@@ -30,6 +30,7 @@ import (
 
 	"aead.dev/minisign"
 
+	"github.com/persona-workbench/persona/engine/guard"
 	"github.com/persona-workbench/persona/engine/keys"
 	"github.com/persona-workbench/persona/engine/usagelog"
 )
@@ -236,6 +237,16 @@ func Delete(opt Options) (*Certificate, error) {
 // export the usage log recorded, with their size and hash as found now.
 func plan(dir string, j *journal) error {
 	j.Items = []Item{{What: "age identity", Path: filepath.Join(dir, keys.IdentityFile), Action: "destroy the licence's decryption key (cryptographic erase)"}}
+	// The privacy guard's release history holds head counts already
+	// shown: derived from the data, it goes with it.
+	if hist := filepath.Join(dir, guard.HistoryFile); fileExists(hist) {
+		it := Item{What: "release history", Path: hist, Action: "delete the file"}
+		if st, err := os.Stat(hist); err == nil {
+			it.Size = st.Size()
+			it.SHA256, _ = fileSHA256(hist)
+		}
+		j.Items = append(j.Items, it)
+	}
 	recs, _, err := usagelog.Records(dir)
 	if err != nil {
 		return err
@@ -407,4 +418,9 @@ func writeAtomic(path string, data []byte, mode os.FileMode) error {
 		return err
 	}
 	return syncDir(filepath.Dir(path))
+}
+
+func fileExists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
 }

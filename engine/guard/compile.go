@@ -229,4 +229,3 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 	p.sql = outer.String()
 	return p, nil
 }
-

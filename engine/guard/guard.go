@@ -350,4 +350,3 @@ func keyString(f inventory.Field, v any) string {
 		return slice.Printable(fmt.Sprint(x))
 	}
 }
-

@@ -74,6 +74,10 @@ type File struct {
 	path string
 }
 
+// HistoryFile is the name of a licence's release history in its
+// workspace folder, beside the usage log.
+const HistoryFile = "released.jsonl"
+
 // OpenFile opens, or creates, the history at path (0600).
 func OpenFile(path string) (*File, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)

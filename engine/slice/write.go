@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -46,14 +47,18 @@ func KeyLabel(k string) string {
 // number.
 func (r *Result) ShowsPeople() bool { return r.Measure.Kind != inventory.Count }
 
-// Cells returns a row's cells as text: keys, then the measure and the
-// number of people, or the withheld marker for both.
-func (r *Result) Cells(row Row) []string {
+// Cells returns a row's cells as text in English; see CellsIn.
+func (r *Result) Cells(row Row) []string { return r.CellsIn(row, "en") }
+
+// CellsIn returns a row's cells as text: keys, then the measure and the
+// number of people, or the withheld mark for both: <k for a cell of too
+// few people, "withheld" for the other reasons.
+func (r *Result) CellsIn(row Row, lang string) []string {
 	cells := make([]string, len(row.Keys))
 	for i, k := range row.Keys {
 		cells[i] = KeyLabel(k)
 	}
-	value, people := Withheld(r.K), Withheld(r.K)
+	value, people := Mark(row, r.K, lang), Mark(row, r.K, lang)
 	if !row.Suppressed {
 		value, people = r.Measure.Format(row.Value), inventory.Group(strconv.FormatInt(row.People, 10))
 	}
@@ -64,12 +69,106 @@ func (r *Result) Cells(row Row) []string {
 	return cells
 }
 
+// Mark is how a withheld cell's numbers read: <k when it holds fewer
+// than k people, otherwise a word; the reason says more.
+func Mark(row Row, k int, lang string) string {
+	switch {
+	case row.Reason == FewPeople:
+		return Withheld(k)
+	case lang == "zh":
+		return "隐藏"
+	}
+	return "hidden"
+}
+
+// Extra is a row besides the cells: a total, a margin or the "other" row.
+type Extra struct {
+	Kind   string // "total", "margin" or "other"
+	Row    Row    // Keys has one entry per dimension; summed ones are Missing
+	Summed []bool // which dimensions the row sums over
+}
+
+// Extras returns the result's totals, margins and other row, in the
+// order they are written: margins of the first dimension, of the second,
+// the other row, the grand total.
+func (r *Result) Extras() []Extra {
+	var out []Extra
+	n := len(r.Dims)
+	for i, ms := range r.Margins {
+		for _, m := range ms {
+			keys, summed := make([]string, n), make([]bool, n)
+			for j := range n {
+				summed[j] = j != i
+			}
+			keys[i] = m.Keys[0]
+			row := m
+			row.Keys = keys
+			out = append(out, Extra{Kind: "margin", Row: row, Summed: summed})
+		}
+	}
+	all := func() []bool {
+		s := make([]bool, n)
+		for j := range s {
+			s[j] = true
+		}
+		return s
+	}
+	if r.Other != nil {
+		row := *r.Other
+		row.Keys = make([]string, n)
+		out = append(out, Extra{Kind: "other", Row: row, Summed: all()})
+	}
+	if r.Total != nil {
+		row := *r.Total
+		row.Keys = make([]string, n)
+		out = append(out, Extra{Kind: "total", Row: row, Summed: all()})
+	}
+	return out
+}
+
+func extraLabel(kind, lang string) string {
+	switch {
+	case kind == "other" && lang == "zh":
+		return "其他"
+	case kind == "other":
+		return "Other"
+	case lang == "zh":
+		return "合计"
+	}
+	return "Total"
+}
+
 // WriteTable writes the result as an aligned text table; Chinese labels
-// count as two columns wide.
+// count as two columns wide. Withheld rows say why in a last column.
 func (r *Result) WriteTable(w io.Writer, lang string) error {
 	rows := [][]string{r.Header(lang)}
+	var notes []string
+	note := func(row Row) {
+		n := ""
+		if row.Suppressed {
+			n = row.Reason.Text(lang, r.K)
+		}
+		notes = append(notes, n)
+	}
+	note(Row{})
 	for _, row := range r.Rows {
-		rows = append(rows, r.Cells(row))
+		rows = append(rows, r.CellsIn(row, lang))
+		note(row)
+	}
+	for _, x := range r.Extras() {
+		cells := r.CellsIn(x.Row, lang)
+		for i, s := range x.Summed {
+			if s {
+				cells[i] = extraLabel(x.Kind, lang)
+			}
+		}
+		rows = append(rows, cells)
+		note(x.Row)
+	}
+	if slices.ContainsFunc(notes, func(n string) bool { return n != "" }) {
+		for i := range rows {
+			rows[i] = append(rows[i], notes[i])
+		}
 	}
 	widths := make([]int, len(rows[0]))
 	for _, row := range rows {
@@ -77,7 +176,8 @@ func (r *Result) WriteTable(w io.Writer, lang string) error {
 			widths[i] = max(widths[i], runewidth.StringWidth(c))
 		}
 	}
-	numeric := len(r.Dims) // columns from here on are right-aligned
+	numeric := len(r.Dims) // columns from here on are right-aligned, but for the note
+	notesAt := len(r.Header(lang))
 	var b strings.Builder
 	for _, row := range rows {
 		for i, c := range row {
@@ -85,7 +185,7 @@ func (r *Result) WriteTable(w io.Writer, lang string) error {
 				b.WriteString("  ")
 			}
 			pad := strings.Repeat(" ", widths[i]-runewidth.StringWidth(c))
-			if i >= numeric {
+			if i >= numeric && i < notesAt {
 				b.WriteString(pad + c)
 			} else if i < len(row)-1 {
 				b.WriteString(c + pad)
@@ -101,9 +201,11 @@ func (r *Result) WriteTable(w io.Writer, lang string) error {
 
 // WriteCSV writes the result as CSV for other programs: a header of
 // inventory names (dimensions, the measure, people unless the measure is
-// the head count, withheld), then plain numbers without grouping or
-// units. A withheld row has empty value and people and withheld=true; an
-// undefined value is empty.
+// the head count, withheld, reason, kind), then plain numbers without
+// grouping or units. A withheld row has empty value and people,
+// withheld=true and the reason's name; an undefined value is empty. kind
+// is "cell", or "margin", "other" or "total" for the extra rows, whose
+// summed dimensions are empty.
 func (r *Result) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	var header []string
@@ -114,21 +216,29 @@ func (r *Result) WriteCSV(w io.Writer) error {
 	if r.ShowsPeople() {
 		header = append(header, "people")
 	}
-	cw.Write(append(header, "withheld"))
-	for _, row := range r.Rows {
+	cw.Write(append(header, "withheld", "reason", "kind"))
+	write := func(row Row, kind string) {
 		rec := append([]string(nil), row.Keys...)
-		value, people := "", ""
+		value, people, reason := "", "", ""
 		if row.Defined() {
 			value = strconv.FormatFloat(row.Value, 'f', -1, 64)
 		}
-		if !row.Suppressed {
+		if row.Suppressed {
+			reason = row.Reason.String()
+		} else {
 			people = strconv.FormatInt(row.People, 10)
 		}
 		rec = append(rec, value)
 		if r.ShowsPeople() {
 			rec = append(rec, people)
 		}
-		cw.Write(append(rec, strconv.FormatBool(row.Suppressed)))
+		cw.Write(append(rec, strconv.FormatBool(row.Suppressed), reason, kind))
+	}
+	for _, row := range r.Rows {
+		write(row, "cell")
+	}
+	for _, x := range r.Extras() {
+		write(x.Row, x.Kind)
 	}
 	cw.Flush()
 	return cw.Error()
@@ -143,6 +253,8 @@ func (r *Result) WriteJSON(w io.Writer) error {
 		Value    *float64          `json:"value,omitempty"`
 		People   *int64            `json:"people,omitempty"`
 		Withheld bool              `json:"withheld,omitempty"`
+		Reason   string            `json:"reason,omitempty"`
+		Kind     string            `json:"kind,omitempty"` // margin, other or total; cells have none
 	}
 	out := struct {
 		Dimensions []string  `json:"dimensions"`
@@ -150,14 +262,33 @@ func (r *Result) WriteJSON(w io.Writer) error {
 		K          int       `json:"k"`
 		Withheld   int       `json:"withheld"`
 		Rows       []jsonRow `json:"rows"`
+		Extras     []jsonRow `json:"extras,omitempty"`
 	}{Measure: r.Measure.Name, K: r.K, Withheld: r.Suppressed, Dimensions: []string{}, Rows: []jsonRow{}}
 	for _, d := range r.Dims {
 		out.Dimensions = append(out.Dimensions, d.Name)
 	}
+	type kinded struct {
+		row    Row
+		kind   string
+		summed []bool
+	}
+	var all []kinded
 	for _, row := range r.Rows {
-		jr := jsonRow{Keys: map[string]string{}, Withheld: row.Suppressed}
+		all = append(all, kinded{row: row})
+	}
+	for _, x := range r.Extras() {
+		all = append(all, kinded{x.Row, x.Kind, x.Summed})
+	}
+	for _, k := range all {
+		row := k.row
+		jr := jsonRow{Keys: map[string]string{}, Withheld: row.Suppressed, Kind: k.kind}
+		if row.Suppressed {
+			jr.Reason = row.Reason.String()
+		}
 		for i, d := range r.Dims {
-			jr.Keys[d.Name] = row.Keys[i]
+			if k.summed == nil || !k.summed[i] {
+				jr.Keys[d.Name] = row.Keys[i]
+			}
 		}
 		if !row.Suppressed {
 			p := row.People
@@ -167,7 +298,11 @@ func (r *Result) WriteJSON(w io.Writer) error {
 			v := row.Value
 			jr.Value = &v
 		}
-		out.Rows = append(out.Rows, jr)
+		if k.kind == "" {
+			out.Rows = append(out.Rows, jr)
+		} else {
+			out.Extras = append(out.Extras, jr)
+		}
 	}
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)

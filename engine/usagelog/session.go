@@ -114,7 +114,7 @@ type QueryRecord struct {
 	// WithheldBy counts the withheld cells, margins included, by the
 	// privacy guard's reason.
 	WithheldBy map[string]int `json:"withheld_by,omitempty"`
-	Error    string              `json:"error,omitempty"`
+	Error      string         `json:"error,omitempty"`
 }
 
 // Slices is the privacy guard with every run recorded before its result
