@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/persona-workbench/persona/engine/guard"
 	"github.com/persona-workbench/persona/engine/inventory"
 	"github.com/persona-workbench/persona/engine/slice"
 )
@@ -88,7 +90,10 @@ total, or with --by help to list them.`,
 				return listNames(cmd, ds.Inventory, lg)
 			}
 			res, err := o.slices("cli").Run(cmd.Context(), q)
-			if err != nil {
+			switch {
+			case errors.Is(err, guard.ErrHistory):
+				return withHint(err, "the privacy guard checks every result against this history; restore it from a backup of the workspace, or ask the licensor")
+			case err != nil:
 				return withHint(err, "run `persona query PKG --by help` to list dimensions and measures")
 			}
 			out := cmd.OutOrStdout()

@@ -188,3 +188,69 @@ func BenchmarkSliceWithUsageLog(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGuard measures what the privacy guard costs on two-dimension
+// slices: each iteration runs the guarded slice and the equivalent
+// unguarded SQL (the same cells, no rules) alternately, and reports both
+// medians and their ratio (guarded / unguarded). The rotating case
+// changes its filter every iteration, so each result is checked against
+// a history of earlier, different ones.
+func BenchmarkGuard(b *testing.B) {
+	ds := benchData(b)
+	db := ds.Store()
+	provinces := []string{"广东", "江苏", "山东", "浙江", "河南", "四川", "河北", "湖南", "湖北", "安徽", "福建", "江西", "广西", "辽宁", "上海", "陕西"}
+	cases := []struct {
+		name string
+		q    func(i int) slice.Query
+		raw  func(i int) string
+	}{
+		{"province×age_band/gmv",
+			func(int) slice.Query {
+				return slice.Query{Dims: []string{"province", "age_band"}, Measure: "gmv"}
+			},
+			func(int) string {
+				return `SELECT province, age_band, count(*) AS people, sum(list_sum(monthly_gmv)) AS gmv
+				 FROM personas GROUP BY province, age_band`
+			}},
+		{"province×categories/people",
+			func(int) slice.Query {
+				return slice.Query{Dims: []string{"province", "categories"}, Measure: "people"}
+			},
+			func(int) string {
+				return `SELECT province, c, count(*) AS people FROM personas, unnest(categories) AS u(c) GROUP BY province, c`
+			}},
+		{"age_band×city_tier/people, rotating province filter",
+			func(i int) slice.Query {
+				return slice.Query{Dims: []string{"age_band", "city_tier"}, Measure: "people",
+					Filters: map[string][]string{"province": {provinces[i%len(provinces)]}}}
+			},
+			func(i int) string {
+				return `SELECT age_band, city_tier, count(*) AS people FROM personas WHERE province = '` + provinces[i%len(provinces)] + `' GROUP BY age_band, city_tier`
+			}},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			ctx := context.Background()
+			var guarded, raw []time.Duration
+			i := 0
+			for b.Loop() {
+				t0 := time.Now()
+				res, err := ds.Slices.Run(ctx, c.q(i))
+				if err != nil || len(res.Rows) == 0 {
+					b.Fatal(err, "no rows")
+				}
+				t1 := time.Now()
+				if n, err := scanAll(db, ctx, c.raw(i)); err != nil || n == 0 {
+					b.Fatal(err, "no rows")
+				}
+				t2 := time.Now()
+				guarded, raw = append(guarded, t1.Sub(t0)), append(raw, t2.Sub(t1))
+				i++
+			}
+			mg, mr := median(guarded), median(raw)
+			b.ReportMetric(float64(mg.Microseconds())/1000, "guarded-ms")
+			b.ReportMetric(float64(mr.Microseconds())/1000, "unguarded-ms")
+			b.ReportMetric(float64(mg)/float64(mr), "ratio")
+		})
+	}
+}

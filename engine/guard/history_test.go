@@ -1,0 +1,125 @@
+package guard
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func pop(conds ...cond) Pop {
+	var p Pop
+	for _, c := range conds {
+		p = p.and(c)
+	}
+	return p
+}
+
+func TestPopAlgebra(t *testing.T) {
+	gd := cond{Dim: "province", Values: []string{"广东"}}
+	gdzj := cond{Dim: "province", Values: []string{"浙江", "广东"}}
+	xz := cond{Dim: "province", Values: []string{"西藏"}}
+	mz := cond{Dim: "categories", Multi: true, Values: []string{"美妆"}}
+	mzfs := cond{Dim: "categories", Multi: true, Values: []string{"美妆", "服饰"}}
+	young := cond{Dim: "age_band", Values: []string{"18-24"}}
+
+	if got := pop(gdzj, gd).Key(); got != pop(gd).Key() {
+		t.Errorf("province in {广东,浙江} and 广东 = %s, want 广东", got)
+	}
+	if !pop(gd, xz).Empty {
+		t.Error("广东 and 西藏 is not empty")
+	}
+	if got := pop(mzfs, mz).Key(); got != pop(mz).Key() {
+		t.Errorf("has any of {美妆,服饰} and has 美妆 = %s, want has 美妆", got)
+	}
+	if pop(young, gd).Key() != pop(gd, young).Key() {
+		t.Error("the key depends on the order conditions were added")
+	}
+	for _, tt := range []struct {
+		a, b             Pop
+		disjoint, within bool
+	}{
+		{pop(gd), pop(xz), true, false},
+		{pop(gd, young), pop(gdzj), false, true},
+		{pop(gdzj), pop(gd, young), false, false},
+		{pop(mz), pop(mzfs), false, true},
+		{pop(mzfs), pop(mz), false, false},
+		{pop(mz, gd), pop(mz, xz), true, false},
+		{pop(mz), pop(young), false, false},
+		{pop(gd), Pop{}, false, true},
+	} {
+		if got := disjoint(tt.a, tt.b); got != tt.disjoint {
+			t.Errorf("disjoint(%s, %s) = %v", tt.a, tt.b, got)
+		}
+		if got := within(tt.a, tt.b); got != tt.within {
+			t.Errorf("within(%s, %s) = %v", tt.a, tt.b, got)
+		}
+	}
+}
+
+func TestFileHistory(t *testing.T) {
+	path := filepath.Join(t.TempDir(), HistoryFile)
+	a, err := OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	e1 := Entry{Pop: pop(cond{Dim: "province", Values: []string{"广东"}}), People: 120}
+	e2 := Entry{Pop: pop(cond{Dim: "province", Values: []string{"西藏"}}), People: 7, Protected: true}
+
+	if es, err := a.Lock(); err != nil || len(es) != 0 {
+		t.Fatalf("new history: %v %v", es, err)
+	}
+	if err := a.Add([]Entry{e1}); err != nil {
+		t.Fatal(err)
+	}
+	a.Unlock()
+	// Another process sees it on its next release; the writer does not
+	// read its own entries back.
+	if es, err := b.Lock(); err != nil || len(es) != 1 || es[0].Pop.Key() != e1.Pop.Key() || es[0].People != 120 {
+		t.Fatalf("second handle read %+v %v", es, err)
+	}
+	if err := b.Add([]Entry{e2}); err != nil {
+		t.Fatal(err)
+	}
+	b.Unlock()
+	if es, err := a.Lock(); err != nil || len(es) != 1 || !es[0].Protected {
+		t.Fatalf("first handle read %+v %v", es, err)
+	}
+	a.Unlock()
+	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
+		t.Errorf("history is %v, want 0600", st.Mode().Perm())
+	}
+
+	// A line cut short by a crash released nothing: it is cut off.
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(`{"pop":{"conds":[]},"peo`)
+	f.Close()
+	c, _ := OpenFile(path)
+	defer c.Close()
+	if es, err := c.Lock(); err != nil || len(es) != 2 {
+		t.Fatalf("after a torn line: %d entries, %v", len(es), err)
+	}
+	c.Unlock()
+	if data, _ := os.ReadFile(path); strings.Contains(string(data), `"peo`) && !strings.HasSuffix(string(data), "\n") {
+		t.Error("torn line left in place")
+	}
+
+	// A damaged line is refused, and says so.
+	os.WriteFile(path, []byte("{\"pop\":{\"conds\":[]},\"people\":-1}\n"), 0o600)
+	d, _ := OpenFile(path)
+	defer d.Close()
+	if _, err := d.Lock(); err == nil || !strings.Contains(err.Error(), "damaged") {
+		t.Errorf("damaged history: %v", err)
+	}
+	// A history that shrank under an open handle was changed outside.
+	os.WriteFile(path, nil, 0o600)
+	if _, err := a.Lock(); err == nil || !strings.Contains(err.Error(), "shrank") {
+		t.Errorf("shrunk history: %v", err)
+	}
+}
