@@ -86,7 +86,7 @@ const HistoryFile = "released.jsonl"
 func OpenFile(path string) (*File, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("%w: open release history: %w", ErrHistory, err)
+		return nil, fmt.Errorf("%w: open: %w", ErrHistory, err)
 	}
 	return &File{f: f, path: path}, nil
 }
@@ -99,7 +99,7 @@ func (h *File) Lock() ([]Entry, error) {
 	h.mu.Lock()
 	if err := syscall.Flock(int(h.f.Fd()), syscall.LOCK_EX); err != nil {
 		h.mu.Unlock()
-		return nil, fmt.Errorf("%w: lock release history: %w", ErrHistory, err)
+		return nil, fmt.Errorf("%w: lock: %w", ErrHistory, err)
 	}
 	es, err := h.catchUp()
 	if err != nil {
@@ -116,19 +116,19 @@ func (h *File) Lock() ([]Entry, error) {
 func (h *File) catchUp() ([]Entry, error) {
 	st, err := h.f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("%w: read release history: %w", ErrHistory, err)
+		return nil, fmt.Errorf("%w: read: %w", ErrHistory, err)
 	}
 	if st.Size() < h.off {
 		return nil, fmt.Errorf("%w %s shrank: it was changed outside the workbench", ErrHistory, h.path)
 	}
 	buf := make([]byte, st.Size()-h.off)
 	if _, err := h.f.ReadAt(buf, h.off); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%w: read release history: %w", ErrHistory, err)
+		return nil, fmt.Errorf("%w: read: %w", ErrHistory, err)
 	}
 	end := bytes.LastIndexByte(buf, '\n') + 1
 	if end < len(buf) {
 		if err := h.f.Truncate(h.off + int64(end)); err != nil {
-			return nil, fmt.Errorf("%w: repair release history: %w", ErrHistory, err)
+			return nil, fmt.Errorf("%w: repair: %w", ErrHistory, err)
 		}
 	}
 	var es []Entry
@@ -163,10 +163,10 @@ func (h *File) Add(es []Entry) error {
 		}
 	}
 	if _, err := h.f.WriteAt(b.Bytes(), h.off); err != nil {
-		return fmt.Errorf("%w: write release history: %w", ErrHistory, err)
+		return fmt.Errorf("%w: write: %w", ErrHistory, err)
 	}
 	if err := h.f.Sync(); err != nil {
-		return fmt.Errorf("%w: write release history: %w", ErrHistory, err)
+		return fmt.Errorf("%w: write: %w", ErrHistory, err)
 	}
 	h.off += int64(b.Len())
 	return nil

@@ -1028,3 +1028,24 @@ func propFeasible(lo, hi []int, eqs []propEq, budget *int) (ok, exhausted bool) 
 	}
 	return false, false
 }
+
+func TestPropertyScratch(t *testing.T) {
+	seed := uint64(1023)
+	rng := rand.New(rand.NewPCG(seed, 0x5eed))
+	d := propGenData(rng, seed)
+	e := propOpen(t, d)
+	f := map[string][]string{"tags": {"t1", "t2"}}
+	for _, q := range []slice.Query{
+		{Dims: []string{"c", "a"}, Measure: "spend", Filters: f},
+		{Dims: []string{"a"}, Measure: "people", Filters: f},
+		{Measure: "people", Filters: f},
+	} {
+		res, err := e.Run(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res.Rows {
+			t.Logf("%s %v: %d %v %s", propQueryString(q), r.Keys, r.People, r.Suppressed, r.Reason)
+		}
+	}
+}
