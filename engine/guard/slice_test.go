@@ -344,7 +344,7 @@ func TestUndefinedRatio(t *testing.T) {
 	if err := res.WriteCSV(&b); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(b.String(), "age_band,aov,people,withheld\n") || !strings.Contains(b.String(), "\n25-29,,2,false\n") {
+	if !strings.HasPrefix(b.String(), "age_band,aov,people,withheld,reason,kind\n") || !strings.Contains(b.String(), "\n25-29,,2,false,,cell\n") {
 		t.Errorf("CSV:\n%s", b.String())
 	}
 }
