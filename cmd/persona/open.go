@@ -147,14 +147,17 @@ func (s *source) open(ctx context.Context) (*opened, error) {
 	}
 	p := newProgress()
 	defer p.done()
-	var signing minisign.PrivateKey
+	var (
+		signing minisign.PrivateKey
+		ident   *age.X25519Identity
+	)
 	o, err := pack.Open(ctx, path, pack.OpenOptions{
 		Trusted: trusted,
 		Identity: func(l *licence.Licence) (*age.X25519Identity, error) {
 			p.pause()
 			defer p.resume()
 			id, key, err := ws.Unlock(l.ID, passphrase("passphrase for licence "+l.ID, false))
-			signing = key
+			signing, ident = key, id
 			return id, err
 		},
 		Store: store.Options{Threads: s.threads, MemoryLimit: s.memoryLimit},
@@ -190,7 +193,7 @@ func (s *source) open(ctx context.Context) (*opened, error) {
 		return nil, err
 	}
 	// Every result is checked against all the licence's earlier ones.
-	history, err := guard.OpenFile(filepath.Join(ws.LicenceDir(o.Licence.ID), guard.HistoryFile))
+	history, err := guard.OpenFile(filepath.Join(ws.LicenceDir(o.Licence.ID), guard.HistoryFile), keys.Derive(ident, "release history"))
 	if err != nil {
 		o.Close()
 		return nil, withHint(err, "check the workspace's disk space and permissions")

@@ -89,7 +89,7 @@ func (g *guarded) next() {
 	if g.h != nil {
 		g.h.Close()
 	}
-	h, err := guard.OpenFile(g.path)
+	h, err := guard.OpenFile(g.path, [32]byte{1})
 	if err != nil {
 		g.t.Fatal(err)
 	}

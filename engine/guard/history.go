@@ -3,6 +3,9 @@ package guard
 import (
 	"bufio"
 	"bytes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +13,8 @@ import (
 	"os"
 	"sync"
 	"syscall"
+
+	"golang.org/x/crypto/chacha20poly1305"
 )
 
 // ErrHistory is wrapped by errors reading or writing a release history:
@@ -63,17 +68,22 @@ func (m *Memory) Add(es []Entry) error {
 // Unlock implements History.
 func (m *Memory) Unlock() { m.mu.Unlock() }
 
-// File is a History kept in a file of JSON lines, one entry per line,
-// beside the licence's usage log. Appends are flushed to disk before a
-// result is released; an exclusive lock on the file makes each release
-// atomic against other processes using the same licence (the workbench
-// and a `persona query` at once).
+// File is a History kept in a file beside the licence's usage log, one
+// entry per line. Appends are flushed to disk before a result is
+// released; an exclusive lock on the file makes each release atomic
+// against other processes using the same licence (the workbench and a
+// `persona query` at once).
 //
-// The file holds the filter values the analyst chose and the head counts
-// already shown, nothing more; it is deleted with the licence's data.
+// Entries name data values (the cells' keys) and head counts already
+// shown, so each line is sealed with XChaCha20-Poly1305 under a key
+// derived from the licence's identity (keys.Derive): nothing readable
+// reaches the disk, no entry can be altered or forged, and destroying the
+// identity at deletion leaves the file unreadable even before it is
+// removed.
 type File struct {
 	mu   sync.Mutex
 	f    *os.File
+	aead cipher.AEAD
 	off  int64 // bytes read so far
 	path string
 }
@@ -82,13 +92,18 @@ type File struct {
 // workspace folder, beside the usage log.
 const HistoryFile = "released.jsonl"
 
-// OpenFile opens, or creates, the history at path (0600).
-func OpenFile(path string) (*File, error) {
+// OpenFile opens, or creates, the history at path (0600), sealed with
+// key.
+func OpenFile(path string, key [32]byte) (*File, error) {
+	aead, err := chacha20poly1305.NewX(key[:])
+	if err != nil {
+		return nil, err
+	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("%w: open: %w", ErrHistory, err)
 	}
-	return &File{f: f, path: path}, nil
+	return &File{f: f, aead: aead, path: path}, nil
 }
 
 // Close closes the file.
@@ -138,10 +153,14 @@ func (h *File) catchUp() ([]Entry, error) {
 	for sc.Scan() {
 		line++
 		var e Entry
-		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&e); err != nil || e.People < 0 {
-			return nil, fmt.Errorf("%w %s: entry %d is damaged: it was changed outside the workbench", ErrHistory, h.path, line)
+		plain, err := h.open(sc.Bytes())
+		if err == nil {
+			dec := json.NewDecoder(bytes.NewReader(plain))
+			dec.DisallowUnknownFields()
+			err = dec.Decode(&e)
+		}
+		if err != nil || e.People < 0 {
+			return nil, fmt.Errorf("%w %s: entry %d is damaged or sealed with another key: it was changed outside the workbench", ErrHistory, h.path, line)
 		}
 		es = append(es, e)
 	}
@@ -155,12 +174,13 @@ func (h *File) Add(es []Entry) error {
 		return nil
 	}
 	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
 	for _, e := range es {
-		if err := enc.Encode(e); err != nil {
+		plain, err := json.Marshal(e)
+		if err != nil {
 			return err
 		}
+		b.WriteString(h.seal(plain))
+		b.WriteByte('\n')
 	}
 	if _, err := h.f.WriteAt(b.Bytes(), h.off); err != nil {
 		return fmt.Errorf("%w: write: %w", ErrHistory, err)
@@ -170,6 +190,25 @@ func (h *File) Add(es []Entry) error {
 	}
 	h.off += int64(b.Len())
 	return nil
+}
+
+// seal encrypts one entry into a line: base64 of a random nonce and the
+// sealed entry.
+func (h *File) seal(plain []byte) string {
+	nonce := make([]byte, h.aead.NonceSize(), h.aead.NonceSize()+len(plain)+h.aead.Overhead())
+	rand.Read(nonce)
+	return base64.StdEncoding.EncodeToString(h.aead.Seal(nonce, nonce, plain, []byte(historyAD)))
+}
+
+const historyAD = "persona release history v1"
+
+func (h *File) open(line []byte) ([]byte, error) {
+	raw, err := base64.StdEncoding.DecodeString(string(line))
+	if err != nil || len(raw) < h.aead.NonceSize() {
+		return nil, errors.New("not a sealed entry")
+	}
+	n := h.aead.NonceSize()
+	return h.aead.Open(nil, raw[:n], raw[n:], []byte(historyAD))
 }
 
 // Unlock implements History.

@@ -7,6 +7,8 @@ import (
 	"testing"
 )
 
+var testKey = [32]byte{1, 2, 3}
+
 func pop(conds ...cond) Pop {
 	var p Pop
 	for _, c := range conds {
@@ -59,12 +61,12 @@ func TestPopAlgebra(t *testing.T) {
 
 func TestFileHistory(t *testing.T) {
 	path := filepath.Join(t.TempDir(), HistoryFile)
-	a, err := OpenFile(path)
+	a, err := OpenFile(path, testKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	b, err := OpenFile(path)
+	b, err := OpenFile(path, testKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,21 +100,32 @@ func TestFileHistory(t *testing.T) {
 
 	// A line cut short by a crash released nothing: it is cut off.
 	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-	f.WriteString(`{"pop":{"conds":[]},"peo`)
+	f.WriteString("bm90IGEgd2hvbGUgbGlu")
 	f.Close()
-	c, _ := OpenFile(path)
+	c, _ := OpenFile(path, testKey)
 	defer c.Close()
 	if es, err := c.Lock(); err != nil || len(es) != 2 {
 		t.Fatalf("after a torn line: %d entries, %v", len(es), err)
 	}
 	c.Unlock()
-	if data, _ := os.ReadFile(path); strings.Contains(string(data), `"peo`) && !strings.HasSuffix(string(data), "\n") {
+	if data, _ := os.ReadFile(path); !strings.HasSuffix(string(data), "\n") {
 		t.Error("torn line left in place")
+	}
+	// Nothing readable is on disk, and another key reads nothing.
+	if data, _ := os.ReadFile(path); strings.Contains(string(data), "广东") || strings.Contains(string(data), "province") {
+		t.Errorf("history holds plain text:\n%s", data)
+	}
+	other, _ := OpenFile(path, [32]byte{9})
+	defer other.Close()
+	if _, err := other.Lock(); err == nil || !strings.Contains(err.Error(), "another key") {
+		t.Errorf("history read with another key: %v", err)
 	}
 
 	// A damaged line is refused, and says so.
-	os.WriteFile(path, []byte("{\"pop\":{\"conds\":[]},\"people\":-1}\n"), 0o600)
-	d, _ := OpenFile(path)
+	data, _ := os.ReadFile(path)
+	data[10] ^= 1 // one bit of the first entry
+	os.WriteFile(path, data, 0o600)
+	d, _ := OpenFile(path, testKey)
 	defer d.Close()
 	if _, err := d.Lock(); err == nil || !strings.Contains(err.Error(), "damaged") {
 		t.Errorf("damaged history: %v", err)

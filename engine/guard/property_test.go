@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -33,8 +34,8 @@ import (
 )
 
 const (
-	propDatasets  = 40   // data sets in a default run
-	propQueries   = 15   // queries per data set, all on one engine
+	propDatasets  = 100  // data sets in a default run
+	propQueries   = 25   // queries per data set, all on one engine
 	propBaseSeed  = 1000 // data set i uses seed propBaseSeed+i
 	propMaxCells  = 8    // withheld cells up to which the exact interval test runs
 	propBudget    = 200_000
@@ -66,6 +67,15 @@ func TestPropertyGuard(t *testing.T) {
 		}
 		seeds = []uint64{seed}
 	}
+	propStats = propCounters{}
+	t.Cleanup(func() {
+		st := &propStats
+		t.Logf("%d data sets, %d queries and %d probes (%d rows, %d withheld); %d populations released, %d pairs within k in size compared; "+
+			"%d tables checked against their margins (%d with withheld cells): %d small cells, %d few-contributor values tested for being solvable, "+
+			"%d small cells by exact intervals (%d searches gave up)",
+			len(seeds), st.queries.Load(), st.probes.Load(), st.rows.Load(), st.withheld.Load(), st.pops.Load(), st.pairs.Load(),
+			st.tables.Load(), st.tablesWithheld.Load(), st.linear.Load(), st.linearValue.Load(), st.intervals.Load(), st.gaveUp.Load())
+	})
 	for _, seed := range seeds {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			t.Parallel()
@@ -74,18 +84,33 @@ func TestPropertyGuard(t *testing.T) {
 	}
 }
 
+// propCounters tell how much a run checked.
+type propCounters struct {
+	queries, rows, withheld, pops, pairs        atomic.Int64
+	tables, tablesWithheld, linear, linearValue atomic.Int64
+	intervals, gaveUp, probes                   atomic.Int64
+}
+
+var propStats propCounters
+
 // propRunSession generates a data set and a sequence of queries from
-// seed, runs them on one engine and checks every result and the whole
-// session.
+// seed, and checks them.
 func propRunSession(t *testing.T, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
 	d := propGenData(rng, seed)
+	var qs []slice.Query
+	for range propQueries {
+		qs = append(qs, d.genQuery(rng, qs))
+	}
+	propCheckSession(t, d, qs)
+}
+
+// propCheckSession runs the queries in order on one engine over d,
+// checks every result and the whole session, and returns the session.
+func propCheckSession(t *testing.T, d *propData, qs []slice.Query) *propSession {
 	e := propOpen(t, d)
 	s := &propSession{t: t, d: d}
-	var qs []slice.Query
-	for i := range propQueries {
-		q := d.genQuery(rng, qs)
-		qs = append(qs, q)
+	for i, q := range qs {
 		res, err := e.Run(context.Background(), q)
 		if err != nil {
 			// Every query drawn is valid: an error is a bug. The session
@@ -95,16 +120,34 @@ func propRunSession(t *testing.T, seed uint64) {
 			continue
 		}
 		s.add(q, res)
+		propStats.queries.Add(1)
+		propStats.rows.Add(int64(len(res.Rows)))
+		propStats.withheld.Add(int64(res.Suppressed))
 	}
+	// The attacker then asks for the lines' totals.
+	for _, q := range s.probes() {
+		res, err := e.Run(context.Background(), q)
+		if err != nil {
+			s.fail("query failed", "probe (%s): %v", propQueryString(q), err)
+			continue
+		}
+		s.add(q, res)
+		s.results[len(s.results)-1].probe = true
+		propStats.probes.Add(1)
+	}
+	propStats.pops.Add(int64(len(s.pops)))
 	s.checkDifferences()
 	for _, r := range s.results {
 		s.checkTable(r)
 	}
+	if s.failed && d.seed != 0 {
+		t.Logf("to reproduce: PERSONA_PROPERTY_SEED=%d go test -tags duckdb_arrow ./engine/guard -run TestPropertyGuard -v", d.seed)
+	}
 	if s.failed {
-		t.Logf("to reproduce: PERSONA_PROPERTY_SEED=%d go test -tags duckdb_arrow ./engine/guard -run TestPropertyGuard -v", seed)
 		t.Log(s.sequence())
 		t.Log(d.dump())
 	}
+	return s
 }
 
 // ---------------------------------------------------------------------
@@ -209,6 +252,40 @@ func propGenData(rng *rand.Rand, seed uint64) *propData {
 	return d
 }
 
+// propGroup is n identical records, for a data set made by hand.
+type propGroup struct {
+	a, b, c string
+	tags    []string
+	spend   float64
+	n       int
+}
+
+// propMakeData builds a data set by hand (seed 0).
+func propMakeData(k int, groups ...propGroup) *propData {
+	d := &propData{k: k, domain: map[string][]string{}, single: map[string][]string{}}
+	for _, g := range groups {
+		for range g.n {
+			d.single["a"] = append(d.single["a"], g.a)
+			d.single["b"] = append(d.single["b"], g.b)
+			d.single["c"] = append(d.single["c"], g.c)
+			d.tags = append(d.tags, g.tags)
+			d.spend = append(d.spend, g.spend)
+			d.n++
+		}
+	}
+	for _, name := range propDimNames {
+		var vals []string
+		if name == "tags" {
+			vals = slices.Concat(d.tags...)
+		} else {
+			vals = slices.Clone(d.single[name])
+		}
+		slices.Sort(vals)
+		d.domain[name] = slices.Compact(vals)
+	}
+	return d
+}
+
 var propSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "a", Type: arrow.BinaryTypes.String},
 	{Name: "b", Type: arrow.BinaryTypes.String},
@@ -309,7 +386,7 @@ func (d *propData) genQuery(rng *rand.Rand, prev []slice.Query) slice.Query {
 	if rng.IntN(2) == 0 {
 		q.Measure = "spend"
 	}
-	if len(prev) > 0 && rng.IntN(2) == 0 {
+	if len(prev) > 0 && rng.Float64() < 0.6 {
 		base := prev[rng.IntN(len(prev))]
 		q.Dims = slices.Clone(base.Dims)
 		for name, vals := range base.Filters {
@@ -365,7 +442,7 @@ func (d *propData) genQuery(rng *rand.Rand, prev []slice.Query) slice.Query {
 		q.Dims = append(q.Dims, propDimNames[i])
 	}
 	for _, name := range propDimNames {
-		if rng.Float64() < 0.3 {
+		if rng.Float64() < 0.2 {
 			var vals []string
 			for _, v := range d.domain[name] {
 				if rng.IntN(2) == 0 {
@@ -548,6 +625,7 @@ type propResult struct {
 	rows  []slice.Row
 	cells []*propCell // cells[i] is rows[i]'s
 	err   error       // the query failed: no rows
+	probe bool        // asked for a line's total after the sequence
 }
 
 func (r *propResult) rowString(i int) string {
@@ -569,6 +647,7 @@ type propPop struct {
 	size  int
 	query int
 	what  string
+	total propSet // a remainder: its line's people, whose total it needs
 }
 
 type propSession struct {
@@ -576,8 +655,11 @@ type propSession struct {
 	d       *propData
 	results []*propResult
 	pops    []propPop
-	failed  bool
-	reports map[string]int // failures by kind, to show only the first few
+	// released holds the populations whose size the session gave away;
+	// spent, those whose spend it gave away.
+	released, spent map[string]bool
+	failed          bool
+	reports         map[string]int // failures by kind, to show only the first few
 }
 
 func (s *propSession) fail(kind, format string, args ...any) {
@@ -645,7 +727,7 @@ func (s *propSession) add(q slice.Query, res *slice.Result) {
 		if math.Abs(row.Value-wantValue) > 1e-6*math.Max(1, math.Abs(wantValue)) {
 			s.fail("wrong value", "%s row %s: value %v, the data gives %v", where, rs, row.Value, wantValue)
 		}
-		s.pops = append(s.pops, propPop{set: c.set, size: c.people, query: r.index, what: "row " + rs})
+		s.release(r, propPop{set: c.set, size: c.people, query: r.index, what: "row " + rs})
 	}
 	if len(seen) != len(want) {
 		var missing []string
@@ -676,10 +758,22 @@ func (s *propSession) add(q slice.Query, res *slice.Result) {
 		}
 		switch {
 		case withheld == 0:
-			s.pops = append(s.pops, propPop{set: all, size: all.size(), query: r.index, what: l.desc + " (all cells released)"})
+			s.release(r, propPop{set: all, size: all.size(), query: r.index, what: l.desc + " (all cells released)"})
 		case withheld < len(l.rows):
-			s.pops = append(s.pops, propPop{set: held, size: held.size(), query: r.index, what: "remainder of " + l.desc})
+			s.release(r, propPop{set: held, size: held.size(), query: r.index, what: "remainder of " + l.desc, total: all})
 		}
+	}
+}
+
+// release records a population r gave away.
+func (s *propSession) release(r *propResult, p propPop) {
+	s.pops = append(s.pops, p)
+	if s.released == nil {
+		s.released, s.spent = map[string]bool{}, map[string]bool{}
+	}
+	s.released[p.set.key()] = true
+	if r.q.Measure == "spend" {
+		s.spent[p.set.key()] = true
 	}
 }
 
@@ -689,6 +783,7 @@ type propLine struct {
 	desc     string
 	rows     []int
 	additive bool
+	dim, key string // a row or column: the dimension held to one value; "" for a whole
 }
 
 // propLines lists a result's lines: the whole of a one-dimensional
@@ -720,6 +815,8 @@ func propLines(r *propResult) []propLine {
 					desc:     fmt.Sprintf("the line %s=%s (along %s)", dims[fixed], key, dims[along]),
 					rows:     groups[key],
 					additive: dims[along] != "tags",
+					dim:      dims[fixed],
+					key:      key,
 				})
 			}
 		}
@@ -735,6 +832,9 @@ func (s *propSession) sequence() string {
 	b.WriteString("queries, in order (true count, released or withheld):\n")
 	for _, r := range s.results {
 		fmt.Fprintf(&b, "  #%d %s:", r.index, propQueryString(r.q))
+		if r.probe {
+			b.WriteString(" (probe)")
+		}
 		if r.err != nil {
 			fmt.Fprintf(&b, " error: %v", r.err)
 		}
@@ -762,11 +862,18 @@ func (s *propSession) checkDifferences() {
 			if a.size-b.size >= k || b.size-a.size >= k {
 				continue // |A Δ B| >= ||A| - |B||
 			}
+			propStats.pairs.Add(1)
 			x := a.set.diff(b.set)
 			if x == 0 || x >= k {
 				continue
 			}
-			s.fail("difference", "%d people tell these two apart:\n"+
+			how := "sizes the session released"
+			for _, p := range []propPop{a, b} {
+				if p.total != nil && !s.released[p.total.key()] {
+					how = "a remainder's size given a total rule 3 assumes known"
+				}
+			}
+			s.fail("difference ("+how+")", "%d people tell these two apart:\n"+
 				"    A: query #%d (%s), %s: %d people\n"+
 				"    B: query #%d (%s), %s: %d people\n"+
 				"    only in A: %v; only in B: %v",
@@ -797,38 +904,114 @@ type propEq struct {
 	rhs   int
 }
 
+// tabular reports whether r is checked against its margins: one or two
+// single-valued dimensions.
+func (r *propResult) tabular() bool {
+	return r.err == nil && len(r.q.Dims) > 0 && !slices.Contains(r.q.Dims, "tags")
+}
+
+// probes lists the queries an attacker asks, after the sequence, for
+// the totals of the lines of tabular results that the session has not
+// released (and that hold k people or more, as any released total
+// must). What they release counts as known in checkTable.
+func (s *propSession) probes() []slice.Query {
+	var qs []slice.Query
+	asked := map[string]bool{}
+	for _, r := range s.results {
+		if !r.tabular() {
+			continue
+		}
+		for _, l := range propLines(r) {
+			set := newPropSet(s.d.n)
+			for _, i := range l.rows {
+				set.union(r.cells[i].set)
+			}
+			key := set.key()
+			if set.size() < s.d.k || s.released[key] || asked[key] {
+				continue
+			}
+			asked[key] = true
+			q := slice.Query{Measure: r.q.Measure, Filters: map[string][]string{}}
+			for name, vals := range r.q.Filters {
+				q.Filters[name] = vals
+			}
+			if l.dim != "" {
+				q.Filters[l.dim] = []string{l.key}
+			}
+			qs = append(qs, q)
+		}
+	}
+	return qs
+}
+
+// propFinding is a withheld cell an attacker can work out.
+type propFinding struct {
+	kind string
+	cell int // index into the result's rows
+	msg  string
+}
+
 // checkTable asserts that, for a result over one or two single-valued
 // dimensions, no cell withheld for being small can be worked out from the
 // released cells and the lines' totals, and no cell withheld for resting
 // on few contributors has its value worked out so.
 //
-// A line's total counts as known to an attacker when it could be
-// released: it holds k people or more, and either the result released
-// some of the line's cells (the guard then treated its total as known),
-// or the same people were released somewhere in the session, before or
-// after. The total of a line the guard withheld whole, and which never
-// appears in the session, is not assumed known: protecting such totals
-// is the guard's answer to a line that cannot be made safe.
+// A line's total (its people, or its spend for a spend result) counts as
+// known when it holds k people or more (and, for its spend, rests on none
+// or on k people or more), and either the session released the same
+// people (their spend), the probes included, or the result released some
+// of the line's cells: the guard then assumes its total known (rule 3).
+// The total of a line the guard withheld whole is not assumed known when
+// the session does not release it: protecting such a total is the
+// guard's answer to a line that cannot be made safe.
+//
+// Each failure says whether the session released every total it needs
+// (an attack carried out), or only rule 3 assumes some of them known.
 func (s *propSession) checkTable(r *propResult) {
-	dims := r.q.Dims
-	if len(dims) == 0 || slices.Contains(dims, "tags") {
+	if !r.tabular() {
 		return
 	}
-	d, k := s.d, s.d.k
-	released := map[string]bool{}
-	for _, p := range s.pops {
-		released[p.set.key()] = true
-	}
-	var withheld []int // rows withheld
-	col := map[int]int{}
+	propStats.tables.Add(1)
+	var withheld []int
 	for i, row := range r.rows {
 		if row.Suppressed {
-			col[i] = len(withheld)
 			withheld = append(withheld, i)
 		}
 	}
 	if len(withheld) == 0 {
 		return
+	}
+	propStats.tablesWithheld.Add(1)
+	assumed, knownA := s.analyse(r, withheld, false)
+	done, _ := s.analyse(r, withheld, true)
+	for _, f := range assumed {
+		how := "with totals rule 3 assumes known"
+		if slices.ContainsFunc(done, func(g propFinding) bool { return g.kind == f.kind && g.cell == f.cell }) {
+			how = "with totals the session released"
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "query #%d (%s): %s", r.index, propQueryString(r.q), f.msg)
+		b.WriteString("\n    cells (true people/contributors):")
+		for i, row := range r.rows {
+			state := "shown"
+			if row.Suppressed {
+				state = row.Reason.String()
+			}
+			fmt.Fprintf(&b, "\n      %s: %d/%d %s", r.rowString(i), r.cells[i].people, r.cells[i].contrib, state)
+		}
+		fmt.Fprintf(&b, "\n    totals known: %s", strings.Join(knownA, "; "))
+		s.fail(f.kind+" ("+how+")", "%s", b.String())
+	}
+}
+
+// analyse works out what the released cells, the reasons and the known
+// totals give away of r's withheld cells; released limits the totals to
+// those the session released. It also returns the totals it used.
+func (s *propSession) analyse(r *propResult, withheld []int, released bool) ([]propFinding, []string) {
+	d, k := s.d, s.d.k
+	col := map[int]int{}
+	for j, i := range withheld {
+		col[i] = j
 	}
 	var peopleEqs, valueEqs []propEq
 	var known []string
@@ -847,43 +1030,43 @@ func (s *propSession) checkTable(r *propResult) {
 				shown = true
 			}
 		}
-		n := total.size()
-		if n < k || !(shown || released[total.key()]) || len(cells) == 0 {
+		n, key := total.size(), total.key()
+		if n < k || len(cells) == 0 {
 			continue
 		}
 		eq := propEq{line: l.desc, cells: cells, rhs: rhs}
-		peopleEqs = append(peopleEqs, eq)
-		known = append(known, fmt.Sprintf("%s = %d", l.desc, n))
-		if contrib == 0 || contrib >= k {
+		if s.released[key] || shown && !released {
+			peopleEqs = append(peopleEqs, eq)
+			how := "assumed"
+			if s.released[key] {
+				how = "released"
+			}
+			known = append(known, fmt.Sprintf("%s = %d (%s)", l.desc, n, how))
+		}
+		if r.q.Measure == "spend" && (contrib == 0 || contrib >= k) && (s.spent[key] || shown && !released) {
 			valueEqs = append(valueEqs, eq)
 		}
 	}
-	report := func(kind, format string, args ...any) {
-		var b strings.Builder
-		fmt.Fprintf(&b, "query #%d (%s): ", r.index, propQueryString(r.q))
-		fmt.Fprintf(&b, format, args...)
-		b.WriteString("\n    cells (true people/contributors):")
-		for i, row := range r.rows {
-			state := "shown"
-			if row.Suppressed {
-				state = row.Reason.String()
-			}
-			fmt.Fprintf(&b, "\n      %s: %d/%d %s", r.rowString(i), r.cells[i].people, r.cells[i].contrib, state)
-		}
-		fmt.Fprintf(&b, "\n    totals known: %s", strings.Join(known, "; "))
-		s.fail(kind, "%s", b.String())
-	}
+	var found []propFinding
 	// Linear algebra: a cell is determined when the unit vector on it
 	// lies in the span of the equations.
 	for j, i := range withheld {
 		switch r.rows[i].Reason {
 		case slice.FewPeople:
+			if !released {
+				propStats.linear.Add(1)
+			}
 			if propDetermined(peopleEqs, len(withheld), j) {
-				report("small cell solvable", "the size of %s (%d people) follows from the totals", r.rowString(i), r.cells[i].people)
+				found = append(found, propFinding{"small cell solvable", i,
+					fmt.Sprintf("the size of %s (%d people) follows from the totals", r.rowString(i), r.cells[i].people)})
 			}
 		case slice.FewContributors:
+			if !released {
+				propStats.linearValue.Add(1)
+			}
 			if propDetermined(valueEqs, len(withheld), j) {
-				report("few-contributor value solvable", "the spend of %s (resting on %d people) follows from the totals", r.rowString(i), r.cells[i].contrib)
+				found = append(found, propFinding{"few-contributor value solvable", i,
+					fmt.Sprintf("the spend of %s (resting on %d people) follows from the totals", r.rowString(i), r.cells[i].contrib)})
 			}
 		}
 	}
@@ -892,7 +1075,7 @@ func (s *propSession) checkTable(r *propResult) {
 	// large enough to show: k or more) and the totals must leave each
 	// small cell two possible sizes at least.
 	if len(withheld) > propMaxCells {
-		return
+		return found, known
 	}
 	lo, hi := make([]int, len(withheld)), make([]int, len(withheld))
 	for j, i := range withheld {
@@ -901,13 +1084,17 @@ func (s *propSession) checkTable(r *propResult) {
 			lo[j], hi[j] = 1, k-1
 		}
 		if p := r.cells[i].people; p < lo[j] || p > hi[j] {
-			report("reason contradicts size", "%s is withheld for %s but holds %d people", r.rowString(i), r.rows[i].Reason, p)
-			return
+			found = append(found, propFinding{"reason contradicts size", i,
+				fmt.Sprintf("%s is withheld for %s but holds %d people", r.rowString(i), r.rows[i].Reason, p)})
+			return found, known
 		}
 	}
 	for j, i := range withheld {
 		if r.rows[i].Reason != slice.FewPeople {
 			continue
+		}
+		if !released {
+			propStats.intervals.Add(1)
 		}
 		var possible []int
 		gaveUp := false
@@ -917,6 +1104,7 @@ func (s *propSession) checkTable(r *propResult) {
 			budget := propBudget
 			ok, exhausted := propFeasible(l, h, peopleEqs, &budget)
 			if exhausted {
+				propStats.gaveUp.Add(1)
 				s.t.Logf("seed %d, query #%d: interval search for %s gave up", d.seed, r.index, r.rowString(i))
 				gaveUp = true
 				break
@@ -929,12 +1117,14 @@ func (s *propSession) checkTable(r *propResult) {
 		case gaveUp || len(possible) >= 2:
 		case len(possible) == 0 || possible[0] != r.cells[i].people:
 			// The true sizes always satisfy the equations.
-			report("test bug", "the true size of %s, %d, was found infeasible", r.rowString(i), r.cells[i].people)
+			found = append(found, propFinding{"test bug", i,
+				fmt.Sprintf("the true size of %s, %d, was found infeasible", r.rowString(i), r.cells[i].people)})
 		default:
-			report("small cell pinned", "%s can only hold %d people, given the reasons and the totals",
-				r.rowString(i), possible[0])
+			found = append(found, propFinding{"small cell pinned", i,
+				fmt.Sprintf("%s can only hold %d people, given the reasons and the totals", r.rowString(i), possible[0])})
 		}
 	}
+	return found, known
 }
 
 // propDetermined reports whether cell j of n unknowns is fixed by eqs:
@@ -1029,23 +1219,91 @@ func propFeasible(lo, hi []int, eqs []propEq, budget *int) (ok, exhausted bool) 
 	return false, false
 }
 
-func TestPropertyScratch(t *testing.T) {
-	seed := uint64(1023)
-	rng := rand.New(rand.NewPCG(seed, 0x5eed))
-	d := propGenData(rng, seed)
-	e := propOpen(t, d)
-	f := map[string][]string{"tags": {"t1", "t2"}}
-	for _, q := range []slice.Query{
-		{Dims: []string{"c", "a"}, Measure: "spend", Filters: f},
-		{Dims: []string{"a"}, Measure: "people", Filters: f},
-		{Measure: "people", Filters: f},
-	} {
-		res, err := e.Run(context.Background(), q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range res.Rows {
-			t.Logf("%s %v: %d %v %s", propQueryString(q), r.Keys, r.People, r.Suppressed, r.Reason)
-		}
+// TestPropertyCounterexamples replays, on data sets made by hand, the smallest
+// sessions found to break the properties TestPropertyGuard checks.
+func TestPropertyCounterexamples(t *testing.T) {
+	people := func(dims []string, filters map[string][]string) slice.Query {
+		return slice.Query{Dims: dims, Measure: "people", Filters: filters}
+	}
+	tests := []struct {
+		name string
+		data *propData
+		qs   []slice.Query
+	}{
+		{
+			// Rule 4 compares the remainder of each row and column with
+			// every other population, not that of the whole table. c×a
+			// withholds column a1 (1 and 2 people, few) and, to cover it,
+			// column a2; columns a3 and a4 are shown. With the grand total
+			// (39) and a2 alone (10), a1 = 39 - 12 - 14 - 10 = 3 < k.
+			"remainder of a two-dimensional table",
+			propMakeData(4,
+				propGroup{a: "a1", b: "b1", c: "c1", n: 1}, propGroup{a: "a1", b: "b1", c: "c2", n: 2},
+				propGroup{a: "a2", b: "b1", c: "c1", n: 5}, propGroup{a: "a2", b: "b1", c: "c2", n: 5},
+				propGroup{a: "a3", b: "b1", c: "c1", n: 6}, propGroup{a: "a3", b: "b1", c: "c2", n: 6},
+				propGroup{a: "a4", b: "b1", c: "c1", n: 7}, propGroup{a: "a4", b: "b1", c: "c2", n: 7}),
+			[]slice.Query{
+				people([]string{"c", "a"}, nil),
+				people(nil, map[string][]string{"a": {"a2"}}),
+				people(nil, nil),
+			},
+		},
+		{
+			// Rule 3 checks bounds line by line, and across lines only
+			// linearly. c×a is withheld whole (a1: 1 and 1, few; a2: 5
+			// and 5; a3: 3 and 3). The whole total (18) less column a2
+			// (10) leaves 8 for a1 and a3, whose cells hold k=3 or more:
+			// a1's cells hold 1 each.
+			"bounds across lines",
+			propMakeData(3,
+				propGroup{a: "a1", b: "b1", c: "c1", n: 1}, propGroup{a: "a1", b: "b1", c: "c2", n: 1},
+				propGroup{a: "a2", b: "b1", c: "c1", n: 5}, propGroup{a: "a2", b: "b1", c: "c2", n: 5},
+				propGroup{a: "a3", b: "b1", c: "c1", n: 3}, propGroup{a: "a3", b: "b1", c: "c2", n: 3}),
+			[]slice.Query{
+				people([]string{"c", "a"}, nil),
+				people(nil, map[string][]string{"a": {"a2"}}),
+				people(nil, nil),
+			},
+		},
+		{
+			// Rule 4 compares populations two by two. a×c withholds all:
+			// row a4 (1 and 1) is too small to make safe, so its total is
+			// protected; but columns c1 (5) and c2 (5) and row a1 (8) are
+			// each released, and c1 + c2 - a1 = 2 pins both a4 cells to 1.
+			"three totals make a protected one",
+			propMakeData(3,
+				propGroup{a: "a1", b: "b1", c: "c1", n: 4}, propGroup{a: "a1", b: "b1", c: "c2", n: 4},
+				propGroup{a: "a4", b: "b1", c: "c1", n: 1}, propGroup{a: "a4", b: "b1", c: "c2", n: 1}),
+			[]slice.Query{
+				people([]string{"a", "c"}, nil),
+				people(nil, map[string][]string{"c": {"c1"}}),
+				people(nil, map[string][]string{"c": {"c2"}}),
+				people(nil, map[string][]string{"a": {"a1"}}),
+			},
+		},
+		{
+			// The total (4) is released first; then a1 (few people) and a2
+			// (complementary, so at least k=3) are withheld: a1 = 1.
+			"total released before its line",
+			propMakeData(3,
+				propGroup{a: "a1", b: "b1", c: "c1", n: 1},
+				propGroup{a: "a2", b: "b1", c: "c1", n: 3}),
+			[]slice.Query{
+				people(nil, nil),
+				people([]string{"a"}, nil),
+			},
+		},
+		{
+			"sum over nobody",
+			propMakeData(3, propGroup{a: "a1", b: "b1", c: "c1", spend: 1, n: 5}),
+			[]slice.Query{
+				{Measure: "spend", Filters: map[string][]string{"a": {"a2"}}},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			propCheckSession(t, tt.data, tt.qs)
+		})
 	}
 }

@@ -17,7 +17,9 @@ package keys
 
 import (
 	"bytes"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -336,3 +338,16 @@ func privateDir(dir string) error {
 
 // randReader is the source of key material.
 var randReader = rand.Reader
+
+// Derive returns a 32-byte key for one purpose (such as "release
+// history"), derived with HKDF-SHA256 from the licence's age identity: it
+// exists only while the identity does, and dies with it at deletion.
+func Derive(id *age.X25519Identity, purpose string) [32]byte {
+	var key [32]byte
+	k, err := hkdf.Key(sha256.New, []byte(id.String()), nil, "persona "+purpose, len(key))
+	if err != nil {
+		panic(err) // only for a key length out of range
+	}
+	copy(key[:], k)
+	return key
+}
