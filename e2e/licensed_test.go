@@ -693,6 +693,15 @@ func TestLifecycle(t *testing.T) {
 	if _, err := os.Stat(pkg); err == nil {
 		t.Error("the opened package is still there")
 	}
+	// The privacy guard's release history goes with the data, and the
+	// certificate lists it.
+	history := filepath.Join(ws, "licences", lic.id, "released.jsonl")
+	if _, err := os.Stat(history); err == nil {
+		t.Error("the release history is still there")
+	}
+	if cb, _ := os.ReadFile(cert); !strings.Contains(string(cb), history) {
+		t.Errorf("the certificate does not list the release history %s", history)
+	}
 	if _, err := os.Stat(report); err != nil {
 		t.Error("the usage report, meant for the licensor, was deleted")
 	}
