@@ -19,13 +19,6 @@ type plan struct {
 	base Pop // the people the filters select
 }
 
-func (e *Engine) peopleExpr() string {
-	if w, ok := e.inv.WeightField(); ok {
-		return "sum(t." + quote(w.Name) + ")"
-	}
-	return "count(*)"
-}
-
 func (p *plan) param(v any) string {
 	p.args = append(p.args, v)
 	return "$" + strconv.Itoa(len(p.args))
@@ -158,10 +151,16 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 		}
 	}
 
-	people := e.peopleExpr()
-	w := "1"
+	// Each record's inputs are computed once, in a projection under the
+	// aggregate, however many aggregates use them.
+	var cols []string
+	for i, k := range keys {
+		cols = append(cols, fmt.Sprintf("%s AS k%d", k, i))
+	}
+	people, w := "count(*)", "1"
 	if wf, ok := inv.WeightField(); ok {
-		w = "t." + quote(wf.Name)
+		cols = append(cols, "t."+quote(wf.Name)+" AS w")
+		people, w = "sum(w)", "w"
 	}
 	input := func(name string) string {
 		f, _ := inv.Field(name)
@@ -181,38 +180,49 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 			return "list_sum(" + col + ")"
 		}
 	}
+	if m.Field != "" {
+		cols = append(cols, input(m.Field)+" AS x")
+	}
+	if m.Over != "" {
+		cols = append(cols, input(m.Over)+" AS y")
+	}
 	// nonzero counts the people whose input is not zero: the people a
 	// sum, mean or ratio rests on.
-	nonzero := func(name string) string {
-		return "sum(CASE WHEN coalesce(" + input(name) + ", 0) <> 0 THEN " + w + " ELSE 0 END)"
+	nonzero := func(col string) string {
+		return "sum(CASE WHEN coalesce(" + col + ", 0) <> 0 THEN " + w + " ELSE 0 END)"
 	}
 	var value, contrib string
 	switch m.Kind {
 	case inventory.Count:
 		value, contrib = people, people
 	case inventory.Sum:
-		value, contrib = "sum("+input(m.Field)+")", nonzero(m.Field)
+		value, contrib = "sum(x)", nonzero("x")
 	case inventory.Mean:
-		value, contrib = "sum("+input(m.Field)+")::DOUBLE / "+people, nonzero(m.Field)
+		value, contrib = "sum(x)::DOUBLE / "+people, nonzero("x")
 	case inventory.Ratio:
-		value = "sum(" + input(m.Field) + ")::DOUBLE / nullif(sum(" + input(m.Over) + "), 0)"
-		contrib = "least(" + nonzero(m.Field) + ", " + nonzero(m.Over) + ")"
+		value = "sum(x)::DOUBLE / nullif(sum(y), 0)"
+		contrib = "least(" + nonzero("x") + ", " + nonzero("y") + ")"
 	case inventory.Share:
-		yes := "sum(CASE WHEN " + input(m.Field) + " THEN " + w + " ELSE 0 END)"
+		yes := "sum(CASE WHEN x THEN " + w + " ELSE 0 END)"
 		value = yes + "::DOUBLE / " + people
 		// A rate within k people of 0% or 100% tells about those few.
 		contrib = "least(" + yes + ", " + people + " - " + yes + ")"
 	}
+	if len(cols) == 0 {
+		cols = []string{"1 AS one"} // a total of the count measure needs no column
+	}
 
+	var records strings.Builder
+	fmt.Fprintf(&records, "SELECT %s FROM %s", strings.Join(cols, ", "), strings.Join(from, ", "))
+	if len(where) > 0 {
+		records.WriteString(" WHERE " + strings.Join(where, " AND "))
+	}
 	var inner strings.Builder
 	inner.WriteString("SELECT ")
-	for i, k := range keys {
-		fmt.Fprintf(&inner, "%s AS k%d, ", k, i)
+	for i := range keys {
+		fmt.Fprintf(&inner, "k%d, ", i)
 	}
-	fmt.Fprintf(&inner, "%s AS people, (%s)::BIGINT AS contrib, (%s)::DOUBLE AS value FROM %s", people, contrib, value, strings.Join(from, ", "))
-	if len(where) > 0 {
-		inner.WriteString(" WHERE " + strings.Join(where, " AND "))
-	}
+	fmt.Fprintf(&inner, "%s AS people, (%s)::BIGINT AS contrib, (%s)::DOUBLE AS value FROM (%s)", people, contrib, value, records.String())
 	if len(keys) > 0 {
 		inner.WriteString(" GROUP BY ALL")
 	}
