@@ -222,7 +222,7 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 	for i := range keys {
 		fmt.Fprintf(&inner, "k%d, ", i)
 	}
-	fmt.Fprintf(&inner, "%s AS people, (%s)::BIGINT AS contrib, (%s)::DOUBLE AS value FROM (%s)", people, contrib, value, records.String())
+	fmt.Fprintf(&inner, "coalesce(%s, 0)::BIGINT AS people, coalesce(%s, 0)::BIGINT AS contrib, (%s)::DOUBLE AS value FROM (%s)", people, contrib, value, records.String())
 	if len(keys) > 0 {
 		inner.WriteString(" GROUP BY ALL")
 	}

@@ -26,7 +26,10 @@ type reg struct {
 	people    int64
 	kind      regKind
 	protected bool
-	cells     []*cell // regCell: the cells; regRemainder, regLine: the line's
+	// strict regs may not match a known population at all (a line
+	// total that must stay unknown): checked even when equal.
+	strict bool
+	cells  []*cell // regCell: the cells; the line's otherwise
 }
 
 // registrations lists what the tables, as they stand, give away.
@@ -74,6 +77,15 @@ func registrations(tables []*table) []reg {
 				}
 				pop := l.base.and(cond{Dim: t.dims[l.dim].Name, Values: keys})
 				regs = append(regs, reg{pop: pop, people: wPeople, kind: regRemainder, cells: l.cells})
+			case len(w) < len(l.cells):
+				// The whole table's withheld cells together: the grand
+				// total less every released cell.
+				pop := l.base
+				for _, c := range w {
+					pop.Or = append(pop.Or, []cond{{Dim: t.dims[0].Name, Values: []string{c.keys[0]}}, {Dim: t.dims[1].Name, Values: []string{c.keys[1]}}})
+				}
+				slices.SortFunc(pop.Or, func(a, b []cond) int { return slices.CompareFunc(a, b, condLess) })
+				regs = append(regs, reg{pop: pop, people: wPeople, kind: regRemainder, cells: l.cells})
 			}
 		}
 		for _, l := range t.unsafe {
@@ -81,7 +93,7 @@ func registrations(tables []*table) []reg {
 			for _, c := range l.cells {
 				all += c.people
 			}
-			regs = append(regs, reg{pop: l.base, people: all, kind: regProtected, protected: true})
+			regs = append(regs, reg{pop: l.base, people: all, kind: regProtected, protected: true, cells: l.cells})
 		}
 	}
 	return regs
@@ -93,6 +105,32 @@ func registrations(tables []*table) []reg {
 func (e *Engine) protect(ctx context.Context, tables []*table) ([]reg, error) {
 	for {
 		regs := registrations(tables)
+		// A line whose withheld cells only its total would give away
+		// must not have that total known already. If it has, its
+		// cells' reasons are masked: they no longer tell which cell is
+		// small.
+		var exposed []reg
+		for _, r := range regs {
+			if r.kind == regProtected {
+				x := r
+				x.protected, x.strict = false, true
+				exposed = append(exposed, x)
+			}
+		}
+		known, err := e.differences(ctx, exposed, nil)
+		if err != nil {
+			return nil, err
+		}
+		masked := false
+		for _, i := range known {
+			masked = mask(exposed[i].cells) || masked
+		}
+		if masked {
+			for _, t := range tables {
+				t.unsafe = t.secondary()
+			}
+			continue
+		}
 		bad, err := e.differences(ctx, regs, nil)
 		if err != nil {
 			return nil, err
@@ -107,6 +145,19 @@ func (e *Engine) protect(ctx context.Context, tables []*table) ([]reg, error) {
 			t.unsafe = t.secondary()
 		}
 	}
+}
+
+// mask gives every withheld cell of cells the reason Difference, which
+// says nothing of a cell's size; it reports whether any changed.
+func mask(cells []*cell) bool {
+	changed := false
+	for _, c := range cells {
+		if c.withheld() && c.reason != slice.Difference {
+			c.reason = slice.Difference
+			changed = true
+		}
+	}
+	return changed
 }
 
 // withholdFor withholds what gives r's population away.
@@ -161,13 +212,13 @@ func (e *Engine) differences(ctx context.Context, regs []reg, also []reg) ([]int
 			pending = append(pending, pair{i, o})
 			return
 		}
-		if risky(diff, k, o.Protected) {
+		if risky(diff, k, o.Protected || r.strict) {
 			flag(i)
 		}
 	}
 	earlier := slices.Clone(also)
 	for i, r := range regs {
-		if r.protected || r.people == 0 {
+		if r.protected || (r.people == 0 && !r.strict) {
 			earlier = append(earlier, r)
 			continue
 		}
@@ -194,7 +245,7 @@ func (e *Engine) differences(ctx context.Context, regs []reg, also []reg) ([]int
 	}
 	for j, p := range pending {
 		diff := regs[p.i].people + p.other.People - 2*both[j]
-		if risky(diff, k, p.other.Protected) {
+		if risky(diff, k, p.other.Protected || regs[p.i].strict) {
 			flag(p.i)
 		}
 	}

@@ -23,6 +23,10 @@ type cond struct {
 // it comes from, never by data.
 type Pop struct {
 	Conds []cond `json:"conds"` // sorted by Dim, then Multi, then Values
+	// Or, when set, restricts further: the people also meet every
+	// condition of at least one of its members (the withheld cells of a
+	// two-dimension slice, together).
+	Or [][]cond `json:"or,omitempty"`
 	// Empty is set when two conditions on one dimension exclude each
 	// other: nobody can meet both.
 	Empty bool `json:"empty,omitempty"`
@@ -104,6 +108,8 @@ func disjoint(a, b Pop) bool {
 	if a.Empty || b.Empty {
 		return true
 	}
+	// An Or only narrows a population: if the conditions outside it
+	// exclude each other, so do the populations.
 	for _, c := range a.Conds {
 		if c.Multi {
 			continue
@@ -123,6 +129,9 @@ func within(a, b Pop) bool {
 	if a.Empty {
 		return true
 	}
+	if len(b.Or) > 0 {
+		return false // not worked out: counted instead
+	}
 	for _, d := range b.Conds {
 		if !slices.ContainsFunc(a.Conds, func(c cond) bool {
 			return c.Dim == d.Dim && c.Multi == d.Multi && subsetOf(c.Values, d.Values)
@@ -138,11 +147,23 @@ func (p Pop) sql(pl *plan) string {
 	if p.Empty {
 		return "false"
 	}
-	if len(p.Conds) == 0 {
+	parts := condsSQL(p.Conds, pl)
+	if len(p.Or) > 0 {
+		alts := make([]string, len(p.Or))
+		for i, cs := range p.Or {
+			alts[i] = "(" + strings.Join(condsSQL(cs, pl), " AND ") + ")"
+		}
+		parts = append(parts, "("+strings.Join(alts, " OR ")+")")
+	}
+	if len(parts) == 0 {
 		return "true"
 	}
-	parts := make([]string, len(p.Conds))
-	for i, c := range p.Conds {
+	return "(" + strings.Join(parts, " AND ") + ")"
+}
+
+func condsSQL(cs []cond, pl *plan) []string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
 		col := "t." + quote(c.Dim)
 		if c.Multi {
 			parts[i] = fmt.Sprintf("list_has_any(%s, [%s])", col, pl.params(c.Values))
@@ -150,7 +171,7 @@ func (p Pop) sql(pl *plan) string {
 			parts[i] = inFilter(col, c.Values, pl)
 		}
 	}
-	return "(" + strings.Join(parts, " AND ") + ")"
+	return parts
 }
 
 // String describes the population for error messages and tests.
@@ -158,7 +179,7 @@ func (p Pop) String() string {
 	if p.Empty {
 		return "nobody"
 	}
-	if len(p.Conds) == 0 {
+	if len(p.Conds) == 0 && len(p.Or) == 0 {
 		return "everyone"
 	}
 	parts := make([]string, len(p.Conds))
@@ -172,6 +193,9 @@ func (p Pop) String() string {
 			op = "has any of"
 		}
 		parts[i] = fmt.Sprintf("%s %s {%s}", c.Dim, op, strings.Join(vs, ","))
+	}
+	if len(p.Or) > 0 {
+		parts = append(parts, fmt.Sprintf("one of %d cells", len(p.Or)))
 	}
 	return strings.Join(parts, " and ")
 }

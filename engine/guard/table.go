@@ -3,9 +3,13 @@ package guard
 import (
 	"cmp"
 	"database/sql"
+	"errors"
 	"math"
 	"slices"
 	"strings"
+
+	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/optimize/convex/lp"
 
 	"github.com/persona-workbench/persona/engine/inventory"
 	"github.com/persona-workbench/persona/engine/slice"
@@ -18,17 +22,16 @@ type cell struct {
 	people  int64
 	contrib int64 // people the value rests on (see compile)
 	value   sql.NullFloat64
-	reason  slice.Reason
+	reason  slice.Reason // what is shown
+	small   bool         // withheld by the first two rules: what the rest protects
 	pop     Pop
 }
 
 func (c *cell) withheld() bool { return c.reason != slice.Shown }
 
 // sensitive cells are the ones the rules protect: too small, or with a
-// value resting on too few people.
-func (c *cell) sensitive() bool {
-	return c.reason == slice.FewPeople || c.reason == slice.FewContributors
-}
+// value resting on too few people. Their reason may be masked.
+func (c *cell) sensitive() bool { return c.small }
 
 // line is a set of cells whose total is known, or can be had from
 // another query: a whole one-dimensional slice, or a row, a column or the
@@ -101,9 +104,9 @@ func (t *table) primary() {
 	for _, c := range t.cells {
 		switch {
 		case c.people < t.k:
-			c.reason = slice.FewPeople
+			c.reason, c.small = slice.FewPeople, true
 		case c.contrib > 0 && c.contrib < t.k:
-			c.reason = slice.FewContributors
+			c.reason, c.small = slice.FewContributors, true
 		}
 	}
 }
@@ -170,8 +173,8 @@ func (t *table) safe(l line) bool {
 		sumHi += hi[i]
 	}
 	for i, c := range w {
-		if c.reason != slice.FewPeople {
-			continue
+		if c.people >= t.k {
+			continue // its size is no secret
 		}
 		// The range the sum leaves for c, given the others' bounds.
 		least := math.Max(lo[i], float64(people)-(sumHi-hi[i]))
@@ -183,13 +186,19 @@ func (t *table) safe(l line) bool {
 	return true
 }
 
-// bounds returns what the reasons tell of each withheld cell's size.
+// bounds returns what the shown reasons tell of each withheld cell's
+// size: a small cell holds 1 to k-1 people; one withheld by the
+// complementary or few-contributor rule, k or more; one withheld for a
+// difference (or masked) at least 1.
 func (t *table) bounds(w []*cell) (lo, hi []float64) {
 	lo, hi = make([]float64, len(w)), make([]float64, len(w))
 	for i, c := range w {
-		if c.reason == slice.FewPeople {
+		switch c.reason {
+		case slice.FewPeople:
 			lo[i], hi[i] = 1, float64(t.k-1)
-		} else {
+		case slice.Difference:
+			lo[i], hi[i] = 1, math.Inf(1)
+		default:
 			lo[i], hi[i] = float64(t.k), math.Inf(1)
 		}
 	}
@@ -222,8 +231,12 @@ func (t *table) secondary() (unsafe []line) {
 			return unsafe
 		}
 		// Rows and columns together can pin a cell that neither pins
-		// alone.
+		// alone: by their equations, or by the equations and what the
+		// reasons tell of each cell's size.
 		pinned := t.determined()
+		if len(pinned) == 0 {
+			pinned = t.boundPinned()
+		}
 		if len(pinned) == 0 {
 			return unsafe
 		}
@@ -241,18 +254,160 @@ func (t *table) secondary() (unsafe []line) {
 				break
 			}
 		}
-		if !fixed {
-			// Every line through these cells is withheld whole: nothing
-			// in this table gives them away, and their lines' totals are
-			// protected as unsafe lines.
-			for _, l := range t.lines {
-				if slices.ContainsFunc(l.cells, func(c *cell) bool { return slices.Contains(pinned, c) }) {
-					unsafe = append(unsafe, l)
-				}
+		if fixed {
+			continue
+		}
+		// Nothing left to withhold around them: hide what the reasons
+		// tell instead, and if that does not free them either, their
+		// lines' totals are protected as unsafe lines.
+		var through []line
+		for _, l := range t.lines {
+			if slices.ContainsFunc(l.cells, func(c *cell) bool { return slices.Contains(pinned, c) }) {
+				through = append(through, l)
 			}
-			return unsafe
+		}
+		masked := false
+		for _, l := range through {
+			masked = mask(l.cells) || masked
+		}
+		if !masked {
+			return append(unsafe, through...)
 		}
 	}
+}
+
+// boundPinned returns the withheld cells of fewer than k people whose
+// size the lines' totals and the other cells' bounds leave at a single
+// value, found by linear programming (gonum's simplex) over a
+// two-dimension slice's withheld cells.
+func (t *table) boundPinned() []*cell {
+	if len(t.dims) < 2 {
+		return nil // one line: safe() is exact
+	}
+	var w []*cell
+	col := map[*cell]int{}
+	small := false
+	for _, c := range t.cells {
+		if c.withheld() {
+			col[c] = len(w)
+			w = append(w, c)
+			small = small || c.people < t.k
+		}
+	}
+	if !small || len(w) > maxLP {
+		return nil
+	}
+	lo, hi := t.bounds(w)
+	// Rows: the lines' equations (independent ones), then y_i + s_i =
+	// hi_i - lo_i for each bounded cell, over y (x - lo) and slacks s.
+	var eqs [][]float64
+	var rhs []float64
+	for _, l := range t.lines {
+		r := make([]float64, len(w))
+		var sum float64
+		any := false
+		for _, c := range l.cells {
+			if j, ok := col[c]; ok {
+				r[j] = 1
+				sum += float64(c.people) - lo[j]
+				any = true
+			}
+		}
+		if any {
+			eqs = append(eqs, r)
+			rhs = append(rhs, sum)
+		}
+	}
+	keep := independent(eqs)
+	var bounded []int
+	for i := range w {
+		if !math.IsInf(hi[i], 1) {
+			bounded = append(bounded, i)
+		}
+	}
+	n := len(w) + len(bounded)
+	a := mat.NewDense(len(keep)+len(bounded), n, nil)
+	b := make([]float64, 0, len(keep)+len(bounded))
+	for r, i := range keep {
+		for j, v := range eqs[i] {
+			a.Set(r, j, v)
+		}
+		b = append(b, rhs[i])
+	}
+	for s, i := range bounded {
+		r := len(keep) + s
+		a.Set(r, i, 1)
+		a.Set(r, len(w)+s, 1)
+		b = append(b, hi[i]-lo[i])
+	}
+	var found []*cell
+	for i, c := range w {
+		if c.people >= t.k {
+			continue
+		}
+		least, okLeast := optimum(a, b, i, 1)
+		most, okMost := optimum(a, b, i, -1)
+		if okLeast && okMost && -most-least < 1 {
+			found = append(found, c)
+		}
+	}
+	return found
+}
+
+// maxLP bounds the withheld cells the linear programs take on; beyond
+// it the row and column checks alone apply.
+const maxLP = 150
+
+// optimum minimises sign*y_i subject to a·y = b, y ≥ 0. ok is false when
+// the minimum is unbounded (the cell can be as large as it likes), or the
+// solver fails, which counts as nothing learnt only for an unbounded
+// maximum; a failure on a minimum is reported as a pinned value.
+func optimum(a *mat.Dense, b []float64, i int, sign float64) (v float64, ok bool) {
+	_, n := a.Dims()
+	c := make([]float64, n)
+	c[i] = sign
+	defer func() {
+		if recover() != nil {
+			v, ok = 0, true
+		}
+	}()
+	opt, _, err := lp.Simplex(c, a, b, 1e-9, nil)
+	switch {
+	case errors.Is(err, lp.ErrUnbounded):
+		return 0, false
+	case err != nil:
+		return 0, true // cautious: treated as pinned
+	}
+	return opt, true
+}
+
+// independent returns the indexes of a maximal set of linearly
+// independent rows, by Gaussian elimination.
+func independent(rows [][]float64) []int {
+	const eps = 1e-9
+	var basis [][]float64
+	var pivots []int
+	var keep []int
+	for i, r := range rows {
+		v := slices.Clone(r)
+		for k, bv := range basis {
+			if f := v[pivots[k]]; math.Abs(f) > eps {
+				for x := range v {
+					v[x] -= f * bv[x]
+				}
+			}
+		}
+		p := slices.IndexFunc(v, func(x float64) bool { return math.Abs(x) > eps })
+		if p < 0 {
+			continue
+		}
+		pv := v[p]
+		for x := range v {
+			v[x] /= pv
+		}
+		basis, pivots, keep = append(basis, v), append(pivots, p), append(keep, i)
+	}
+	return keep
 }
 
 // determined returns the sensitive withheld cells whose size follows
