@@ -38,7 +38,7 @@ test: deps check-layout
 
 FUZZTIME ?= 60s
 # fuzz targets of the parsers of untrusted input: package, licence, inventory
-FUZZ := engine/pack/container:FuzzRead engine/licence:FuzzParse engine/inventory:FuzzRead engine/contract:FuzzIdentifiers engine/usagelog:FuzzVerify
+FUZZ := engine/pack/container:FuzzRead engine/licence:FuzzParse engine/inventory:FuzzRead engine/contract:FuzzIdentifiers engine/usagelog:FuzzVerify engine/guard:FuzzHistoryFile
 
 ## bench: engine against hand-written SQL, package open against DuckDB's own load, on 10M records (PERSONA_BENCH_ROWS to change); generator speed
 bench:

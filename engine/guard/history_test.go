@@ -136,3 +136,40 @@ func TestFileHistory(t *testing.T) {
 		t.Errorf("shrunk history: %v", err)
 	}
 }
+
+// FuzzHistoryFile feeds arbitrary bytes to the history reader: it either
+// reads entries that were sealed with its key or refuses, never panics.
+func FuzzHistoryFile(f *testing.F) {
+	dir := f.TempDir()
+	seed := filepath.Join(dir, "seed")
+	h, err := OpenFile(seed, testKey)
+	if err != nil {
+		f.Fatal(err)
+	}
+	h.Lock()
+	h.Add([]Entry{{Pop: pop(cond{Dim: "province", Values: []string{"广东"}}), People: 12}})
+	h.Unlock()
+	h.Close()
+	good, _ := os.ReadFile(seed)
+	f.Add(good)
+	f.Add([]byte("not base64\n"))
+	f.Add([]byte(""))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(t.TempDir(), HistoryFile)
+		os.WriteFile(path, data, 0o600)
+		h, err := OpenFile(path, testKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer h.Close()
+		es, err := h.Lock()
+		if err == nil {
+			h.Unlock()
+			for _, e := range es {
+				if e.People < 0 {
+					t.Fatalf("negative people accepted: %+v", e)
+				}
+			}
+		}
+	})
+}
