@@ -189,7 +189,10 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 	// nonzero counts the people whose input is not zero: the people a
 	// sum, mean or ratio rests on.
 	nonzero := func(col string) string {
-		return "sum(CASE WHEN coalesce(" + col + ", 0) <> 0 THEN " + w + " ELSE 0 END)"
+		if w == "1" {
+			return "count(*) FILTER (WHERE " + col + " <> 0)"
+		}
+		return "sum(" + w + ") FILTER (WHERE " + col + " <> 0)"
 	}
 	var value, contrib string
 	switch m.Kind {

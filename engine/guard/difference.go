@@ -103,7 +103,16 @@ func registrations(tables []*table) []reg {
 // from a known population, or from another one they give away, by fewer
 // than k people. It returns what the tables then give away.
 func (e *Engine) protect(ctx context.Context, tables []*table) ([]reg, error) {
-	for {
+	// Each round withholds or masks at least one more cell, so the loop
+	// ends; the cap is a safeguard against a bug, failing closed.
+	limit := 8
+	for _, t := range tables {
+		limit += 2 * len(t.cells)
+	}
+	for round := 0; ; round++ {
+		if round > limit {
+			return nil, fmt.Errorf("privacy guard: no safe release found after %d rounds; the result is withheld", round)
+		}
 		regs := registrations(tables)
 		// A line whose withheld cells only its total would give away
 		// must not have that total known already. If it has, its
