@@ -40,10 +40,10 @@ FUZZTIME ?= 60s
 # fuzz targets of the parsers of untrusted input: package, licence, inventory
 FUZZ := engine/pack/container:FuzzRead engine/licence:FuzzParse engine/inventory:FuzzRead engine/contract:FuzzIdentifiers engine/usagelog:FuzzVerify engine/guard:FuzzHistoryFile
 
-## bench: engine against hand-written SQL, package open against DuckDB's own load, on 10M records (PERSONA_BENCH_ROWS to change); generator speed
+## bench: the guarded engine against hand-written and unguarded SQL, package open against DuckDB's own load, on 10M records (PERSONA_BENCH_ROWS to change); generator speed
 bench:
 	$(GO) test -tags $(TAGS) -run '^$$' -bench OpenVsRawLoad -benchtime 1x -timeout 60m ./engine/pack/
-	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchtime 10x -timeout 60m ./engine/slice/
+	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchtime 10x -timeout 60m ./engine/guard/
 	$(GO) test -tags $(TAGS) -run '^$$' -bench . ./sample/
 
 ## fuzz: fuzz every parser of untrusted input, FUZZTIME each (make test: 300 inputs each)

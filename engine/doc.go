@@ -6,9 +6,14 @@
 //   - store: an embedded, in-memory DuckDB hardened for locked-down
 //     workstations (no extensions, no network, no spill files, no file
 //     access once the data is loaded);
-//   - slice: aggregate queries of 0-2 dimensions with filters, a measure,
-//     sort and top-N, where every cell carries the number of people behind it
-//     and cells behind fewer than k people are withheld inside the database.
+//   - slice: the description of an aggregate query of 0-2 dimensions with
+//     filters, a measure, sort, top-N and totals, and of its result;
+//   - guard: the privacy guard, the only code that runs a slice: minimum
+//     group size, few contributors, complementary suppression and
+//     difference checks against the licence's release history;
+//   - dataset, pack, licence, keys, contract, usagelog, erase: opening data
+//     and packages, licences and keys, identifier screening, the usage log,
+//     deletion and its certificate.
 //
 // The engine never imports the terminal UI; the UI reaches it only through
 // commands that return messages.
