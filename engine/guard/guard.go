@@ -134,8 +134,11 @@ func (e *Engine) Run(ctx context.Context, q slice.Query) (*slice.Result, error) 
 	if err != nil {
 		return nil, err
 	}
-	if q.Other && (len(p.dims) != 1 || q.TopN == 0 || p.dims[0].Role == inventory.Time) {
-		return nil, fmt.Errorf("%w: an \"other\" row needs one dimension other than time and a top-N", slice.ErrQuery)
+	if q.Other && (len(p.dims) != 1 || q.TopN == 0 || p.dims[0].Role != inventory.Dimension) {
+		// A multi-valued dimension's "other" row would count people in
+		// several of the left-out values once, and the difference from
+		// their sum would tell how many hold several.
+		return nil, fmt.Errorf("%w: an \"other\" row needs a top-N and one single-valued dimension (not time, not multi-valued)", slice.ErrQuery)
 	}
 	main, err := e.table(ctx, p)
 	if err != nil {
@@ -215,7 +218,11 @@ func (e *Engine) Run(ctx context.Context, q slice.Query) (*slice.Result, error) 
 
 // row is what a cell releases.
 func (c *cell) row() slice.Row {
-	r := slice.Row{Keys: c.keys, Suppressed: c.withheld(), Reason: c.reason}
+	keys := make([]string, len(c.keys))
+	for i, k := range c.keys {
+		keys[i] = slice.Printable(k)
+	}
+	r := slice.Row{Keys: keys, Suppressed: c.withheld(), Reason: c.reason}
 	if !r.Suppressed {
 		r.People = c.people
 		r.Value = math.NaN() // a ratio over zero has no value
@@ -340,13 +347,13 @@ func keyString(f inventory.Field, v any) string {
 	case nil:
 		return ""
 	case string:
-		return slice.Printable(x)
+		return x // made printable when released (cell.row)
 	case int64:
 		if f.Role == inventory.Time && x >= 1 && int(x) <= len(f.Order) {
 			return f.Order[x-1]
 		}
 		return strconv.FormatInt(x, 10)
 	default:
-		return slice.Printable(fmt.Sprint(x))
+		return fmt.Sprint(x)
 	}
 }

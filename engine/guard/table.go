@@ -144,6 +144,9 @@ func smallestShown(cells []*cell) *cell {
 //     and any other withheld cell at least k, the sum must leave each
 //     small cell more than one possible size.
 func (t *table) safe(l line) bool {
+	if !t.knowable(l) {
+		return true
+	}
 	var w []*cell
 	sensitive := false
 	for _, c := range l.cells {
@@ -184,6 +187,16 @@ func (t *table) safe(l line) bool {
 		}
 	}
 	return true
+}
+
+// knowable reports whether l's total could be known: a total of fewer
+// than k people is itself withheld wherever it would be shown.
+func (t *table) knowable(l line) bool {
+	var n int64
+	for _, c := range l.cells {
+		n += c.people
+	}
+	return n >= t.k
 }
 
 // bounds returns what the shown reasons tell of each withheld cell's
@@ -284,11 +297,21 @@ func (t *table) boundPinned() []*cell {
 	if len(t.dims) < 2 {
 		return nil // one line: safe() is exact
 	}
+	// The unknowns: withheld cells in at least one line whose total
+	// could be known (a cell in none is bounded by its reason alone).
+	inLine := map[*cell]bool{}
+	for _, l := range t.lines {
+		if t.knowable(l) {
+			for _, c := range l.cells {
+				inLine[c] = true
+			}
+		}
+	}
 	var w []*cell
 	col := map[*cell]int{}
 	small := false
 	for _, c := range t.cells {
-		if c.withheld() {
+		if c.withheld() && inLine[c] {
 			col[c] = len(w)
 			w = append(w, c)
 			small = small || c.people < t.k
@@ -303,6 +326,9 @@ func (t *table) boundPinned() []*cell {
 	var eqs [][]float64
 	var rhs []float64
 	for _, l := range t.lines {
+		if !t.knowable(l) {
+			continue
+		}
 		r := make([]float64, len(w))
 		var sum float64
 		any := false
@@ -345,9 +371,9 @@ func (t *table) boundPinned() []*cell {
 		if c.people >= t.k {
 			continue
 		}
-		least, okLeast := optimum(a, b, i, 1)
-		most, okMost := optimum(a, b, i, -1)
-		if okLeast && okMost && -most-least < 1 {
+		least, okLeast, failed1 := optimum(a, b, i, 1)
+		most, okMost, failed2 := optimum(a, b, i, -1)
+		if failed1 || failed2 || okLeast && okMost && -most-least < 1 {
 			found = append(found, c)
 		}
 	}
@@ -359,26 +385,26 @@ func (t *table) boundPinned() []*cell {
 const maxLP = 150
 
 // optimum minimises sign*y_i subject to a·y = b, y ≥ 0. ok is false when
-// the minimum is unbounded (the cell can be as large as it likes), or the
-// solver fails, which counts as nothing learnt only for an unbounded
-// maximum; a failure on a minimum is reported as a pinned value.
-func optimum(a *mat.Dense, b []float64, i int, sign float64) (v float64, ok bool) {
+// the minimum is unbounded (the cell can be as large as it likes);
+// failed reports that the solver failed, which the caller counts as a
+// pinned cell: cautious, never the other way.
+func optimum(a *mat.Dense, b []float64, i int, sign float64) (v float64, ok, failed bool) {
 	_, n := a.Dims()
 	c := make([]float64, n)
 	c[i] = sign
 	defer func() {
 		if recover() != nil {
-			v, ok = 0, true
+			v, ok, failed = 0, false, true
 		}
 	}()
 	opt, _, err := lp.Simplex(c, a, b, 1e-9, nil)
 	switch {
 	case errors.Is(err, lp.ErrUnbounded):
-		return 0, false
+		return 0, false, false
 	case err != nil:
-		return 0, true // cautious: treated as pinned
+		return 0, false, true
 	}
-	return opt, true
+	return opt, true, false
 }
 
 // independent returns the indexes of a maximal set of linearly
@@ -433,6 +459,9 @@ func (t *table) determined() []*cell {
 	var found []*cell
 	var rows [][]float64
 	for _, l := range t.lines {
+		if !t.knowable(l) {
+			continue
+		}
 		r := make([]float64, len(w))
 		any := false
 		for _, c := range l.cells {

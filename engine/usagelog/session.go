@@ -128,7 +128,7 @@ type Slices struct {
 // Run runs the slice and records it.
 func (l Slices) Run(ctx context.Context, q slice.Query) (*slice.Result, error) {
 	res, err := l.Engine.Run(ctx, q)
-	if ctx.Err() != nil {
+	if err != nil && ctx.Err() != nil {
 		return res, err // cancelled: nothing was released
 	}
 	rec := QueryRecord{By: q.Dims, Where: q.Filters, Measure: q.Measure, Order: q.Order.String(), Top: q.TopN, K: l.Engine.K(),
