@@ -3,6 +3,7 @@ package guard_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -412,7 +413,43 @@ func TestAttacks(t *testing.T) {
 		t.Fatalf("%s × %s ordered nothing all year", P, L)
 	}
 
+	// PL × month ML: a group of k people or more of whom fewer than k
+	// ordered anything that month (a value resting on few contributors).
+	var cP, cL string
+	var cM int
+	if err := queryRow(db, fmt.Sprintf(`WITH c AS (SELECT province, member_level, i AS m, count(*) AS people,
+			count(*) FILTER (WHERE monthly_orders[i] <> 0) AS contrib FROM personas, range(1, 13) AS t(i) GROUP BY ALL),
+		p AS (SELECT province, count(*) AS n FROM personas GROUP BY ALL)
+		SELECT c.province, member_level, m FROM c JOIN p USING (province)
+		WHERE people >= 2 * %[1]d AND contrib BETWEEN 1 AND %[1]d - 1 AND n >= 10 * %[1]d
+		ORDER BY contrib DESC, people DESC, 1, 2, 3 LIMIT 1`, attackK), &cP, &cL, &cM); err != nil {
+		t.Fatalf("no value resting on few contributors: %v", err)
+	}
+	cMonth := sample.Months[cM-1]
+	secretFew := func(s source) float64 {
+		return x.sum("orders", map[string][]string{"province": {cP}, "member_level": {cL}, "month": {cMonth}})
+	}
+
 	attacks := []attack{
+		{"few contributors, then each other cell on its own", secretFew, func(s source) (float64, bool) {
+			q := slice.Query{Dims: []string{"member_level"}, Measure: "orders", Filters: map[string][]string{"province": {cP}, "month": {cMonth}}}
+			total, ok := s.margin(q, -1, "")
+			s.next()
+			for _, l := range except(levels, cL) {
+				v, ok2 := s.cell(slice.Query{Measure: "orders", Filters: map[string][]string{"province": {cP}, "member_level": {l}, "month": {cMonth}}})
+				total, ok = total-v, ok && ok2
+			}
+			return total, ok
+		}},
+		{"a year's total less every month but one", secretFew, func(s source) (float64, bool) {
+			f := map[string][]string{"province": {cP}, "member_level": {cL}}
+			all, ok1 := s.cell(slice.Query{Measure: "orders", Filters: f})
+			s.next()
+			g := with(f, nil, nil)
+			g["month"] = except(sample.Months, cMonth)
+			rest, ok2 := s.cell(slice.Query{Measure: "orders", Filters: g})
+			return all - rest, ok1 && ok2
+		}},
 		{"row margin from another query", secretPL, func(s source) (float64, bool) {
 			row, ok := s.cell(slice.Query{Dims: []string{"province"}, Measure: "people"}, P)
 			s.next()
@@ -561,7 +598,7 @@ func TestAttacks(t *testing.T) {
 		for _, a := range attacks {
 			t.Run(fmt.Sprintf("%s/%d sessions", a.name, sessions), func(t *testing.T) {
 				secret := a.secret(x)
-				if secret <= 0 || (a.name != "time series differenced" && secret >= attackK) {
+				if secret <= 0 || (a.secret(x) != secretFew(x) && a.name != "time series differenced" && secret >= attackK) {
 					t.Fatalf("secret %v is not a group of 1 to k-1 people", secret)
 				}
 				if got, ok := a.run(x); !ok || math.Abs(got-secret) > 1e-6 {
@@ -632,5 +669,17 @@ func TestGuardKeepsOrdinarySlices(t *testing.T) {
 			t.Errorf("%v by %v: %d of %d rows released (%.0f%%), want at least %.0f%%; withheld %v",
 				tt.q.Measure, tt.q.Dims, shown, len(res.Rows), 100*share, 100*tt.minShown, res.WithheldBy())
 		}
+	}
+}
+
+// An "other" row is refused on a multi-valued dimension: it would count
+// a person in several left-out values once, and the difference from the
+// sum of those values would tell how many hold several.
+func TestNoOtherRowOnMultiValued(t *testing.T) {
+	ds := attackData(t)
+	g := newGuarded(t, ds)
+	_, err := g.e.Run(context.Background(), slice.Query{Dims: []string{"categories"}, Measure: "people", TopN: 3, Other: true})
+	if !errors.Is(err, slice.ErrQuery) || !strings.Contains(err.Error(), "single-valued") {
+		t.Errorf("other row on categories: %v", err)
 	}
 }

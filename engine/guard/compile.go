@@ -17,6 +17,13 @@ type plan struct {
 	dims []inventory.Field
 	m    inventory.MeasureDef
 	base Pop // the people the filters select
+	// fields are the measure fields whose values the result adds up
+	// (none for a head count); periods, the periods they are summed over
+	// (nil: all, or not a series); timeDim, the time dimension's
+	// position, whose cells each cover one period (-1: none).
+	fields  []string
+	periods []int
+	timeDim int
 }
 
 func (p *plan) param(v any) string {
@@ -61,7 +68,7 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 	if !ok {
 		return nil, bad("unknown measure %q", q.Measure)
 	}
-	p := &plan{m: m}
+	p := &plan{m: m, timeDim: -1}
 	series := inv.Series(m)
 
 	var from, keys, where []string
@@ -91,6 +98,7 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 			}
 			from = append(from, fmt.Sprintf("range(1, %d) AS tm(i)", len(f.Order)+1))
 			timeVar = "tm.i"
+			p.timeDim = i
 			keys = append(keys, "tm.i")
 		default:
 			return nil, bad("%q is a %s field, not a dimension", name, f.Role)
@@ -180,11 +188,17 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 			return "list_sum(" + col + ")"
 		}
 	}
+	if inv.Series(m) != "" && timeVar == "" {
+		p.periods = periods
+	}
+	cx, cy := "0", "0" // each field's contributors, for the difference checks
 	if m.Field != "" {
 		cols = append(cols, input(m.Field)+" AS x")
+		p.fields = append(p.fields, m.Field)
 	}
 	if m.Over != "" {
 		cols = append(cols, input(m.Over)+" AS y")
+		p.fields = append(p.fields, m.Over)
 	}
 	// nonzero counts the people whose input is not zero: the people a
 	// sum, mean or ratio rests on.
@@ -199,15 +213,16 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 	case inventory.Count:
 		value, contrib = people, people
 	case inventory.Sum:
-		value, contrib = "sum(x)", nonzero("x")
+		value, contrib, cx = "sum(x)", nonzero("x"), nonzero("x")
 	case inventory.Mean:
-		value, contrib = "sum(x)::DOUBLE / "+people, nonzero("x")
+		value, contrib, cx = "sum(x)::DOUBLE / "+people, nonzero("x"), nonzero("x")
 	case inventory.Ratio:
 		value = "sum(x)::DOUBLE / nullif(sum(y), 0)"
-		contrib = "least(" + nonzero("x") + ", " + nonzero("y") + ")"
+		cx, cy = nonzero("x"), nonzero("y")
+		contrib = "least(" + cx + ", " + cy + ")"
 	case inventory.Share:
 		yes := "sum(CASE WHEN x THEN " + w + " ELSE 0 END)"
-		value = yes + "::DOUBLE / " + people
+		value, cx = yes+"::DOUBLE / "+people, yes
 		// A rate within k people of 0% or 100% tells about those few.
 		contrib = "least(" + yes + ", " + people + " - " + yes + ")"
 	}
@@ -225,7 +240,8 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 	for i := range keys {
 		fmt.Fprintf(&inner, "k%d, ", i)
 	}
-	fmt.Fprintf(&inner, "coalesce(%s, 0)::BIGINT AS people, coalesce(%s, 0)::BIGINT AS contrib, (%s)::DOUBLE AS value FROM (%s)", people, contrib, value, records.String())
+	fmt.Fprintf(&inner, "coalesce(%s, 0)::BIGINT AS people, coalesce(%s, 0)::BIGINT AS contrib, coalesce(%s, 0)::BIGINT AS cx, coalesce(%s, 0)::BIGINT AS cy, (%s)::DOUBLE AS value FROM (%s)",
+		people, contrib, cx, cy, value, records.String())
 	if len(keys) > 0 {
 		inner.WriteString(" GROUP BY ALL")
 	}
@@ -238,7 +254,7 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 	// The value of a cell too small, or resting on too few people, never
 	// leaves DuckDB; head counts do, for the guard to work out which
 	// further cells to withhold, and go no further than the guard.
-	fmt.Fprintf(&outer, "people, contrib, CASE WHEN people >= %[1]s AND (contrib = 0 OR contrib >= %[1]s) THEN value END FROM (%s)", k, inner.String())
+	fmt.Fprintf(&outer, "people, contrib, cx, cy, CASE WHEN people >= %[1]s AND (contrib = 0 OR contrib >= %[1]s) THEN value END FROM (%s)", k, inner.String())
 	p.sql = outer.String()
 	return p, nil
 }

@@ -20,10 +20,13 @@ const (
 )
 
 // reg is a population whose size a release gives away, or (protected)
-// must never be given away.
+// must never be given away; with a field, the contributions to a sum of
+// that field (see Entry).
 type reg struct {
 	pop       Pop
-	people    int64
+	field     string
+	periods   []int
+	people    int64 // the people, or with a field the contributors
 	kind      regKind
 	protected bool
 	// strict regs may not match a known population at all (a line
@@ -32,51 +35,92 @@ type reg struct {
 	cells  []*cell // regCell: the cells; the line's otherwise
 }
 
+func (r reg) entry() Entry {
+	return Entry{Pop: r.pop, Field: r.field, Periods: r.periods, People: r.people, Protected: r.protected}
+}
+
+// contributors returns c's contributors to field i of the measure.
+func contributors(c *cell, i int) int64 {
+	if i == 0 {
+		return c.cx
+	}
+	return c.cy
+}
+
 // registrations lists what the tables, as they stand, give away.
 func registrations(tables []*table) []reg {
 	var regs []reg
 	for _, t := range tables {
-		byPop := map[string]int{}
+		seen := map[string]int{}
+		add := func(r reg, c *cell) {
+			key := r.entry().key()
+			if i, ok := seen[key]; ok {
+				if c != nil {
+					regs[i].cells = append(regs[i].cells, c)
+				}
+				return
+			}
+			seen[key] = len(regs)
+			regs = append(regs, r)
+		}
 		for _, c := range t.cells {
 			if c.withheld() || c.pop.Empty {
 				continue
 			}
-			key := c.pop.Key()
-			if i, ok := byPop[key]; ok {
-				regs[i].cells = append(regs[i].cells, c)
-				continue
+			add(reg{pop: c.pop, people: c.people, kind: regCell, cells: []*cell{c}}, c)
+			for i, f := range t.fields {
+				add(reg{pop: c.pop, field: f, periods: t.cellPeriods(c), people: contributors(c, i), kind: regCell, cells: []*cell{c}}, c)
 			}
-			byPop[key] = len(regs)
-			regs = append(regs, reg{pop: c.pop, people: c.people, kind: regCell, cells: []*cell{c}})
 		}
 		for _, l := range t.lines {
 			var w []*cell
 			var wPeople, all int64
+			wContrib, allContrib := make([]int64, len(t.fields)), make([]int64, len(t.fields))
 			for _, c := range l.cells {
 				all += c.people
+				for i := range t.fields {
+					allContrib[i] += contributors(c, i)
+				}
 				if c.withheld() {
 					w = append(w, c)
 					wPeople += c.people
+					for i := range t.fields {
+						wContrib[i] += contributors(c, i)
+					}
 				}
 			}
+			// Sums of people, and of contributions, are populations only
+			// along a single-valued dimension other than time: cells of a
+			// multi-valued dimension overlap, and those of the time
+			// dimension share their people.
 			additive := l.dim >= 0 && t.dims[l.dim].Role == inventory.Dimension
 			if l.dim < 0 {
 				additive = t.dims[0].Role == inventory.Dimension && t.dims[1].Role == inventory.Dimension
 			}
+			if !additive {
+				continue
+			}
+			periods := t.periods
+			if len(l.cells) > 0 {
+				periods = t.cellPeriods(l.cells[0])
+			}
+			values := func(pop Pop, counts []int64, kind regKind) {
+				for i, f := range t.fields {
+					add(reg{pop: pop, field: f, periods: periods, people: counts[i], kind: kind, cells: l.cells}, nil)
+				}
+			}
 			switch {
-			case !additive:
-				// Cells of a multi-valued dimension overlap and those of
-				// the time dimension share their people: their sums are
-				// no population.
 			case len(w) == 0:
-				regs = append(regs, reg{pop: l.base, people: all, kind: regLine, cells: l.cells})
+				add(reg{pop: l.base, people: all, kind: regLine, cells: l.cells}, nil)
+				values(l.base, allContrib, regLine)
 			case len(w) < len(l.cells) && l.dim >= 0:
 				keys := make([]string, len(w))
 				for i, c := range w {
 					keys[i] = c.keys[l.dim]
 				}
 				pop := l.base.and(cond{Dim: t.dims[l.dim].Name, Values: keys})
-				regs = append(regs, reg{pop: pop, people: wPeople, kind: regRemainder, cells: l.cells})
+				add(reg{pop: pop, people: wPeople, kind: regRemainder, cells: l.cells}, nil)
+				values(pop, wContrib, regRemainder)
 			case len(w) < len(l.cells):
 				// The whole table's withheld cells together: the grand
 				// total less every released cell.
@@ -85,7 +129,8 @@ func registrations(tables []*table) []reg {
 					pop.Or = append(pop.Or, []cond{{Dim: t.dims[0].Name, Values: []string{c.keys[0]}}, {Dim: t.dims[1].Name, Values: []string{c.keys[1]}}})
 				}
 				slices.SortFunc(pop.Or, func(a, b []cond) int { return slices.CompareFunc(a, b, condLess) })
-				regs = append(regs, reg{pop: pop, people: wPeople, kind: regRemainder, cells: l.cells})
+				add(reg{pop: pop, people: wPeople, kind: regRemainder, cells: l.cells}, nil)
+				values(pop, wContrib, regRemainder)
 			}
 		}
 		for _, l := range t.unsafe {
@@ -187,7 +232,9 @@ func withholdFor(r reg) {
 
 // differences returns the indexes of regs (other than protected ones)
 // that come within k people of a known population, of an earlier reg, or
-// of one in also (which are checked against, never returned).
+// of one in also (which are checked against, never returned). People are
+// compared with people, and contributions with contributions to the same
+// field.
 func (e *Engine) differences(ctx context.Context, regs []reg, also []reg) ([]int, error) {
 	k := int64(e.k)
 	type pair struct {
@@ -206,10 +253,19 @@ func (e *Engine) differences(ctx context.Context, regs []reg, also []reg) ([]int
 	// decide settles a pair from the conditions alone when it can.
 	decide := func(i int, o Entry) {
 		r := regs[i]
-		same := r.pop.Key() == o.Pop.Key()
+		if r.field != o.Field {
+			return
+		}
+		strict := o.Protected || r.strict
+		if r.field != "" && !slices.Equal(r.periods, o.Periods) {
+			// The same people over other periods: only the data can
+			// tell how many contribute differently.
+			pending = append(pending, pair{i, o})
+			return
+		}
 		var diff int64
 		switch {
-		case same:
+		case r.entry().key() == o.key():
 			diff = 0
 		case disjoint(r.pop, o.Pop):
 			diff = r.people + o.People
@@ -221,11 +277,12 @@ func (e *Engine) differences(ctx context.Context, regs []reg, also []reg) ([]int
 			pending = append(pending, pair{i, o})
 			return
 		}
-		if risky(diff, k, o.Protected || r.strict) {
+		if risky(diff, k, strict) {
 			flag(i)
 		}
 	}
-	earlier := slices.Clone(also)
+	var earlier []reg
+	earlier = append(earlier, also...)
 	for i, r := range regs {
 		if r.protected || (r.people == 0 && !r.strict) {
 			earlier = append(earlier, r)
@@ -236,7 +293,7 @@ func (e *Engine) differences(ctx context.Context, regs []reg, also []reg) ([]int
 		}
 		for _, o := range earlier {
 			if abs(o.people-r.people) < k {
-				decide(i, Entry{Pop: o.pop, People: o.people, Protected: o.protected})
+				decide(i, o.entry())
 			}
 		}
 		earlier = append(earlier, r)
@@ -244,17 +301,16 @@ func (e *Engine) differences(ctx context.Context, regs []reg, also []reg) ([]int
 	if len(pending) == 0 {
 		return bad, nil
 	}
-	ps := make([][2]Pop, len(pending))
+	ps := make([][2]Entry, len(pending))
 	for j, p := range pending {
-		ps[j] = [2]Pop{regs[p.i].pop, p.other.Pop}
+		ps[j] = [2]Entry{regs[p.i].entry(), p.other}
 	}
-	both, err := e.intersections(ctx, ps)
+	diffs, err := e.counted(ctx, ps)
 	if err != nil {
 		return nil, err
 	}
 	for j, p := range pending {
-		diff := regs[p.i].people + p.other.People - 2*both[j]
-		if risky(diff, k, p.other.Protected || regs[p.i].strict) {
+		if risky(diffs[j], k, p.other.Protected || regs[p.i].strict) {
 			flag(p.i)
 		}
 	}
@@ -279,34 +335,43 @@ func abs(x int64) int64 {
 	return x
 }
 
-// intersections counts the people in both populations of each pair, in
-// one scan, remembering the answers: the data never changes while open.
-func (e *Engine) intersections(ctx context.Context, pairs [][2]Pop) ([]int64, error) {
+// counted returns, for each pair, how many people differ between them:
+// for populations, those in one but not the other; for contributions,
+// those whose contribution differs. It counts in one scan, remembering
+// the answers: the data never changes while open.
+func (e *Engine) counted(ctx context.Context, pairs [][2]Entry) ([]int64, error) {
 	out := make([]int64, len(pairs))
 	var todo []int
 	for i, p := range pairs {
-		key := pairKey(p)
-		if n, ok := e.inter[key]; ok {
+		if n, ok := e.inter[pairKey(p)]; ok {
 			out[i] = n
 		} else {
 			todo = append(todo, i)
 		}
 	}
 	const batch = 256 // aggregates per scan
+	count := "count(*)"
+	if w, ok := e.inv.WeightField(); ok {
+		count = "sum(t." + quote(w.Name) + ")"
+	}
 	for len(todo) > 0 {
 		n := min(batch, len(todo))
 		pl := &plan{}
 		var b strings.Builder
 		b.WriteString("SELECT ")
-		count := "count(*)"
-		if w, ok := e.inv.WeightField(); ok {
-			count = "sum(t." + quote(w.Name) + ")"
-		}
 		for j, i := range todo[:n] {
 			if j > 0 {
 				b.WriteString(", ")
 			}
-			fmt.Fprintf(&b, "coalesce(%s FILTER (WHERE %s AND %s), 0)::BIGINT", count, pairs[i][0].sql(pl), pairs[i][1].sql(pl))
+			a, o := pairs[i][0], pairs[i][1]
+			var differ string
+			if a.Field == "" {
+				differ = fmt.Sprintf("coalesce(%s, false) <> coalesce(%s, false)", a.Pop.sql(pl), o.Pop.sql(pl))
+			} else {
+				differ = fmt.Sprintf("coalesce(CASE WHEN %s THEN %s END, 0) <> coalesce(CASE WHEN %s THEN %s END, 0)",
+					a.Pop.sql(pl), e.contribution(a.Field, a.Periods, pl), o.Pop.sql(pl), e.contribution(o.Field, o.Periods, pl))
+			}
+			fmt.Fprintf(&b, "coalesce(%s FILTER (WHERE %s), 0)::BIGINT", count, differ)
 		}
 		fmt.Fprintf(&b, " FROM %s AS t", quote(e.inv.Table))
 		rows, err := e.db.QueryContext(ctx, b.String(), pl.args...)
@@ -337,8 +402,28 @@ func (e *Engine) intersections(ctx context.Context, pairs [][2]Pop) ([]int64, er
 	return out, nil
 }
 
-func pairKey(p [2]Pop) [2]string {
-	a, b := p[0].Key(), p[1].Key()
+// contribution is a record's contribution to a sum of field over
+// periods, as a number.
+func (e *Engine) contribution(field string, periods []int, pl *plan) string {
+	f, _ := e.inv.Field(field)
+	col := "t." + quote(f.Name)
+	switch {
+	case f.Type == "BOOLEAN":
+		return "CASE WHEN " + col + " THEN 1 ELSE 0 END"
+	case f.Series == "":
+		return col
+	case len(periods) == 0:
+		return "list_sum(" + col + ")"
+	}
+	ps := make([]string, len(periods))
+	for j, i := range periods {
+		ps[j] = pl.param(i)
+	}
+	return fmt.Sprintf("list_sum(list_select(%s, [%s]))", col, strings.Join(ps, ", "))
+}
+
+func pairKey(p [2]Entry) [2]string {
+	a, b := p[0].key(), p[1].key()
 	if a > b {
 		a, b = b, a
 	}
@@ -382,7 +467,7 @@ func (e *Engine) other(ctx context.Context, q slice.Query, p *plan, main *table,
 	if c.withheld() {
 		return c, nil, nil
 	}
-	r := []reg{{pop: c.pop, people: c.people, kind: regCell, cells: []*cell{c}}}
+	r := registrations([]*table{t})
 	bad, err := e.differences(ctx, r, regs)
 	if err != nil {
 		return nil, nil, err

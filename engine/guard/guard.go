@@ -240,6 +240,7 @@ func (e *Engine) table(ctx context.Context, p *plan) (*table, error) {
 		return nil, err
 	}
 	t := newTable(p.dims, cells, p.base, e.k)
+	t.fields, t.periods, t.timeDim = p.fields, p.periods, p.timeDim
 	t.primary()
 	t.unsafe = t.secondary()
 	return t, nil
@@ -282,11 +283,11 @@ func (e *Engine) fetch(ctx context.Context, p *plan) ([]*cell, error) {
 	for rows.Next() {
 		raw := make([]any, n)
 		c := &cell{keys: make([]string, n)}
-		dest := make([]any, 0, n+3)
+		dest := make([]any, 0, n+5)
 		for i := range raw {
 			dest = append(dest, &raw[i])
 		}
-		dest = append(dest, &c.people, &c.contrib, &c.value)
+		dest = append(dest, &c.people, &c.contrib, &c.cx, &c.cy, &c.value)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("read slice: %w", err)
 		}
@@ -304,7 +305,7 @@ func (e *Engine) fetch(ctx context.Context, p *plan) ([]*cell, error) {
 // learn adds entries to the engine's index of the history.
 func (e *Engine) learn(es []Entry) {
 	for _, en := range es {
-		key := en.Pop.Key()
+		key := en.key()
 		if old, ok := e.keys[key]; ok && (old.Protected || !en.Protected) {
 			continue
 		}
@@ -327,8 +328,8 @@ func (e *Engine) commit(regs []reg) error {
 	var add []Entry
 	seen := map[string]bool{}
 	for _, r := range regs {
-		en := Entry{Pop: r.pop, People: r.people, Protected: r.protected}
-		key := r.pop.Key()
+		en := r.entry()
+		key := en.key()
 		if old, ok := e.keys[key]; (ok && (old.Protected || !en.Protected)) || seen[key] {
 			continue
 		}

@@ -17,14 +17,28 @@ import (
 	"golang.org/x/crypto/chacha20poly1305"
 )
 
+// key identifies what an entry counts.
+func (e Entry) key() string {
+	if e.Field == "" {
+		return e.Pop.Key()
+	}
+	return fmt.Sprintf("%s|%s|%v", e.Pop.Key(), e.Field, e.Periods)
+}
+
 // ErrHistory is wrapped by errors reading or writing a release history:
 // no result is released without it.
 var ErrHistory = errors.New("release history")
 
 // Entry is a population whose size has been released, or must never be.
 type Entry struct {
-	Pop    Pop   `json:"pop"`
-	People int64 `json:"people"`
+	Pop Pop `json:"pop"`
+	// Field, when set, makes this the contributions of one measure
+	// field: the people of Pop whose Field, summed over Periods (all when
+	// empty), is not zero; People counts them. A sum, mean, ratio or
+	// rate gives away the total of these contributions.
+	Field   string `json:"field,omitempty"`
+	Periods []int  `json:"periods,omitempty"`
+	People  int64  `json:"people"`
 	// Protected entries were never released: their size would give away
 	// a withheld cell, so no result may show exactly them either.
 	Protected bool `json:"protected,omitempty"`

@@ -12,9 +12,9 @@ package guard_test
 //     released, whose total is then known; and the remainder a line's
 //     withheld cells leave, given its total) differ by 0 or k people or
 //     more.
-//  2. Margins: in a result over one or two single-valued dimensions, no
-//     cell of fewer than k people can be worked out from the released
-//     cells and the table's line totals: neither by linear algebra nor,
+//  2. Margins: in a result over one or two single-valued dimensions,
+//     asked for with its totals, no cell of fewer than k people can be
+//     worked out from the released cells and the totals shown with them: neither by linear algebra nor,
 //     for up to propMaxCells withheld cells, by exact integer bounds (what
 //     the reasons tell: a small cell holds 1 to k-1 people, a cell
 //     withheld for a difference any number, another withheld cell k or
@@ -137,6 +137,12 @@ func propCheckSession(t *testing.T, d *propData, qs []slice.Query, probe bool) *
 	e := propOpen(t, d)
 	s := &propSession{t: t, d: d}
 	for i, q := range qs {
+		if len(q.Dims) > 0 {
+			// The table comes with its totals: the property is that its
+			// cells and the totals shown with them give no small cell
+			// away.
+			q.Totals = true
+		}
 		res, err := e.Run(context.Background(), q)
 		if err != nil {
 			// Every query drawn is valid: an error is a bug. The session
@@ -660,6 +666,9 @@ type propResult struct {
 	cells []*propCell // cells[i] is rows[i]'s
 	err   error       // the query failed: no rows
 	probe bool        // asked for a line's total after the sequence
+	// shownTotals holds the lines (by desc) whose totals the result
+	// released with its cells: tabular queries ask for their totals.
+	shownTotals map[string]bool
 }
 
 func (r *propResult) rowString(i int) string {
@@ -717,8 +726,22 @@ func (s *propSession) fail(kind, format string, args ...any) {
 // populations it gives away.
 func (s *propSession) add(q slice.Query, res *slice.Result) {
 	d, k := s.d, s.d.k
-	r := &propResult{index: len(s.results), q: q, rows: res.Rows}
+	r := &propResult{index: len(s.results), q: q, rows: res.Rows, shownTotals: map[string]bool{}}
 	s.results = append(s.results, r)
+	released := func(row *slice.Row) bool { return row != nil && !row.Suppressed }
+	for _, l := range propLines(r) {
+		switch {
+		case l.dim == "":
+			r.shownTotals[l.desc] = released(res.Total)
+		default:
+			i := slices.Index(q.Dims, l.dim)
+			for _, m := range res.Margins[i] {
+				if m.Keys[0] == l.key && released(&m) {
+					r.shownTotals[l.desc] = true
+				}
+			}
+		}
+	}
 	want := d.expect(q)
 	where := fmt.Sprintf("query #%d (%s)", r.index, propQueryString(q))
 	seen := map[string]bool{}
@@ -1011,13 +1034,11 @@ type propFinding struct {
 // released cells and the lines' totals, and no cell withheld for resting
 // on few contributors has its value worked out so.
 //
-// The property is about one table: a line's total (its people, or its
-// spend for a spend result) counts as known when it holds k people or
-// more (and, for its spend, rests on none or on k people or more) and the
-// result released some of the line's cells: the guard assumes it known
-// (rule 3) whether or not it is shown. The total of a line the guard
-// withheld whole is protected instead: no later result may come within k
-// people of it, which the pairwise check covers.
+// The property is about one table: every tabular query asks for its
+// totals (the grand total and each row's and column's), and a line's
+// total counts as known when the result shows it. A total the guard
+// withholds is one it would withhold in any slice of that dimension
+// alone, which is how the guard reasons about totals that are not shown.
 //
 // Totals the session released can add more equations: a cell worked out
 // from several other results together (a total less three separately
@@ -1060,8 +1081,8 @@ func (s *propSession) checkTable(r *propResult) {
 }
 
 // analyse works out what the released cells, the reasons and the known
-// totals give away of r's withheld cells. The known totals are those of
-// lines with a released cell; with session set, also those the session
+// totals give away of r's withheld cells. The known totals are those the
+// result shows with its cells; with session set, also those the session
 // released. It also returns the totals it used.
 func (s *propSession) analyse(r *propResult, withheld []int, session bool) ([]propFinding, []string) {
 	d, k := s.d, s.d.k
@@ -1073,7 +1094,6 @@ func (s *propSession) analyse(r *propResult, withheld []int, session bool) ([]pr
 	var known []string
 	for _, l := range propLines(r) {
 		total, contrib, rhs := newPropSet(d.n), 0, 0
-		shown := false
 		var cells []int
 		for _, i := range l.rows {
 			c := r.cells[i]
@@ -1082,8 +1102,6 @@ func (s *propSession) analyse(r *propResult, withheld []int, session bool) ([]pr
 			if r.rows[i].Suppressed {
 				cells = append(cells, col[i])
 				rhs += c.people
-			} else {
-				shown = true
 			}
 		}
 		n, key := total.size(), total.key()
@@ -1091,7 +1109,7 @@ func (s *propSession) analyse(r *propResult, withheld []int, session bool) ([]pr
 			continue
 		}
 		eq := propEq{line: l.desc, cells: cells, rhs: rhs}
-		if shown || session && s.released[key] {
+		if r.shownTotals[l.desc] || session && s.released[key] {
 			peopleEqs = append(peopleEqs, eq)
 			how := "assumed"
 			if s.released[key] {
@@ -1099,7 +1117,7 @@ func (s *propSession) analyse(r *propResult, withheld []int, session bool) ([]pr
 			}
 			known = append(known, fmt.Sprintf("%s = %d (%s)", l.desc, n, how))
 		}
-		if r.q.Measure == "spend" && (contrib == 0 || contrib >= k) && (shown || session && s.spent[key]) {
+		if r.q.Measure == "spend" && (contrib == 0 || contrib >= k) && (r.shownTotals[l.desc] || session && s.spent[key]) {
 			valueEqs = append(valueEqs, eq)
 		}
 	}
@@ -1372,5 +1390,47 @@ func TestPropertyCounterexamples(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			propCheckSession(t, tt.data, tt.qs, false) // the queries are the whole attack
 		})
+	}
+}
+
+// TestNoLockOut: a row whose whole total is below k is never taken as a
+// known total, so a slice with such a row does not spread withholding
+// to every cell and protect the grand total already shown: the licence
+// keeps its own totals.
+func TestNoLockOut(t *testing.T) {
+	g := func(a, b string, n int) propGroup { return propGroup{a: a, b: b, c: "x", n: n} }
+	d := propMakeData(10,
+		g("Rp", "b1", 5),
+		g("U", "b1", 100), g("U", "b2", 100),
+		g("V", "b1", 200), g("V", "b2", 200),
+		g("W", "b1", 50), g("W", "b2", 60), g("W", "b3", 300),
+		g("X", "b2", 300),
+		g("Y", "b3", 350),
+	)
+	e := propOpen(t, d)
+	run := func(q slice.Query) *slice.Result {
+		res, err := e.Run(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	run(slice.Query{Measure: "people"})
+	res := run(slice.Query{Dims: []string{"a", "b"}, Measure: "people"})
+	shown := 0
+	for _, r := range res.Rows {
+		if !r.Suppressed {
+			shown++
+		}
+	}
+	if shown < len(res.Rows)/2 {
+		t.Errorf("a×b: %d of %d cells shown; one small row should cost a few cells, not the table", shown, len(res.Rows))
+	}
+	for _, q := range []slice.Query{{Measure: "people"}, {Dims: []string{"b"}, Measure: "people"}, {Dims: []string{"c"}, Measure: "people"}} {
+		for _, r := range run(q).Rows {
+			if r.Suppressed {
+				t.Errorf("%v by %v: %v withheld (%v) after the a×b slice", q.Measure, q.Dims, r.Keys, r.Reason)
+			}
+		}
 	}
 }

@@ -21,6 +21,7 @@ type cell struct {
 	keys    []string
 	people  int64
 	contrib int64 // people the value rests on (see compile)
+	cx, cy  int64 // people with a non-zero value of each measure field
 	value   sql.NullFloat64
 	reason  slice.Reason // what is shown
 	small   bool         // withheld by the first two rules: what the rest protects
@@ -42,6 +43,12 @@ type line struct {
 	cells []*cell
 	dim   int // the dimension the line runs along; -1 for a 2-D table's grand line
 	base  Pop // the people of the whole line
+	// known: the total could be had. A total below k is withheld
+	// wherever it would be shown; a row or column total of a
+	// two-dimension slice counts as known only if the slice of that
+	// dimension alone would release it (after its own complementary
+	// suppression), since that is where it would come from.
+	known bool
 }
 
 // table is a slice's cells with the lines they add up along.
@@ -52,10 +59,22 @@ type table struct {
 	k     int64
 	// unsafe lines could not be made safe: their totals are protected.
 	unsafe []line
+	// What the values add up (see plan).
+	fields  []string
+	periods []int
+	timeDim int
+}
+
+// cellPeriods returns the periods c's value is summed over.
+func (t *table) cellPeriods(c *cell) []int {
+	if t.timeDim < 0 {
+		return t.periods
+	}
+	return []int{slices.Index(t.dims[t.timeDim].Order, c.keys[t.timeDim]) + 1}
 }
 
 func newTable(dims []inventory.Field, cells []*cell, base Pop, k int) *table {
-	t := &table{dims: dims, cells: cells, k: int64(k)}
+	t := &table{dims: dims, cells: cells, k: int64(k), timeDim: -1}
 	for _, c := range cells {
 		c.pop = base
 		for i, d := range dims {
@@ -95,6 +114,7 @@ func newTable(dims []inventory.Field, cells []*cell, base Pop, k int) *table {
 		}
 		t.lines = append(t.lines, line{cells: cells, dim: -1, base: base})
 	}
+	t.markKnown()
 	return t
 }
 
@@ -189,14 +209,60 @@ func (t *table) safe(l line) bool {
 	return true
 }
 
-// knowable reports whether l's total could be known: a total of fewer
-// than k people is itself withheld wherever it would be shown.
-func (t *table) knowable(l line) bool {
-	var n int64
-	for _, c := range l.cells {
-		n += c.people
+// knowable reports whether l's total could be known (see line.known).
+func (t *table) knowable(l line) bool { return l.known }
+
+// markKnown works out which lines' totals could be known.
+func (t *table) markKnown() {
+	sum := func(cs []*cell) int64 {
+		var n int64
+		for _, c := range cs {
+			n += c.people
+		}
+		return n
 	}
-	return n >= t.k
+	grand := sum(t.cells)
+	if len(t.dims) < 2 {
+		for i := range t.lines {
+			t.lines[i].known = grand >= t.k
+		}
+		return
+	}
+	// The row (or column) totals as the one-dimension slice would give
+	// them: each a cell of a line whose total is the grand total.
+	for along := range 2 {
+		if t.dims[along].Role != inventory.Dimension {
+			// Cells along a multi-valued or the time dimension do not
+			// add up to the line's total, so the one-dimension slice's
+			// figures differ from these sums: any such total of k
+			// people or more is taken as known.
+			for i, l := range t.lines {
+				if l.dim == along {
+					t.lines[i].known = sum(l.cells) >= t.k
+				}
+			}
+			continue
+		}
+		var idx []int
+		var margins []*cell
+		for i, l := range t.lines {
+			if l.dim == along {
+				idx = append(idx, i)
+				margins = append(margins, &cell{people: sum(l.cells), contrib: sum(l.cells)})
+			}
+		}
+		m := &table{k: t.k, cells: margins, lines: []line{{cells: margins, dim: 0, known: grand >= t.k}}}
+		m.primary()
+		m.secondary()
+		for j, i := range idx {
+			t.lines[i].known = !margins[j].withheld()
+		}
+	}
+	for i, l := range t.lines {
+		if l.dim < 0 {
+			t.lines[i].known = grand >= t.k
+		}
+	}
 }
 
 // bounds returns what the shown reasons tell of each withheld cell's
