@@ -430,7 +430,31 @@ func TestAttacks(t *testing.T) {
 		return x.sum("orders", map[string][]string{"province": {cP}, "member_level": {cL}, "month": {cMonth}})
 	}
 
+	// A province where few people hold both of two categories, each
+	// held by many.
+	var bp, bx, by string
+	if err := queryRow(db, fmt.Sprintf(`WITH c AS (SELECT unnest(['美妆','服饰','数码','食品','母婴','家居','运动户外','图书']) AS c)
+		SELECT province, x.c, y.c FROM personas, c AS x, c AS y WHERE x.c < y.c GROUP BY ALL
+		HAVING count(*) FILTER (WHERE list_contains(categories, x.c) AND list_contains(categories, y.c)) BETWEEN 1 AND %[1]d - 1
+		   AND count(*) FILTER (WHERE list_contains(categories, x.c)) >= 3 * %[1]d
+		   AND count(*) FILTER (WHERE list_contains(categories, y.c)) >= 3 * %[1]d
+		ORDER BY 1, 2, 3 LIMIT 1`, attackK), &bp, &bx, &by); err != nil {
+		t.Fatalf("no province where few hold two categories: %v", err)
+	}
+
 	attacks := []attack{
+		{"multi-valued cells less their total", func(s source) float64 {
+			f := map[string][]string{"province": {bp}}
+			return x.sum("people", with(f, []string{"categories"}, []string{bx})) + x.sum("people", with(f, []string{"categories"}, []string{by})) -
+				x.sum("people", map[string][]string{"province": {bp}, "categories": {bx, by}})
+		}, func(s source) (float64, bool) {
+			q := slice.Query{Dims: []string{"categories"}, Measure: "people", Filters: map[string][]string{"province": {bp}, "categories": {bx, by}}}
+			total, ok := s.margin(q, -1, "")
+			s.next()
+			vx, ok1 := s.cell(q, bx)
+			vy, ok2 := s.cell(q, by)
+			return vx + vy - total, ok && ok1 && ok2
+		}},
 		{"few contributors, then each other cell on its own", secretFew, func(s source) (float64, bool) {
 			q := slice.Query{Dims: []string{"member_level"}, Measure: "orders", Filters: map[string][]string{"province": {cP}, "month": {cMonth}}}
 			total, ok := s.margin(q, -1, "")

@@ -49,6 +49,9 @@ type line struct {
 	// dimension alone would release it (after its own complementary
 	// suppression), since that is where it would come from.
 	known bool
+	// distinct, for a line along a multi-valued dimension, counts its
+	// people once each (0: not counted).
+	distinct int64
 }
 
 // table is a slice's cells with the lines they add up along.
@@ -59,6 +62,7 @@ type table struct {
 	k     int64
 	// unsafe lines could not be made safe: their totals are protected.
 	unsafe []line
+	base Pop // the people the filters select
 	// What the values add up (see plan).
 	fields  []string
 	periods []int
@@ -74,7 +78,7 @@ func (t *table) cellPeriods(c *cell) []int {
 }
 
 func newTable(dims []inventory.Field, cells []*cell, base Pop, k int) *table {
-	t := &table{dims: dims, cells: cells, k: int64(k), timeDim: -1}
+	t := &table{dims: dims, cells: cells, k: int64(k), timeDim: -1, base: base}
 	for _, c := range cells {
 		c.pop = base
 		for i, d := range dims {
@@ -166,6 +170,17 @@ func smallestShown(cells []*cell) *cell {
 func (t *table) safe(l line) bool {
 	if !t.knowable(l) {
 		return true
+	}
+	if l.distinct > 0 && !slices.ContainsFunc(l.cells, (*cell).withheld) {
+		// All shown: the sum less the people counts the values held
+		// beyond a first, which must not come from a handful of people.
+		var sum int64
+		for _, c := range l.cells {
+			sum += c.people
+		}
+		if extra := sum - l.distinct; extra > 0 && extra < t.k {
+			return false
+		}
 	}
 	var w []*cell
 	sensitive := false
