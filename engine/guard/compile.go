@@ -107,6 +107,7 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 	}
 
 	var periods []int // selected period indexes (1-based) when time is filtered
+	multiFilter := map[int][]string{} // a sliced multi-valued dimension's filter values
 	filterNames := make([]string, 0, len(q.Filters))
 	for name := range q.Filters {
 		filterNames = append(filterNames, name)
@@ -129,6 +130,7 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 		case inventory.MultiDimension:
 			p.base = p.base.and(cond{Dim: name, Multi: true, Values: vals})
 			if dimPos >= 0 {
+				multiFilter[dimPos] = vals
 				where = append(where, inFilter(fmt.Sprintf("d%d.v", dimPos), vals, p))
 			} else {
 				where = append(where, fmt.Sprintf("list_has_any(t.%s, [%s])", quote(name), p.params(vals)))
@@ -226,6 +228,22 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 		// A rate within k people of 0% or 100% tells about those few.
 		contrib = "least(" + yes + ", " + people + " - " + yes + ")"
 	}
+	// A record shows up once per value of a sliced multi-valued
+	// dimension; weighing each appearance 1/(its values) makes the sum
+	// over a line's cells the line's people, counted once each, with no
+	// extra scan (see table.distinct).
+	var shares []string
+	for i, d := range p.dims {
+		if d.Role != inventory.MultiDimension {
+			continue
+		}
+		n := "len(t." + quote(d.Name) + ")"
+		if vals, ok := multiFilter[i]; ok {
+			n = "len(list_intersect(t." + quote(d.Name) + ", [" + p.params(vals) + "]))"
+		}
+		cols = append(cols, fmt.Sprintf("%s::DOUBLE / %s AS f%d", w, n, i))
+		shares = append(shares, fmt.Sprintf("sum(f%d) AS s%d", i, i))
+	}
 	if len(cols) == 0 {
 		cols = []string{"1 AS one"} // a total of the count measure needs no column
 	}
@@ -240,6 +258,9 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 	for i := range keys {
 		fmt.Fprintf(&inner, "k%d, ", i)
 	}
+	for _, sh := range shares {
+		inner.WriteString(sh + ", ")
+	}
 	fmt.Fprintf(&inner, "coalesce(%s, 0)::BIGINT AS people, coalesce(%s, 0)::BIGINT AS contrib, coalesce(%s, 0)::BIGINT AS cx, coalesce(%s, 0)::BIGINT AS cy, (%s)::DOUBLE AS value FROM (%s)",
 		people, contrib, cx, cy, value, records.String())
 	if len(keys) > 0 {
@@ -250,6 +271,11 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 	outer.WriteString("SELECT ")
 	for i := range keys {
 		fmt.Fprintf(&outer, "k%d, ", i)
+	}
+	for i, d := range p.dims {
+		if d.Role == inventory.MultiDimension {
+			fmt.Fprintf(&outer, "s%d, ", i)
+		}
 	}
 	// The value of a cell too small, or resting on too few people, never
 	// leaves DuckDB; head counts do, for the guard to work out which

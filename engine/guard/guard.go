@@ -241,70 +241,9 @@ func (e *Engine) table(ctx context.Context, p *plan) (*table, error) {
 	}
 	t := newTable(p.dims, cells, p.base, e.k)
 	t.fields, t.periods, t.timeDim = p.fields, p.periods, p.timeDim
-	if err := e.distinct(ctx, t); err != nil {
-		return nil, err
-	}
 	t.primary()
 	t.unsafe = t.secondary()
 	return t, nil
-}
-
-// distinct counts, for each line along a multi-valued dimension, the
-// people in it. Its cells count a person once per value, so their sum
-// less this count tells how many values people hold beyond their first;
-// secondary suppression keeps that from naming a handful of people.
-func (e *Engine) distinct(ctx context.Context, t *table) error {
-	count := "count(*)"
-	if w, ok := e.inv.WeightField(); ok {
-		count = "sum(t." + quote(w.Name) + ")"
-	}
-	for along, d := range t.dims {
-		if d.Role != inventory.MultiDimension {
-			continue
-		}
-		pl := &plan{}
-		key, from := "''", quote(e.inv.Table)+" AS t"
-		if len(t.dims) == 2 {
-			switch o := t.dims[1-along]; o.Role {
-			case inventory.Dimension:
-				key = "nullif(t." + quote(o.Name) + ", '')"
-			case inventory.MultiDimension:
-				key, from = "u.v", from+", unnest(t."+quote(o.Name)+") AS u(v)"
-			}
-			// The time dimension: every period holds the same people.
-		}
-		q := fmt.Sprintf("SELECT %s AS k, coalesce(%s, 0)::BIGINT FROM %s WHERE %s GROUP BY ALL", key, count, from, t.base.sql(pl))
-		rows, err := e.db.QueryContext(ctx, q, pl.args...)
-		if err != nil {
-			return fmt.Errorf("count people: %w", err)
-		}
-		totals := map[string]int64{}
-		for rows.Next() {
-			var k sql.NullString
-			var n int64
-			if err := rows.Scan(&k, &n); err != nil {
-				rows.Close()
-				return fmt.Errorf("count people: %w", err)
-			}
-			totals[k.String] = n
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return fmt.Errorf("count people: %w", err)
-		}
-		for i, l := range t.lines {
-			if l.dim != along || len(l.cells) == 0 {
-				continue
-			}
-			fixed := ""
-			if len(t.dims) == 2 && t.dims[1-along].Role != inventory.Time {
-				fixed = l.cells[0].keys[1-along]
-			}
-			t.lines[i].distinct = totals[fixed]
-		}
-	}
-	return nil
 }
 
 // margin runs the slice of q over only the dimensions dims: its total,
@@ -347,6 +286,12 @@ func (e *Engine) fetch(ctx context.Context, p *plan) ([]*cell, error) {
 		dest := make([]any, 0, n+5)
 		for i := range raw {
 			dest = append(dest, &raw[i])
+		}
+		c.share = make([]float64, n)
+		for i, d := range p.dims {
+			if d.Role == inventory.MultiDimension {
+				dest = append(dest, &c.share[i])
+			}
 		}
 		dest = append(dest, &c.people, &c.contrib, &c.cx, &c.cy, &c.value)
 		if err := rows.Scan(dest...); err != nil {

@@ -22,6 +22,10 @@ type cell struct {
 	people  int64
 	contrib int64 // people the value rests on (see compile)
 	cx, cy  int64 // people with a non-zero value of each measure field
+	// share[i], for a multi-valued dimension i, is the cell's people
+	// counted 1/(values held) each: summed along the dimension, the
+	// line's people once each.
+	share []float64
 	value   sql.NullFloat64
 	reason  slice.Reason // what is shown
 	small   bool         // withheld by the first two rules: what the rest protects
@@ -119,6 +123,15 @@ func newTable(dims []inventory.Field, cells []*cell, base Pop, k int) *table {
 		t.lines = append(t.lines, line{cells: cells, dim: -1, base: base})
 	}
 	t.markKnown()
+	for i, l := range t.lines {
+		if l.dim >= 0 && dims[l.dim].Role == inventory.MultiDimension {
+			var n float64
+			for _, c := range l.cells {
+				n += c.share[l.dim]
+			}
+			t.lines[i].distinct = int64(math.Round(n))
+		}
+	}
 	return t
 }
 
