@@ -106,7 +106,7 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 		p.dims = append(p.dims, f)
 	}
 
-	var periods []int // selected period indexes (1-based) when time is filtered
+	var periods []int                 // selected period indexes (1-based) when time is filtered
 	multiFilter := map[int][]string{} // a sliced multi-valued dimension's filter values
 	filterNames := make([]string, 0, len(q.Filters))
 	for name := range q.Filters {

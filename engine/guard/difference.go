@@ -33,10 +33,11 @@ type reg struct {
 	// total that must stay unknown): checked even when equal.
 	strict bool
 	cells  []*cell // regCell: the cells; the line's otherwise
+	key    string  // entry().key(), set by registrations
 }
 
 func (r reg) entry() Entry {
-	return Entry{Pop: r.pop, Field: r.field, Periods: r.periods, People: r.people, Protected: r.protected}
+	return Entry{Pop: r.pop, Field: r.field, Periods: r.periods, People: r.people, Protected: r.protected, cached: r.key}
 }
 
 // contributors returns c's contributors to field i of the measure.
@@ -54,6 +55,7 @@ func registrations(tables []*table) []reg {
 		seen := map[string]int{}
 		add := func(r reg, c *cell) {
 			key := r.entry().key()
+			r.key = key
 			if i, ok := seen[key]; ok {
 				if c != nil {
 					regs[i].cells = append(regs[i].cells, c)
@@ -138,7 +140,9 @@ func registrations(tables []*table) []reg {
 			for _, c := range l.cells {
 				all += c.people
 			}
-			regs = append(regs, reg{pop: l.base, people: all, kind: regProtected, protected: true, cells: l.cells})
+			r := reg{pop: l.base, people: all, kind: regProtected, protected: true, cells: l.cells}
+			r.key = r.entry().key()
+			regs = append(regs, r)
 		}
 	}
 	return regs

@@ -311,6 +311,7 @@ func (e *Engine) fetch(ctx context.Context, p *plan) ([]*cell, error) {
 // learn adds entries to the engine's index of the history.
 func (e *Engine) learn(es []Entry) {
 	for _, en := range es {
+		en = en.withKey()
 		key := en.key()
 		if old, ok := e.keys[key]; ok && (old.Protected || !en.Protected) {
 			continue

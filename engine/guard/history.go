@@ -19,10 +19,19 @@ import (
 
 // key identifies what an entry counts.
 func (e Entry) key() string {
+	if e.cached != "" {
+		return e.cached
+	}
 	if e.Field == "" {
 		return e.Pop.Key()
 	}
 	return fmt.Sprintf("%s|%s|%v", e.Pop.Key(), e.Field, e.Periods)
+}
+
+// withKey returns e with its key worked out, for entries compared often.
+func (e Entry) withKey() Entry {
+	e.cached = e.key()
+	return e
 }
 
 // ErrHistory is wrapped by errors reading or writing a release history:
@@ -42,6 +51,8 @@ type Entry struct {
 	// Protected entries were never released: their size would give away
 	// a withheld cell, so no result may show exactly them either.
 	Protected bool `json:"protected,omitempty"`
+
+	cached string // key(), once worked out
 }
 
 // History remembers the populations released for a licence, so that a

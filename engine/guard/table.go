@@ -25,11 +25,11 @@ type cell struct {
 	// share[i], for a multi-valued dimension i, is the cell's people
 	// counted 1/(values held) each: summed along the dimension, the
 	// line's people once each.
-	share []float64
-	value   sql.NullFloat64
-	reason  slice.Reason // what is shown
-	small   bool         // withheld by the first two rules: what the rest protects
-	pop     Pop
+	share  []float64
+	value  sql.NullFloat64
+	reason slice.Reason // what is shown
+	small  bool         // withheld by the first two rules: what the rest protects
+	pop    Pop
 }
 
 func (c *cell) withheld() bool { return c.reason != slice.Shown }
@@ -66,7 +66,7 @@ type table struct {
 	k     int64
 	// unsafe lines could not be made safe: their totals are protected.
 	unsafe []line
-	base Pop // the people the filters select
+	base   Pop // the people the filters select
 	// What the values add up (see plan).
 	fields  []string
 	periods []int
@@ -177,9 +177,12 @@ func smallestShown(cells []*cell) *cell {
 //   - a lone withheld cell is its total less the others: at least two;
 //   - their sum is a group of its own, and must reach k people, with a
 //     value resting on no fewer than k of them;
-//   - knowing that a cell withheld for being small holds 1 to k-1 people,
-//     and any other withheld cell at least k, the sum must leave each
-//     small cell more than one possible size.
+//   - knowing what the reasons tell of each withheld cell's size (see
+//     bounds), the sum must leave each small cell more than one possible
+//     size;
+//   - along a multi-valued dimension with every cell shown, the sum less
+//     the line's people must not be 1 to k-1 (a handful holding two
+//     values).
 func (t *table) safe(l line) bool {
 	if !t.knowable(l) {
 		return true
@@ -218,18 +221,21 @@ func (t *table) safe(l line) bool {
 		return false
 	}
 	lo, hi := t.bounds(w)
-	var sumLo, sumHi float64
-	for i := range w {
-		sumLo += lo[i]
-		sumHi += hi[i]
-	}
 	for i, c := range w {
 		if c.people >= t.k {
 			continue // its size is no secret
 		}
-		// The range the sum leaves for c, given the others' bounds.
-		least := math.Max(lo[i], float64(people)-(sumHi-hi[i]))
-		most := math.Min(hi[i], float64(people)-(sumLo-lo[i]))
+		// The range the sum leaves for c, given the others' bounds
+		// (summed apart: a bound may be infinite).
+		var othersLo, othersHi float64
+		for j := range w {
+			if j != i {
+				othersLo += lo[j]
+				othersHi += hi[j]
+			}
+		}
+		least := math.Max(lo[i], float64(people)-othersHi)
+		most := math.Min(hi[i], float64(people)-othersLo)
 		if most-least < 1 {
 			return false
 		}
