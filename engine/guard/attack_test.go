@@ -40,15 +40,7 @@ var (
 
 func attackData(t *testing.T) *dataset.Dataset {
 	attackOnce.Do(func() {
-		const rows = 20_000
-		r, err := sample.NewReader(context.Background(), sample.Options{Rows: rows, Seed: sample.DefaultSeed})
-		if err != nil {
-			attackErr = err
-			return
-		}
-		defer r.Release()
-		attackDS, attackErr = dataset.OpenArrow(context.Background(), sample.Inventory(rows, sample.DefaultSeed), r,
-			dataset.Options{K: attackK, Store: store.Options{Threads: 2}})
+		attackDS, attackErr = openSample(20_000, dataset.Options{K: attackK, Store: store.Options{Threads: 2}})
 	})
 	if attackErr != nil {
 		t.Fatal(attackErr)
@@ -477,29 +469,21 @@ func TestAttacks(t *testing.T) {
 		{"row margin from another query", secretPL, func(s source) (float64, bool) {
 			row, ok := s.cell(slice.Query{Dims: []string{"province"}, Measure: "people"}, P)
 			s.next()
-			for _, l := range except(levels, L) {
-				v, ok2 := s.cell(byPL, P, l)
-				row, ok = row-v, ok && ok2
-			}
-			return row, ok
+			return less(s, row, ok, byPL, each(except(levels, L), P)...)
 		}},
 		{"column margin from another query", secretPL, func(s source) (float64, bool) {
 			col, ok := s.cell(slice.Query{Dims: []string{"member_level"}, Measure: "people"}, L)
 			s.next()
+			var keys [][]string
 			for _, p := range except(provinces, P) {
-				v, ok2 := s.cell(byPL, p, L)
-				col, ok = col-v, ok && ok2
+				keys = append(keys, []string{p, L})
 			}
-			return col, ok
+			return less(s, col, ok, byPL, keys...)
 		}},
 		{"margins shown with the table", secretPL, func(s source) (float64, bool) {
 			row, ok := s.margin(byPL, 0, P)
 			s.next()
-			for _, l := range except(levels, L) {
-				v, ok2 := s.cell(byPL, P, l)
-				row, ok = row-v, ok && ok2
-			}
-			return row, ok
+			return less(s, row, ok, byPL, each(except(levels, L), P)...)
 		}},
 		{"overlapping filters", secretPL, func(s source) (float64, bool) {
 			both, ok1 := s.cell(slice.Query{Measure: "people", Filters: map[string][]string{"province": {P, P2}, "member_level": {L}}})
@@ -518,11 +502,7 @@ func TestAttacks(t *testing.T) {
 			q := slice.Query{Dims: []string{"province"}, Measure: "people", Filters: fFilter, TopN: len(present) - 1, Order: slice.ValueDesc}
 			total, ok := s.margin(q, -1, "")
 			s.next()
-			for _, r := range s.shown(q) {
-				v, ok2 := value(r, "people")
-				total, ok = total-v, ok && ok2
-			}
-			return total, ok
+			return lessRows(total, ok, s.shown(q))
 		}},
 		{"top-N, other row and total", secretTiny, func(s source) (float64, bool) {
 			q := slice.Query{Dims: []string{"province"}, Measure: "people", Filters: fFilter, TopN: len(present) - 3, Order: slice.ValueDesc}
@@ -531,20 +511,12 @@ func TestAttacks(t *testing.T) {
 			s.next()
 			total, ok = total-other, ok && ok2
 			// The other row sums up the cut rows but the small one.
-			for _, r := range s.shown(q) {
-				v, ok3 := value(r, "people")
-				total, ok = total-v, ok && ok3
-			}
-			return total, ok
+			return lessRows(total, ok, s.shown(q))
 		}},
 		{"top-N remainder, then its parts one by one", secretTiny, func(s source) (float64, bool) {
 			q := slice.Query{Dims: []string{"province"}, Measure: "people", Filters: fFilter, TopN: len(present) - 3, Order: slice.ValueDesc}
 			total, ok := s.margin(q, -1, "")
-			shown := s.shown(q)
-			for _, r := range shown {
-				v, ok2 := value(r, "people")
-				total, ok = total-v, ok && ok2
-			}
+			total, ok = lessRows(total, ok, s.shown(q))
 			s.next()
 			for _, p := range present[len(present)-3:] {
 				if p == tiny {
@@ -658,6 +630,34 @@ func (f *forgetful) next() {
 		f.t.Fatal(err)
 	}
 	f.e = e
+}
+
+// less subtracts from total the value of each cell of q with the given
+// keys, and reports whether total and every cell were released.
+func less(s source, total float64, ok bool, q slice.Query, keys ...[]string) (float64, bool) {
+	for _, k := range keys {
+		v, released := s.cell(q, k...)
+		total, ok = total-v, ok && released
+	}
+	return total, ok
+}
+
+// lessRows subtracts the head counts of rows from total.
+func lessRows(total float64, ok bool, rows []slice.Row) (float64, bool) {
+	for _, r := range rows {
+		v, released := value(r, "people")
+		total, ok = total-v, ok && released
+	}
+	return total, ok
+}
+
+// each turns values into one-value keys, or prepends fixed to each.
+func each(vals []string, fixed ...string) [][]string {
+	out := make([][]string, len(vals))
+	for i, v := range vals {
+		out[i] = append(slices.Clone(fixed), v)
+	}
+	return out
 }
 
 // oneSession ignores session breaks.

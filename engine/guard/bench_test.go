@@ -42,19 +42,32 @@ func benchData(b *testing.B) *dataset.Dataset {
 	benchOnce.Do(func() {
 		rows := benchRows(b)
 		start := time.Now()
-		r, err := sample.NewReader(context.Background(), sample.Options{Rows: rows, Seed: sample.DefaultSeed})
-		if err != nil {
-			benchErr = err
-			return
-		}
-		defer r.Release()
-		benchDS, benchErr = dataset.OpenArrow(context.Background(), sample.Inventory(rows, sample.DefaultSeed), r, dataset.Options{})
+		benchDS, benchErr = openSample(rows, dataset.Options{})
 		b.Logf("generated and loaded %d records in %s", rows, time.Since(start).Round(time.Millisecond))
 	})
 	if benchErr != nil {
 		b.Fatal(benchErr)
 	}
 	return benchDS
+}
+
+// openSample generates the synthetic sample's first rows records and
+// opens them, without touching the disk.
+func openSample(rows int64, opt dataset.Options) (*dataset.Dataset, error) {
+	r, err := sample.NewReader(context.Background(), sample.Options{Rows: rows, Seed: sample.DefaultSeed})
+	if err != nil {
+		return nil, err
+	}
+	defer r.Release()
+	return dataset.OpenArrow(context.Background(), sample.Inventory(rows, sample.DefaultSeed), r, opt)
+}
+
+// reportRatio reports the medians of a and base and their ratio a/base.
+func reportRatio(b *testing.B, aName string, a []time.Duration, baseName string, base []time.Duration) {
+	ma, mb := median(a), median(base)
+	b.ReportMetric(float64(ma.Microseconds())/1000, aName+"-ms")
+	b.ReportMetric(float64(mb.Microseconds())/1000, baseName+"-ms")
+	b.ReportMetric(float64(ma)/float64(mb), "ratio")
 }
 
 func median(d []time.Duration) time.Duration {
@@ -105,10 +118,7 @@ func BenchmarkSliceVsRawSQL(b *testing.B) {
 				t2 := time.Now()
 				eng, raw = append(eng, t1.Sub(t0)), append(raw, t2.Sub(t1))
 			}
-			me, mr := median(eng), median(raw)
-			b.ReportMetric(float64(me.Microseconds())/1000, "engine-ms")
-			b.ReportMetric(float64(mr.Microseconds())/1000, "raw-ms")
-			b.ReportMetric(float64(me)/float64(mr), "ratio")
+			reportRatio(b, "engine", eng, "raw", raw)
 		})
 	}
 }
@@ -181,10 +191,7 @@ func BenchmarkSliceWithUsageLog(b *testing.B) {
 				t2 := time.Now()
 				plain, withLog = append(plain, t1.Sub(t0)), append(withLog, t2.Sub(t1))
 			}
-			mp, ml := median(plain), median(withLog)
-			b.ReportMetric(float64(mp.Microseconds())/1000, "plain-ms")
-			b.ReportMetric(float64(ml.Microseconds())/1000, "logged-ms")
-			b.ReportMetric(float64(ml)/float64(mp), "ratio")
+			reportRatio(b, "logged", withLog, "plain", plain)
 		})
 	}
 }
@@ -260,10 +267,7 @@ func BenchmarkGuard(b *testing.B) {
 				}
 				i++
 			}
-			mg, mr := median(guarded), median(raw)
-			b.ReportMetric(float64(mg.Microseconds())/1000, "guarded-ms")
-			b.ReportMetric(float64(mr.Microseconds())/1000, "unguarded-ms")
-			b.ReportMetric(float64(mg)/float64(mr), "ratio")
+			reportRatio(b, "guarded", guarded, "unguarded", raw)
 		})
 	}
 }
