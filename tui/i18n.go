@@ -16,6 +16,7 @@ type texts struct {
 	keyCompliance, keyDelete, compTitle, compHeader, compLogOK, compLogBad   string
 	compConfirm, compNoMatch, compDeleting, compDone                         string
 	orderAuto, orderValueDesc, orderValueAsc, orderLabel                     string
+	nobody, keyChart                                                         string
 }
 
 var textsZH = texts{
@@ -41,6 +42,7 @@ var textsZH = texts{
 	compDone: "许可 %s 已删除；数据删除确认书：%s。按 q 退出。",
 	logOK:    "已验证：%d 条记录，%d 个检查点", logBad: "验证失败（%d 个问题）：%s", logTorn: "最后一条记录写入中断",
 	orderAuto: "自动", orderValueDesc: "值↓", orderValueAsc: "值↑", orderLabel: "标签",
+	nobody: "无人", keyChart: "热力图/条形图",
 }
 
 var textsEN = texts{
@@ -66,6 +68,7 @@ var textsEN = texts{
 	logOK:    "verified: %d records, %d checkpoints", logBad: "does not verify (%d problems): %s", logTorn: "the last record was cut short",
 	cancelled: "cancelled", tooSmall: "terminal too small: needs at least 60×16",
 	orderAuto: "auto", orderValueDesc: "value↓", orderValueAsc: "value↑", orderLabel: "label",
+	nobody: "nobody", keyChart: "heatmap/bars",
 }
 
 func textsFor(lang string) texts {

@@ -9,7 +9,7 @@ type keyMap struct {
 	Filter, ClearFilter, Sort          key.Binding
 	Top, Cancel, Help, Quit            key.Binding
 	Acknowledge, UsageLog, Refresh     key.Binding
-	Compliance, Delete                 key.Binding
+	Compliance, Delete, Chart          key.Binding
 }
 
 func newKeyMap(t texts) keyMap {
@@ -36,6 +36,7 @@ func newKeyMap(t texts) keyMap {
 		Refresh:     b([]string{"r"}, "r", t.keyRefresh),
 		Compliance:  b([]string{"C"}, "C", t.keyCompliance),
 		Delete:      b([]string{"D"}, "D", t.keyDelete),
+		Chart:       b([]string{"v"}, "v", t.keyChart),
 	}
 }
 
@@ -48,7 +49,7 @@ func (k keyMap) ShortHelp() []key.Binding {
 func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Focus, k.FocusBack},
-		{k.Second, k.NextMeasure, k.Sort},
+		{k.Second, k.NextMeasure, k.Sort, k.Chart},
 		{k.Filter, k.ClearFilter, k.Top},
 		{k.Cancel, k.UsageLog, k.Compliance, k.Help, k.Quit},
 	}

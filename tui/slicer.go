@@ -56,6 +56,8 @@ type slicer struct {
 
 	table table.Model
 	chart barChart
+	heat  heatmap
+	bars  bool // a two-dimension slice as bars, not a heatmap
 
 	res     *slice.Result
 	err     error
@@ -243,6 +245,10 @@ func (s slicer) key(msg tea.KeyMsg) (slicer, tea.Cmd) {
 	case key.Matches(msg, k.Sort):
 		s.order = (s.order + 1) % 4
 		return s, s.run()
+	case key.Matches(msg, k.Chart):
+		s.bars = !s.bars
+		s.drawChart()
+		return s, nil
 	case key.Matches(msg, k.Top):
 		if s.top == 0 {
 			s.top = 10
@@ -315,6 +321,7 @@ func (s *slicer) SetSize(w, h int) {
 	// Right pane: chart title, chart, a blank line, table (with its header).
 	s.chartH = max(2, (body-2)/2)
 	s.chart.SetSize(s.rightW, s.chartH)
+	s.heat.SetSize(s.rightW, s.chartH)
 	s.table.SetWidth(s.rightW)
 	s.table.SetHeight(max(2, body-s.chartH-2))
 	s.refreshTable()
@@ -420,7 +427,32 @@ func (s *slicer) drawChart() {
 	if s.focus == focusTable {
 		marked = cur
 	}
+	if s.heatmapShown() {
+		// The grid has a row per first-dimension value: it follows the
+		// cursor's value.
+		var rowKeys []string
+		for _, r := range s.res.Rows {
+			if !slices.Contains(rowKeys, r.Keys[0]) {
+				rowKeys = append(rowKeys, r.Keys[0])
+			}
+		}
+		at := slices.Index(rowKeys, s.res.Rows[min(cur, n-1)].Keys[0])
+		room := s.chartH - 2
+		top := max(0, at-room+1)
+		mark := ""
+		if marked >= 0 {
+			mark = s.res.Rows[marked].Keys[0]
+		}
+		s.heat.Set(s.res, top, mark, s.ctx.st, s.ctx.t)
+		return
+	}
 	s.chart.Set(s.res, s.chartTop, marked, s.ctx.st, s.ctx.t)
+}
+
+// heatmapShown reports whether the chart is the heatmap: for a
+// two-dimension slice, unless the analyst chose bars.
+func (s *slicer) heatmapShown() bool {
+	return s.res != nil && len(s.res.Dims) == 2 && !s.bars
 }
 
 // View draws the screen.
@@ -538,7 +570,11 @@ func (s slicer) rightPane(h int) string {
 	case s.res != nil && len(s.res.Rows) == 0:
 		lines = append(lines, st.Subtle.Render(t.noRows))
 	case s.res != nil:
-		lines = append(lines, strings.Split(s.chart.View(), "\n")...)
+		chart := s.chart.View()
+		if s.heatmapShown() {
+			chart = s.heat.View()
+		}
+		lines = append(lines, strings.Split(chart, "\n")...)
 		for len(lines) < s.chartH+1 {
 			lines = append(lines, "")
 		}

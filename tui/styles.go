@@ -7,6 +7,9 @@ import "github.com/charmbracelet/lipgloss"
 type styles struct {
 	Title, Subtle, Selected, Cursor, Focused, Pane lipgloss.Style
 	Bar, Withheld, Error, Status, Header           lipgloss.Style
+	// Heat colours the heatmap's bands, lowest first; the bands' glyphs
+	// differ too, so they read without colour.
+	Heat [4]lipgloss.Style
 }
 
 func newStyles(r *lipgloss.Renderer) styles {
@@ -26,5 +29,11 @@ func newStyles(r *lipgloss.Renderer) styles {
 		Error:    r.NewStyle().Foreground(bad),
 		Status:   r.NewStyle().Reverse(true),
 		Header:   r.NewStyle().Bold(true),
+		Heat: [4]lipgloss.Style{
+			r.NewStyle().Foreground(lipgloss.AdaptiveColor{Light: "#9ecbff", Dark: "#1f4f8f"}),
+			r.NewStyle().Foreground(lipgloss.AdaptiveColor{Light: "#58a6ff", Dark: "#2f6fbf"}),
+			r.NewStyle().Foreground(lipgloss.AdaptiveColor{Light: "#1f6feb", Dark: "#58a6ff"}),
+			r.NewStyle().Foreground(lipgloss.AdaptiveColor{Light: "#0a3069", Dark: "#a5d6ff"}),
+		},
 	}
 }
