@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -537,6 +538,41 @@ func TestOpenInTmux(t *testing.T) {
 	tm.run("send-keys", "Enter")
 	tm.waitFor(`rows 6`)
 	tm.run("send-keys", "q")
+}
+
+// Left alone, the workbench locks: no data on screen, the watermark
+// shows, a wrong passphrase is refused and the licence's passphrase
+// unlocks; the lock and both attempts are in the usage log.
+func TestIdleLockInTmux(t *testing.T) {
+	ws := filepath.Join(t.TempDir(), "ws")
+	copyDir(t, lic.pristine, ws)
+	env := fmt.Sprintf("LANG=C.UTF-8 PERSONA_HOME=%s PERSONA_PASSPHRASE_FILE=%s", ws, lic.passFile)
+	tm := newTmux(t, 100, 30, env, bin+" open --lock-after 2s --lang en "+lic.pkg)
+	tm.waitFor(`Press Enter to acknowledge`)
+	tm.run("send-keys", "Enter")
+	tm.waitFor(`rows 6`)
+	locked := tm.waitFor(`screen locked`)
+	for _, data := range []string{"18-24", "rows 6", "广东"} {
+		if strings.Contains(locked, data) {
+			t.Errorf("the locked screen shows %q:\n%s", data, locked)
+		}
+	}
+	if !regexp.MustCompile(regexp.QuoteMeta(lic.id) + ` · 示例品牌有限公司\S* · 王芳`).MatchString(locked) {
+		t.Errorf("no watermark on the lock screen:\n%s", locked)
+	}
+	tm.run("send-keys", "-l", "not it")
+	tm.run("send-keys", "Enter")
+	tm.waitFor(`wrong passphrase`)
+	tm.run("send-keys", "-l", "correct horse battery staple")
+	tm.run("send-keys", "Enter")
+	tm.waitFor(`rows 6`)
+	tm.run("send-keys", "q")
+	r := personaEnv(t, []string{"PERSONA_HOME=" + ws}, "log", "show", "--licence", lic.id, "--json")
+	for _, want := range []string{`"kind": "lock"`, `"ok": false`, `"ok": true`} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("usage log lacks %s:\n%s", want, r.stdout)
+		}
+	}
 }
 
 // copyDir copies a folder tree, keeping modes.

@@ -48,6 +48,8 @@ type Config struct {
 	UsageLog UsageLog
 	// Compliance, if set, backs the compliance screen (C).
 	Compliance *Compliance
+	// Lock, if set, locks the screen when it is left alone.
+	Lock *Lock
 }
 
 // shared is the context every screen sees.
@@ -71,6 +73,7 @@ type App struct {
 	comp     complianceScreen
 	showComp bool
 	slicer   slicer
+	lock     lockScreen
 	help     help.Model
 	fullHelp bool
 }
@@ -92,7 +95,8 @@ func New(cfg Config) App {
 	h.Styles.FullKey = ctx.st.Header
 	h.Styles.ShortDesc = ctx.st.Subtle
 	h.Styles.FullDesc = ctx.st.Subtle
-	a := App{ctx: ctx, slicer: newSlicer(ctx, cfg.Backend), help: h, onAck: cfg.OnAcknowledge, usage: newUsageScreen(ctx, cfg.UsageLog), comp: newComplianceScreen(ctx, cfg.Compliance)}
+	a := App{ctx: ctx, slicer: newSlicer(ctx, cfg.Backend), help: h, onAck: cfg.OnAcknowledge, usage: newUsageScreen(ctx, cfg.UsageLog),
+		comp: newComplianceScreen(ctx, cfg.Compliance), lock: newLockScreen(ctx, cfg.Lock)}
 	if cfg.Gate != nil {
 		g := newGate(ctx, *cfg.Gate)
 		a.gate = &g
@@ -103,9 +107,9 @@ func New(cfg Config) App {
 // Init runs the first slice, or waits for the licence to be acknowledged.
 func (a App) Init() tea.Cmd {
 	if a.gate != nil {
-		return nil
+		return a.lock.tick()
 	}
-	return a.slicer.Init()
+	return tea.Batch(a.slicer.Init(), a.lock.tick())
 }
 
 // Update routes messages.
@@ -129,6 +133,17 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 			return m, tea.Sequence(cmds...)
 		}
+		if a.lock.locked {
+			// Every key is the passphrase's, but ctrl+c.
+			if key.Matches(msg, a.ctx.keys.ForceQuit) {
+				a.slicer.stop()
+				return a, tea.Quit
+			}
+			var cmd tea.Cmd
+			a.lock, cmd = a.lock.Update(msg)
+			return a, cmd
+		}
+		a.lock.touch()
 		if a.showComp && a.comp.capturing() && a.comp.done == "" {
 			var cmd tea.Cmd
 			a.comp, cmd = a.comp.Update(msg)
@@ -164,6 +179,10 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case usageLogMsg:
 		var cmd tea.Cmd
 		a.usage, cmd = a.usage.Update(msg)
+		return a, cmd
+	case idleTickMsg, unlockedMsg:
+		var cmd tea.Cmd
+		a.lock, cmd = a.lock.Update(msg)
 		return a, cmd
 	case statusMsg, deletedMsg:
 		var cmd tea.Cmd
@@ -212,6 +231,7 @@ func (a *App) layout() {
 	a.slicer.SetSize(a.ctx.width, a.ctx.height-helpH)
 	a.usage.SetSize(a.ctx.width, a.ctx.height-helpH)
 	a.comp.SetSize(a.ctx.width, a.ctx.height-helpH)
+	a.lock.SetSize(a.ctx.width, a.ctx.height-helpH)
 }
 
 // screen is the active screen.
@@ -219,6 +239,9 @@ func (a App) screen() interface {
 	View() string
 	help.KeyMap
 } {
+	if a.lock.locked {
+		return a.lock // before anything: no data shows while locked
+	}
 	if a.gate != nil {
 		return *a.gate
 	}

@@ -17,6 +17,7 @@ type texts struct {
 	compConfirm, compNoMatch, compDeleting, compDone                         string
 	orderAuto, orderValueDesc, orderValueAsc, orderLabel                     string
 	nobody, keyChart                                                         string
+	lockTitle, lockWatermark, lockPrompt, lockChecking, lockWrong            string
 }
 
 var textsZH = texts{
@@ -43,6 +44,8 @@ var textsZH = texts{
 	logOK:    "已验证：%d 条记录，%d 个检查点", logBad: "验证失败（%d 个问题）：%s", logTorn: "最后一条记录写入中断",
 	orderAuto: "自动", orderValueDesc: "值↓", orderValueAsc: "值↑", orderLabel: "标签",
 	nobody: "无人", keyChart: "热力图/条形图",
+	lockTitle: "屏幕已锁定", lockWatermark: "许可 · 被许可方 · 使用人", lockPrompt: "输入该许可的口令以解锁：",
+	lockChecking: "正在核对口令…", lockWrong: "口令不正确，请重试",
 }
 
 var textsEN = texts{
@@ -69,6 +72,8 @@ var textsEN = texts{
 	cancelled: "cancelled", tooSmall: "terminal too small: needs at least 60×16",
 	orderAuto: "auto", orderValueDesc: "value↓", orderValueAsc: "value↑", orderLabel: "label",
 	nobody: "nobody", keyChart: "heatmap/bars",
+	lockTitle: "screen locked", lockWatermark: "licence · licensee · analyst", lockPrompt: "Enter the licence's passphrase to unlock:",
+	lockChecking: "checking the passphrase…", lockWrong: "wrong passphrase, try again",
 }
 
 func textsFor(lang string) texts {

@@ -10,6 +10,7 @@ type keyMap struct {
 	Top, Cancel, Help, Quit            key.Binding
 	Acknowledge, UsageLog, Refresh     key.Binding
 	Compliance, Delete, Chart          key.Binding
+	ForceQuit                          key.Binding // the only way out of the lock screen
 }
 
 func newKeyMap(t texts) keyMap {
@@ -37,6 +38,7 @@ func newKeyMap(t texts) keyMap {
 		Compliance:  b([]string{"C"}, "C", t.keyCompliance),
 		Delete:      b([]string{"D"}, "D", t.keyDelete),
 		Chart:       b([]string{"v"}, "v", t.keyChart),
+		ForceQuit:   b([]string{"ctrl+c"}, "ctrl+c", t.keyQuit),
 	}
 }
 

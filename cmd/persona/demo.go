@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/persona-workbench/persona/engine/erase"
 	"github.com/persona-workbench/persona/engine/keys"
@@ -27,6 +28,7 @@ func newDemoCmd() *cobra.Command {
 		seed     uint64
 		langFlag string
 		threads  int
+		lockIdle time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -36,14 +38,18 @@ going through exactly the path real data takes: in a throwaway workspace
 a licensor key is made, an analyst enrols, the sample is packed into a
 signed, encrypted package, and the package is opened, decrypted in memory
 and shown behind the licence gate. The demo's keys are not protected by a
-passphrase and are marked as demo keys; everything is removed on exit.
-Press ? in the workbench for its keys.`,
+passphrase and are marked as demo keys (so at the lock screen any
+passphrase, even none, unlocks); everything is removed on exit. Press ? in
+the workbench for its keys.`,
 		Example: "  persona demo\n  persona demo --lang en --rows 1000000",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			lg, err := lang(langFlag)
 			if err != nil {
 				return err
+			}
+			if lockIdle < 0 {
+				return withHint(fmt.Errorf("--lock-after must not be negative, got %s", lockIdle), "e.g. --lock-after 5m, or 0 never to lock")
 			}
 			if !isatty.IsTerminal(os.Stdout.Fd()) || !isatty.IsTerminal(os.Stdin.Fd()) {
 				return withHint(fmt.Errorf("demo needs a terminal"), "for scripts and pipes use `persona query`")
@@ -67,9 +73,10 @@ Press ? in the workbench for its keys.`,
 				return err
 			}
 			defer o.Close()
-			return runWorkbench(cmd.Context(), o, lg)
+			return runWorkbench(cmd.Context(), o, lg, lockIdle)
 		},
 	}
+	lockFlag(cmd.Flags(), &lockIdle)
 	cmd.Flags().Int64Var(&rows, "rows", sample.DefaultRows, "records of the synthetic sample")
 	cmd.Flags().Uint64Var(&seed, "seed", sample.DefaultSeed, "seed of the synthetic sample")
 	cmd.Flags().StringVar(&langFlag, "lang", "", "interface language, zh or en (default: from the locale)")
@@ -128,9 +135,15 @@ func demoPackage(ctx context.Context, dir string, rows int64, seed uint64) (stri
 	return pkg, ws, nil
 }
 
+// lockFlag declares --lock-after, the idle time before the workbench
+// locks its screen.
+func lockFlag(fs *pflag.FlagSet, d *time.Duration) {
+	fs.DurationVar(d, "lock-after", 10*time.Minute, "lock the screen after this long without a key press, until the passphrase is entered again (0: never)")
+}
+
 // runWorkbench starts the TUI on an open package, behind the licence
 // gate; the acknowledgement and every slice go into the usage log.
-func runWorkbench(ctx context.Context, o *opened, lg string) error {
+func runWorkbench(ctx context.Context, o *opened, lg string, lockIdle time.Duration) error {
 	// Ask the terminal for its background now, before the UI reads the
 	// keyboard: asked later, the answer races with key presses.
 	// Components (help, table) use the default renderer, so set it there.
@@ -151,6 +164,19 @@ func runWorkbench(ctx context.Context, o *opened, lg string) error {
 		OnAcknowledge: func() {
 			o.session.Record(usagelog.KindAcknowledge, map[string]string{"licence_id": o.Licence.ID, "purpose": o.Licence.Purpose})
 		},
+		Lock: &tui.Lock{
+			After:     lockIdle,
+			Watermark: o.Licence.ID + " · " + o.Licence.Licensee.Name + " · " + o.Person.Name,
+			Unlock: func(pass string) error {
+				_, _, err := o.ws.Unlock(o.Licence.ID, func() (string, error) { return pass, nil })
+				if err != nil {
+					o.session.Record(usagelog.KindUnlock, map[string]bool{"ok": false})
+				}
+				return err
+			},
+			OnLock:   func() { o.session.Record(usagelog.KindLock, map[string]string{"idle": lockIdle.String()}) },
+			OnUnlock: func() { o.session.Record(usagelog.KindUnlock, map[string]bool{"ok": true}) },
+		},
 	})
 	p := tea.NewProgram(app, tea.WithAltScreen(), tea.WithContext(ctx))
 	if _, err := p.Run(); err != nil && ctx.Err() == nil {
@@ -163,6 +189,7 @@ func newOpenCmd() *cobra.Command {
 	var (
 		src      source
 		langFlag string
+		lockIdle time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "open PKG",
@@ -181,6 +208,9 @@ them. Press ? in the workbench for its keys.`,
 			if err != nil {
 				return err
 			}
+			if lockIdle < 0 {
+				return withHint(fmt.Errorf("--lock-after must not be negative, got %s", lockIdle), "e.g. --lock-after 5m, or 0 never to lock")
+			}
 			if !isatty.IsTerminal(os.Stdout.Fd()) || !isatty.IsTerminal(os.Stdin.Fd()) {
 				return withHint(fmt.Errorf("open needs a terminal"), "for scripts and pipes use `persona query PKG`")
 			}
@@ -190,10 +220,11 @@ them. Press ? in the workbench for its keys.`,
 				return err
 			}
 			defer o.Close()
-			return runWorkbench(cmd.Context(), o, lg)
+			return runWorkbench(cmd.Context(), o, lg, lockIdle)
 		},
 	}
 	src.flags(cmd.Flags())
+	lockFlag(cmd.Flags(), &lockIdle)
 	cmd.Flags().StringVar(&langFlag, "lang", "", "interface language, zh or en (default: from the locale)")
 	return cmd
 }
