@@ -50,17 +50,23 @@ type Config struct {
 	Compliance *Compliance
 	// Lock, if set, locks the screen when it is left alone.
 	Lock *Lock
+	// Watermark, if set, is shown on the status bar: the licence, the
+	// licensee and the analyst.
+	Watermark string
 }
 
 // shared is the context every screen sees.
 type shared struct {
-	lang   string
-	t      texts
-	st     styles
-	keys   keyMap
-	title  string
-	width  int
-	height int
+	lang  string
+	t     texts
+	st    styles
+	keys  keyMap
+	title string
+	// watermark names the licence, the licensee and the analyst on the
+	// status bar, so a screenshot or a photo of the screen says whose it is.
+	watermark string
+	width     int
+	height    int
 }
 
 // App is the root model.
@@ -89,7 +95,7 @@ func New(cfg Config) App {
 		lang = "en"
 	}
 	t := textsFor(lang)
-	ctx := &shared{lang: lang, t: t, st: newStyles(r), keys: newKeyMap(t), title: cfg.Title}
+	ctx := &shared{lang: lang, t: t, st: newStyles(r), keys: newKeyMap(t), title: cfg.Title, watermark: cfg.Watermark}
 	h := help.New()
 	h.Styles.ShortKey = ctx.st.Header
 	h.Styles.FullKey = ctx.st.Header

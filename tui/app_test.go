@@ -151,7 +151,7 @@ func (p probe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // final screen.
 func drive(t *testing.T, b *fakeBackend, lang string, w, h int, keys ...string) string {
 	t.Helper()
-	p := probe{App: New(Config{Backend: b, Lang: lang, Title: b.inv.Dataset.In(lang)}), inputs: new(atomic.Int64), busy: new(atomic.Bool)}
+	p := probe{App: New(Config{Backend: b, Lang: lang, Title: b.inv.Dataset.In(lang), Watermark: testWatermark}), inputs: new(atomic.Int64), busy: new(atomic.Bool)}
 	tm := teatest.NewTestModel(t, p, teatest.WithInitialTermSize(w, h))
 	status := regexp.MustCompile(`(行|rows) \d+|too small`)
 	teatest.WaitFor(t, tm.Output(), func(out []byte) bool { return status.Match(out) }, teatest.WithDuration(5*time.Second))

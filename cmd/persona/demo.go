@@ -149,8 +149,10 @@ func runWorkbench(ctx context.Context, o *opened, lg string, lockIdle time.Durat
 	// Components (help, table) use the default renderer, so set it there.
 	lipgloss.SetHasDarkBackground(lipgloss.HasDarkBackground())
 	inv := o.Dataset.Inventory
+	watermark := o.Licence.ID + " · " + o.Licence.Licensee.Name + " · " + o.Person.Name
 	app := tui.New(tui.Config{
-		Backend: o.slices("tui"), Lang: lg,
+		Watermark: watermark,
+		Backend:   o.slices("tui"), Lang: lg,
 		Title: o.Licence.ID + " · " + inv.Dataset.In(lg),
 		Gate:  &tui.Gate{Licence: o.Licence, Person: o.Person.Name, Now: time.Now()},
 		UsageLog: func() ([]usagelog.Record, *usagelog.Report, error) {
@@ -166,7 +168,7 @@ func runWorkbench(ctx context.Context, o *opened, lg string, lockIdle time.Durat
 		},
 		Lock: &tui.Lock{
 			After:     lockIdle,
-			Watermark: o.Licence.ID + " · " + o.Licence.Licensee.Name + " · " + o.Person.Name,
+			Watermark: watermark,
 			Unlock: func(pass string) error {
 				_, _, err := o.ws.Unlock(o.Licence.ID, func() (string, error) { return pass, nil })
 				if err != nil {
