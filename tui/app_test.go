@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/bubbles/spinner"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/exp/golden"
@@ -359,10 +360,45 @@ func TestFailedQueryClearsScreen(t *testing.T) {
 // is known, without a panic.
 func TestResultBeforeSize(t *testing.T) {
 	app := New(Config{Backend: newFake(), Lang: "en", Title: "t"})
-	msg := app.Init()()
-	m, _ := app.Update(msg)
+	var m tea.Model = app
+	// Init batches the query with the spinner's tick: deliver the answer.
+	var deliver func(cmd tea.Cmd)
+	deliver = func(cmd tea.Cmd) {
+		if cmd == nil {
+			return
+		}
+		switch msg := cmd().(type) {
+		case tea.BatchMsg:
+			for _, c := range msg {
+				deliver(c)
+			}
+		case sliceResultMsg:
+			m, _ = m.Update(msg)
+		}
+	}
+	deliver(app.Init())
 	m, _ = m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
 	if view := m.View(); !strings.Contains(view, "32,086") {
 		t.Errorf("result not drawn after sizing:\n%s", view)
+	}
+}
+
+// While a query runs, the status bar turns a spinner beside "querying…".
+func TestSpinnerWhileQuerying(t *testing.T) {
+	app := New(Config{Backend: newFake(), Lang: "en", Title: "t"})
+	app.slicer.SetSize(80, 24)
+	app.slicer.running = true
+	status := app.slicer.status()
+	if !strings.Contains(status, "querying…") || !strings.ContainsAny(status, strings.Join(spinner.MiniDot.Frames, "")) {
+		t.Errorf("status while querying: %q", status)
+	}
+	// Ticks keep it turning only while the query runs.
+	s, cmd := app.slicer.Update(spinner.TickMsg{ID: app.slicer.spin.ID()})
+	if cmd == nil {
+		t.Error("spinner stopped while the query runs")
+	}
+	s.running = false
+	if _, cmd := s.Update(spinner.TickMsg{ID: s.spin.ID()}); cmd != nil {
+		t.Error("spinner turns with no query running")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/spinner"
 	"github.com/charmbracelet/bubbles/table"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -55,6 +56,7 @@ type slicer struct {
 	focus                   focusArea
 
 	table table.Model
+	spin  spinner.Model // turns while a query runs
 	chart barChart
 	heat  heatmap
 	bars  bool // a two-dimension slice as bars, not a heatmap
@@ -83,7 +85,7 @@ func newSlicer(ctx *shared, b Backend) slicer {
 	tbl.SetStyles(ts)
 	s := slicer{
 		ctx: ctx, backend: b, dims: inv.Dimensions(), measures: inv.Measures,
-		second: -1, table: tbl, chart: newBarChart(),
+		second: -1, table: tbl, chart: newBarChart(), spin: spinner.New(spinner.WithSpinner(spinner.MiniDot)),
 	}
 	s.first = s.run()
 	return s
@@ -127,10 +129,10 @@ func (s *slicer) run() tea.Cmd {
 	s.cancel = cancel
 	s.running = true
 	seq, q, b := s.seq, s.query(), s.backend
-	return func() tea.Msg {
+	return tea.Batch(func() tea.Msg {
 		res, err := b.Run(ctx, q)
 		return sliceResultMsg{seq: seq, res: res, err: err}
-	}
+	}, s.spin.Tick)
 }
 
 // Update handles the screen's messages.
@@ -155,6 +157,13 @@ func (s slicer) Update(msg tea.Msg) (slicer, tea.Cmd) {
 		return s, nil
 	case tea.KeyMsg:
 		return s.key(msg)
+	case spinner.TickMsg:
+		if !s.running {
+			return s, nil // the spinner stops with the query
+		}
+		var cmd tea.Cmd
+		s.spin, cmd = s.spin.Update(msg)
+		return s, cmd
 	}
 	return s, nil
 }
@@ -591,7 +600,7 @@ func (s slicer) status() string {
 	case s.err != nil:
 		return st.Error.Render(fit(" "+firstLine(s.err.Error()), s.width))
 	case s.running:
-		parts = append(parts, t.loading)
+		parts = append(parts, s.spin.View()+" "+t.loading)
 	case s.res != nil:
 		parts = append(parts,
 			fmt.Sprintf("%s %d", t.rows, len(s.res.Rows)),
