@@ -402,3 +402,23 @@ func TestSpinnerWhileQuerying(t *testing.T) {
 		t.Error("spinner turns with no query running")
 	}
 }
+
+// u undoes a slicing step and ctrl+r (or U) redoes it; a new step after
+// an undo forgets what was undone.
+func TestUndoRedo(t *testing.T) {
+	b := newFake()
+	drive(t, b, "en", 80, 24, "j", "m", "u")
+	if q := b.last(); q.Measure != "people" || q.Dims[0] != "province" {
+		t.Errorf("after j m u: %v by %v, want people by province", q.Measure, q.Dims)
+	}
+	b = newFake()
+	drive(t, b, "en", 80, 24, "j", "m", "u", "u", "U")
+	if q := b.last(); q.Measure != "people" || q.Dims[0] != "province" {
+		t.Errorf("after j m u u U: %v by %v, want people by province", q.Measure, q.Dims)
+	}
+	b = newFake()
+	drive(t, b, "en", 80, 24, "j", "u", "s", "U")
+	if q := b.last(); q.Dims[0] != "age_band" || q.Order != slice.ValueDesc {
+		t.Errorf("redo after a new step: %v sorted %v, want age_band sorted value-desc (nothing to redo)", q.Dims, q.Order)
+	}
+}

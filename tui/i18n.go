@@ -18,6 +18,7 @@ type texts struct {
 	orderAuto, orderValueDesc, orderValueAsc, orderLabel                     string
 	nobody, keyChart                                                         string
 	lockTitle, lockWatermark, lockPrompt, lockChecking, lockWrong            string
+	keyUndo, keyRedo                                                         string
 }
 
 var textsZH = texts{
@@ -46,6 +47,7 @@ var textsZH = texts{
 	nobody: "无人", keyChart: "热力图/条形图",
 	lockTitle: "屏幕已锁定", lockWatermark: "许可 · 被许可方 · 使用人", lockPrompt: "输入该许可的口令以解锁：",
 	lockChecking: "正在核对口令…", lockWrong: "口令不正确，请重试",
+	keyUndo: "撤销", keyRedo: "重做",
 }
 
 var textsEN = texts{
@@ -74,6 +76,7 @@ var textsEN = texts{
 	nobody: "nobody", keyChart: "heatmap/bars",
 	lockTitle: "screen locked", lockWatermark: "licence · licensee · analyst", lockPrompt: "Enter the licence's passphrase to unlock:",
 	lockChecking: "checking the passphrase…", lockWrong: "wrong passphrase, try again",
+	keyUndo: "undo", keyRedo: "redo",
 }
 
 func textsFor(lang string) texts {

@@ -11,6 +11,7 @@ type keyMap struct {
 	Acknowledge, UsageLog, Refresh     key.Binding
 	Compliance, Delete, Chart          key.Binding
 	ForceQuit                          key.Binding // the only way out of the lock screen
+	Undo, Redo                         key.Binding
 }
 
 func newKeyMap(t texts) keyMap {
@@ -39,6 +40,8 @@ func newKeyMap(t texts) keyMap {
 		Delete:      b([]string{"D"}, "D", t.keyDelete),
 		Chart:       b([]string{"v"}, "v", t.keyChart),
 		ForceQuit:   b([]string{"ctrl+c"}, "ctrl+c", t.keyQuit),
+		Undo:        b([]string{"u"}, "u", t.keyUndo),
+		Redo:        b([]string{"ctrl+r", "U"}, "ctrl+r/U", t.keyRedo),
 	}
 }
 
@@ -52,7 +55,7 @@ func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Focus, k.FocusBack},
 		{k.Second, k.NextMeasure, k.Sort, k.Chart},
-		{k.Filter, k.ClearFilter, k.Top},
+		{k.Filter, k.ClearFilter, k.Top, k.Undo, k.Redo},
 		{k.Cancel, k.UsageLog, k.Compliance, k.Help, k.Quit},
 	}
 }

@@ -69,6 +69,8 @@ type slicer struct {
 
 	first tea.Cmd // the first slice's command
 
+	undo, redo []sliceState // slicing steps taken, and undone
+
 	width, height int
 	leftW, rightW int
 	chartH        int
@@ -89,6 +91,37 @@ func newSlicer(ctx *shared, b Backend) slicer {
 	}
 	s.first = s.run()
 	return s
+}
+
+// sliceState is what a slicing step changes: what u and ctrl+r restore.
+type sliceState struct {
+	cursor, second, measure int
+	filters                 []filter
+	order                   slice.Order
+	top                     int
+}
+
+func (s *slicer) state() sliceState {
+	fs := make([]filter, len(s.filters))
+	for i, f := range s.filters {
+		fs[i] = filter{dim: f.dim, values: slices.Clone(f.values)}
+	}
+	return sliceState{cursor: s.cursor, second: s.second, measure: s.measure, filters: fs, order: s.order, top: s.top}
+}
+
+func (s *slicer) restore(st sliceState) {
+	s.cursor, s.second, s.measure, s.filters, s.order, s.top = st.cursor, st.second, st.measure, st.filters, st.order, st.top
+}
+
+// step records the state before a slicing step, for undo; a new step
+// forgets what was undone.
+func (s *slicer) step() {
+	const most = 100
+	s.undo = append(s.undo, s.state())
+	if len(s.undo) > most {
+		s.undo = s.undo[1:]
+	}
+	s.redo = nil
 }
 
 // Init returns the command of the first slice, started by newSlicer so
@@ -199,25 +232,28 @@ func (s slicer) key(msg tea.KeyMsg) (slicer, tea.Cmd) {
 			return s, nil
 		}
 		if s.focus == focusMeasures {
-			was := s.measure
+			before := s.state()
 			n := len(s.measures)
 			s.measure = (s.measure + step + n) % n
 			s.fitMeasure(step)
-			if s.measure == was {
+			if s.measure == before.measure {
 				return s, nil
 			}
+			s.undo, s.redo = append(s.undo, before), nil
 			return s, s.run()
 		}
 		next := s.cursor + step
 		if next < 0 || next >= len(s.dims) {
 			return s, nil
 		}
+		s.step()
 		s.cursor = next
 		s.fitMeasure(1)
 		return s, s.run()
 	case key.Matches(msg, k.Second):
 		// Pin the highlighted dimension as the second one: it stays while
 		// the cursor picks the first.
+		s.step()
 		if s.second == s.cursor {
 			s.second = -1
 		} else {
@@ -230,6 +266,7 @@ func (s slicer) key(msg tea.KeyMsg) (slicer, tea.Cmd) {
 		if key.Matches(msg, k.PrevMeasure) {
 			step = -1
 		}
+		s.step()
 		n := len(s.measures)
 		s.measure = (s.measure + step + n) % n
 		s.fitMeasure(step)
@@ -240,6 +277,7 @@ func (s slicer) key(msg tea.KeyMsg) (slicer, tea.Cmd) {
 			return s, nil
 		}
 		row := s.res.Rows[min(max(0, s.table.Cursor()), len(s.res.Rows)-1)]
+		s.step()
 		for i, d := range s.res.Dims {
 			s.setFilter(d, row.Keys[i])
 		}
@@ -249,16 +287,31 @@ func (s slicer) key(msg tea.KeyMsg) (slicer, tea.Cmd) {
 		if len(s.filters) == 0 {
 			return s, nil
 		}
+		s.step()
 		s.filters = nil
 		return s, s.run()
 	case key.Matches(msg, k.Sort):
+		s.step()
 		s.order = (s.order + 1) % 4
+		return s, s.run()
+	case key.Matches(msg, k.Undo), key.Matches(msg, k.Redo):
+		from, to := &s.undo, &s.redo
+		if key.Matches(msg, k.Redo) {
+			from, to = &s.redo, &s.undo
+		}
+		if len(*from) == 0 {
+			return s, nil
+		}
+		*to = append(*to, s.state())
+		s.restore((*from)[len(*from)-1])
+		*from = (*from)[:len(*from)-1]
 		return s, s.run()
 	case key.Matches(msg, k.Chart):
 		s.bars = !s.bars
 		s.drawChart()
 		return s, nil
 	case key.Matches(msg, k.Top):
+		s.step()
 		if s.top == 0 {
 			s.top = 10
 		} else {
