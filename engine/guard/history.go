@@ -3,9 +3,6 @@ package guard
 import (
 	"bufio"
 	"bytes"
-	"crypto/cipher"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,7 +11,7 @@ import (
 	"sync"
 	"syscall"
 
-	"golang.org/x/crypto/chacha20poly1305"
+	"github.com/persona-workbench/persona/engine/sealed"
 )
 
 // key identifies what an entry counts.
@@ -106,11 +103,11 @@ func (m *Memory) Unlock() { m.mu.Unlock() }
 // identity at deletion leaves the file unreadable even before it is
 // removed.
 type File struct {
-	mu   sync.Mutex
-	f    *os.File
-	aead cipher.AEAD
-	off  int64 // bytes read so far
-	path string
+	mu    sync.Mutex
+	f     *os.File
+	lines *sealed.Lines
+	off   int64 // bytes read so far
+	path  string
 }
 
 // HistoryFile is the name of a licence's release history in its
@@ -120,7 +117,7 @@ const HistoryFile = "released.jsonl"
 // OpenFile opens, or creates, the history at path (0600), sealed with
 // key.
 func OpenFile(path string, key [32]byte) (*File, error) {
-	aead, err := chacha20poly1305.NewX(key[:])
+	lines, err := sealed.New(key, historyAD)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +125,7 @@ func OpenFile(path string, key [32]byte) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: open: %w", ErrHistory, err)
 	}
-	return &File{f: f, aead: aead, path: path}, nil
+	return &File{f: f, lines: lines, path: path}, nil
 }
 
 // Close closes the file.
@@ -178,7 +175,7 @@ func (h *File) catchUp() ([]Entry, error) {
 	for sc.Scan() {
 		line++
 		var e Entry
-		plain, err := h.open(sc.Bytes())
+		plain, err := h.lines.Open(sc.Bytes())
 		if err == nil {
 			dec := json.NewDecoder(bytes.NewReader(plain))
 			dec.DisallowUnknownFields()
@@ -204,7 +201,7 @@ func (h *File) Add(es []Entry) error {
 		if err != nil {
 			return err
 		}
-		b.WriteString(h.seal(plain))
+		b.WriteString(h.lines.Seal(plain))
 		b.WriteByte('\n')
 	}
 	if _, err := h.f.WriteAt(b.Bytes(), h.off); err != nil {
@@ -217,24 +214,7 @@ func (h *File) Add(es []Entry) error {
 	return nil
 }
 
-// seal encrypts one entry into a line: base64 of a random nonce and the
-// sealed entry.
-func (h *File) seal(plain []byte) string {
-	nonce := make([]byte, h.aead.NonceSize(), h.aead.NonceSize()+len(plain)+h.aead.Overhead())
-	rand.Read(nonce)
-	return base64.StdEncoding.EncodeToString(h.aead.Seal(nonce, nonce, plain, []byte(historyAD)))
-}
-
 const historyAD = "persona release history v1"
-
-func (h *File) open(line []byte) ([]byte, error) {
-	raw, err := base64.StdEncoding.DecodeString(string(line))
-	if err != nil || len(raw) < h.aead.NonceSize() {
-		return nil, errors.New("not a sealed entry")
-	}
-	n := h.aead.NonceSize()
-	return h.aead.Open(nil, raw[:n], raw[n:], []byte(historyAD))
-}
 
 // Unlock implements History.
 func (h *File) Unlock() {
