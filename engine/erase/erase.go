@@ -33,6 +33,7 @@ import (
 	"github.com/persona-workbench/persona/engine/guard"
 	"github.com/persona-workbench/persona/engine/keys"
 	"github.com/persona-workbench/persona/engine/usagelog"
+	"github.com/persona-workbench/persona/engine/views"
 )
 
 // File names in a licence's folder.
@@ -238,12 +239,17 @@ func Delete(opt Options) (*Certificate, error) {
 func plan(dir string, j *journal) error {
 	j.Items = []Item{{What: "age identity", Path: filepath.Join(dir, keys.IdentityFile), Action: "destroy the licence's decryption key (cryptographic erase)"}}
 	// The privacy guard's release history holds head counts already
-	// shown: derived from the data, it goes with it.
-	if hist := filepath.Join(dir, guard.HistoryFile); fileExists(hist) {
-		it := Item{What: "release history", Path: hist, Action: "delete the file"}
-		if st, err := os.Stat(hist); err == nil {
+	// shown, and saved views the filter values the analyst chose: both
+	// derive from the data and go with it.
+	for _, f := range []struct{ what, name string }{{"release history", guard.HistoryFile}, {"saved views", views.FileName}} {
+		path := filepath.Join(dir, f.name)
+		if !fileExists(path) {
+			continue
+		}
+		it := Item{What: f.what, Path: path, Action: "delete the file"}
+		if st, err := os.Stat(path); err == nil {
 			it.Size = st.Size()
-			it.SHA256, _ = fileSHA256(hist)
+			it.SHA256, _ = fileSHA256(path)
 		}
 		j.Items = append(j.Items, it)
 	}
