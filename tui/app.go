@@ -53,6 +53,8 @@ type Config struct {
 	// Watermark, if set, is shown on the status bar: the licence, the
 	// licensee and the analyst.
 	Watermark string
+	// Views, if set, keeps saved views (S saves, V lists).
+	Views Views
 }
 
 // shared is the context every screen sees.
@@ -71,17 +73,19 @@ type shared struct {
 
 // App is the root model.
 type App struct {
-	ctx      *shared
-	gate     *gate // the licence gate, until acknowledged
-	onAck    func()
-	usage    usageScreen
-	showLog  bool
-	comp     complianceScreen
-	showComp bool
-	slicer   slicer
-	lock     lockScreen
-	help     help.Model
-	fullHelp bool
+	ctx       *shared
+	gate      *gate // the licence gate, until acknowledged
+	onAck     func()
+	usage     usageScreen
+	showLog   bool
+	comp      complianceScreen
+	showComp  bool
+	slicer    slicer
+	lock      lockScreen
+	views     viewsScreen
+	showViews bool
+	help      help.Model
+	fullHelp  bool
 }
 
 // New builds the interface.
@@ -102,7 +106,7 @@ func New(cfg Config) App {
 	h.Styles.ShortDesc = ctx.st.Subtle
 	h.Styles.FullDesc = ctx.st.Subtle
 	a := App{ctx: ctx, slicer: newSlicer(ctx, cfg.Backend), help: h, onAck: cfg.OnAcknowledge, usage: newUsageScreen(ctx, cfg.UsageLog),
-		comp: newComplianceScreen(ctx, cfg.Compliance), lock: newLockScreen(ctx, cfg.Lock)}
+		comp: newComplianceScreen(ctx, cfg.Compliance), lock: newLockScreen(ctx, cfg.Lock), views: newViewsScreen(ctx, cfg.Views)}
 	if cfg.Gate != nil {
 		g := newGate(ctx, *cfg.Gate)
 		a.gate = &g
@@ -139,17 +143,24 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 			return m, tea.Sequence(cmds...)
 		}
+		// ctrl+c quits from anywhere, even while a name or a
+		// passphrase is being typed.
+		if key.Matches(msg, a.ctx.keys.ForceQuit) {
+			a.slicer.stop()
+			return a, tea.Quit
+		}
 		if a.lock.locked {
-			// Every key is the passphrase's, but ctrl+c.
-			if key.Matches(msg, a.ctx.keys.ForceQuit) {
-				a.slicer.stop()
-				return a, tea.Quit
-			}
+			// Every other key is the passphrase's.
 			var cmd tea.Cmd
 			a.lock, cmd = a.lock.Update(msg)
 			return a, cmd
 		}
 		a.lock.touch()
+		if a.showViews && a.views.capturing() {
+			var cmd tea.Cmd
+			a.views, cmd = a.views.Update(msg)
+			return a, cmd
+		}
 		if a.showComp && a.comp.capturing() && a.comp.done == "" {
 			var cmd tea.Cmd
 			a.comp, cmd = a.comp.Update(msg)
@@ -169,6 +180,18 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				return a, a.comp.refresh()
 			}
 			return a, nil
+		case a.gate == nil && a.comp.done == "" && a.views.store != nil && key.Matches(msg, a.ctx.keys.SaveView):
+			a.views.startSaving(a.slicer.savedView())
+			a.showViews, a.showLog, a.showComp = true, false, false
+			a.layout()
+			return a, nil
+		case a.gate == nil && a.views.store != nil && (key.Matches(msg, a.ctx.keys.Views) || a.showViews && key.Matches(msg, a.ctx.keys.Cancel)):
+			a.showViews, a.showLog, a.showComp = !a.showViews, false, false
+			a.layout()
+			if a.showViews {
+				return a, a.views.refresh()
+			}
+			return a, nil
 		case key.Matches(msg, a.ctx.keys.Help):
 			a.fullHelp = !a.fullHelp
 			a.help.ShowAll = a.fullHelp
@@ -186,6 +209,14 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		var cmd tea.Cmd
 		a.usage, cmd = a.usage.Update(msg)
 		return a, cmd
+	case viewsListedMsg, viewSavedMsg:
+		var cmd tea.Cmd
+		a.views, cmd = a.views.Update(msg)
+		return a, cmd
+	case viewChosenMsg:
+		a.showViews = false
+		a.layout()
+		return a, a.slicer.apply(msg.v)
 	case idleTickMsg, unlockedMsg:
 		var cmd tea.Cmd
 		a.lock, cmd = a.lock.Update(msg)
@@ -225,6 +256,12 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return a, cmd
 		}
 	}
+	if a.showViews {
+		if _, ok := msg.(tea.KeyMsg); ok {
+			a.views, cmd = a.views.Update(msg)
+			return a, cmd
+		}
+	}
 	a.slicer, cmd = a.slicer.Update(msg)
 	return a, cmd
 }
@@ -238,6 +275,7 @@ func (a *App) layout() {
 	a.usage.SetSize(a.ctx.width, a.ctx.height-helpH)
 	a.comp.SetSize(a.ctx.width, a.ctx.height-helpH)
 	a.lock.SetSize(a.ctx.width, a.ctx.height-helpH)
+	a.views.SetSize(a.ctx.width, a.ctx.height-helpH)
 }
 
 // screen is the active screen.
@@ -256,6 +294,9 @@ func (a App) screen() interface {
 	}
 	if a.showLog {
 		return a.usage
+	}
+	if a.showViews {
+		return a.views
 	}
 	return a.slicer
 }

@@ -139,7 +139,7 @@ type probe struct {
 func (p probe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	m, cmd := p.App.Update(msg)
 	p.App = m.(App)
-	p.busy.Store(p.App.slicer.running)
+	p.busy.Store(p.App.slicer.running || p.App.views.loading)
 	switch msg.(type) {
 	case tea.KeyMsg, tea.WindowSizeMsg:
 		p.inputs.Add(1)
@@ -152,7 +152,15 @@ func (p probe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // final screen.
 func drive(t *testing.T, b *fakeBackend, lang string, w, h int, keys ...string) string {
 	t.Helper()
-	p := probe{App: New(Config{Backend: b, Lang: lang, Title: b.inv.Dataset.In(lang), Watermark: testWatermark}), inputs: new(atomic.Int64), busy: new(atomic.Bool)}
+	return driveWith(t, Config{Backend: b}, lang, w, h, keys...)
+}
+
+// driveWith is drive with more of the configuration set.
+func driveWith(t *testing.T, cfg Config, lang string, w, h int, keys ...string) string {
+	t.Helper()
+	b := cfg.Backend.(*fakeBackend)
+	cfg.Lang, cfg.Title, cfg.Watermark = lang, b.inv.Dataset.In(lang), testWatermark
+	p := probe{App: New(cfg), inputs: new(atomic.Int64), busy: new(atomic.Bool)}
 	tm := teatest.NewTestModel(t, p, teatest.WithInitialTermSize(w, h))
 	status := regexp.MustCompile(`(行|rows) \d+|too small`)
 	teatest.WaitFor(t, tm.Output(), func(out []byte) bool { return status.Match(out) }, teatest.WithDuration(5*time.Second))
@@ -163,6 +171,8 @@ func drive(t *testing.T, b *fakeBackend, lang string, w, h int, keys ...string) 
 			tm.Send(tea.KeyMsg{Type: tea.KeyTab})
 		case "esc":
 			tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
+		case "enter":
+			tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
 		case "resize":
 			tm.Send(tea.WindowSizeMsg{Width: 100, Height: 30})
 		default:
@@ -176,7 +186,7 @@ func drive(t *testing.T, b *fakeBackend, lang string, w, h int, keys ...string) 
 			time.Sleep(time.Millisecond)
 		}
 	}
-	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q")})
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
 	return tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(probe).View()
 }
 

@@ -19,6 +19,8 @@ type texts struct {
 	nobody, keyChart                                                         string
 	lockTitle, lockWatermark, lockPrompt, lockChecking, lockWrong            string
 	keyUndo, keyRedo                                                         string
+	keySaveView, keyViews, keyOpenView, keyRemoveView, viewsTitle, viewName  string
+	viewsNone, viewSaved, viewStale                                          string
 }
 
 var textsZH = texts{
@@ -48,6 +50,9 @@ var textsZH = texts{
 	lockTitle: "屏幕已锁定", lockWatermark: "许可 · 被许可方 · 使用人", lockPrompt: "输入该许可的口令以解锁：",
 	lockChecking: "正在核对口令…", lockWrong: "口令不正确，请重试",
 	keyUndo: "撤销", keyRedo: "重做",
+	keySaveView: "保存视图", keyViews: "已存视图", keyOpenView: "打开视图", keyRemoveView: "删除视图",
+	viewsTitle: "保存的视图", viewName: "视图名称（回车保存，Esc 取消）：", viewsNone: "还没有保存的视图：在分析界面按 S 保存",
+	viewSaved: "已保存视图「%s」", viewStale: "视图「%s」用到的 %q 不在当前数据中",
 }
 
 var textsEN = texts{
@@ -77,6 +82,9 @@ var textsEN = texts{
 	lockTitle: "screen locked", lockWatermark: "licence · licensee · analyst", lockPrompt: "Enter the licence's passphrase to unlock:",
 	lockChecking: "checking the passphrase…", lockWrong: "wrong passphrase, try again",
 	keyUndo: "undo", keyRedo: "redo",
+	keySaveView: "save view", keyViews: "saved views", keyOpenView: "open view", keyRemoveView: "remove view",
+	viewsTitle: "saved views", viewName: "Name of the view (enter saves, esc gives up):", viewsNone: "no saved views yet: press S in the workbench to save one",
+	viewSaved: "saved the view %q", viewStale: "the view %q uses %q, which this data does not have",
 }
 
 func textsFor(lang string) texts {

@@ -12,6 +12,8 @@ type keyMap struct {
 	Compliance, Delete, Chart          key.Binding
 	ForceQuit                          key.Binding // the only way out of the lock screen
 	Undo, Redo                         key.Binding
+	SaveView, Views, OpenView          key.Binding
+	RemoveView                         key.Binding
 }
 
 func newKeyMap(t texts) keyMap {
@@ -42,6 +44,10 @@ func newKeyMap(t texts) keyMap {
 		ForceQuit:   b([]string{"ctrl+c"}, "ctrl+c", t.keyQuit),
 		Undo:        b([]string{"u"}, "u", t.keyUndo),
 		Redo:        b([]string{"ctrl+r", "U"}, "ctrl+r/U", t.keyRedo),
+		SaveView:    b([]string{"S"}, "S", t.keySaveView),
+		Views:       b([]string{"V"}, "V", t.keyViews),
+		OpenView:    b([]string{"enter"}, "enter", t.keyOpenView),
+		RemoveView:  b([]string{"x"}, "x", t.keyRemoveView),
 	}
 }
 
@@ -53,9 +59,9 @@ func (k keyMap) ShortHelp() []key.Binding {
 // FullHelp implements help.KeyMap.
 func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Up, k.Down, k.Focus, k.FocusBack},
-		{k.Second, k.NextMeasure, k.Sort, k.Chart},
-		{k.Filter, k.ClearFilter, k.Top, k.Undo, k.Redo},
-		{k.Cancel, k.UsageLog, k.Compliance, k.Help, k.Quit},
+		{k.Up, k.Down, k.Focus, k.FocusBack, k.Help, k.Quit},
+		{k.Second, k.NextMeasure, k.Sort, k.Top, k.Chart},
+		{k.Filter, k.ClearFilter, k.Undo, k.Redo, k.Cancel},
+		{k.SaveView, k.Views, k.UsageLog, k.Compliance},
 	}
 }

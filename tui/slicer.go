@@ -16,6 +16,7 @@ import (
 
 	"github.com/persona-workbench/persona/engine/inventory"
 	"github.com/persona-workbench/persona/engine/slice"
+	"github.com/persona-workbench/persona/engine/views"
 )
 
 // sliceResultMsg carries a slice back from the engine. seq ties it to the
@@ -111,6 +112,57 @@ func (s *slicer) state() sliceState {
 
 func (s *slicer) restore(st sliceState) {
 	s.cursor, s.second, s.measure, s.filters, s.order, s.top = st.cursor, st.second, st.measure, st.filters, st.order, st.top
+}
+
+// savedView describes the current slice as a view to save.
+func (s *slicer) savedView() views.View {
+	q := s.query()
+	return views.View{Dims: q.Dims, Filters: q.Filters, Measure: q.Measure, Order: q.Order.String(), Top: q.TopN}
+}
+
+// apply shows a saved view, as a slicing step (undo goes back); a view
+// naming something this data does not have is refused.
+func (s *slicer) apply(v views.View) tea.Cmd {
+	st := sliceState{second: -1, top: v.Top}
+	stale := func(name string) tea.Cmd {
+		s.err = fmt.Errorf(s.ctx.t.viewStale, v.Name, name)
+		return nil
+	}
+	for i, name := range v.Dims {
+		j := slices.IndexFunc(s.dims, func(d inventory.Field) bool { return d.Name == name })
+		if j < 0 || i > 1 {
+			return stale(name)
+		}
+		if i == 0 {
+			st.cursor = j
+		} else {
+			st.second = j
+		}
+	}
+	st.measure = slices.IndexFunc(s.measures, func(m inventory.MeasureDef) bool { return m.Name == v.Measure })
+	if st.measure < 0 {
+		return stale(v.Measure)
+	}
+	names := make([]string, 0, len(v.Filters))
+	for name := range v.Filters {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		f, ok := s.backend.Inventory().Field(name)
+		if !ok {
+			return stale(name)
+		}
+		st.filters = append(st.filters, filter{dim: f, values: slices.Clone(v.Filters[name])})
+	}
+	order, err := slice.ParseOrder(v.Order)
+	if v.Order != "" && err != nil {
+		return stale(v.Order)
+	}
+	st.order = order
+	s.step()
+	s.restore(st)
+	return s.run()
 }
 
 // step records the state before a slicing step, for undo; a new step
