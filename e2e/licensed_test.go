@@ -575,6 +575,39 @@ func TestIdleLockInTmux(t *testing.T) {
 	}
 }
 
+// A saved view is kept sealed in the workspace, and opens again.
+func TestSavedViewsInTmux(t *testing.T) {
+	ws := filepath.Join(t.TempDir(), "ws")
+	copyDir(t, lic.pristine, ws)
+	env := fmt.Sprintf("LANG=C.UTF-8 PERSONA_HOME=%s PERSONA_PASSPHRASE_FILE=%s", ws, lic.passFile)
+	tm := newTmux(t, 100, 30, env, bin+" open --lock-after 0 --lang en "+lic.pkg)
+	tm.waitFor(`Press Enter to acknowledge`)
+	tm.run("send-keys", "Enter")
+	tm.waitFor(`rows 6`)
+	tm.run("send-keys", "j", "j")
+	tm.waitFor(`People by Province`)
+	tm.run("send-keys", "S")
+	tm.waitFor(`Name of the view`)
+	tm.run("send-keys", "-l", "全国省份")
+	tm.run("send-keys", "Enter")
+	tm.waitFor(`saved the view "全国省份"`)
+	// V closes the list (a lone Escape followed by a key would read as
+	// alt+key), k goes back to another dimension, V opens the list again.
+	tm.run("send-keys", "V")
+	tm.waitFor(`rows 31`)
+	tm.run("send-keys", "k")
+	tm.waitFor(`People by Gender`)
+	tm.run("send-keys", "V")
+	tm.waitFor(`全国省份 +people by province`)
+	tm.run("send-keys", "Enter")
+	tm.waitFor(`People by Province`)
+	tm.run("send-keys", "C-c")
+	saved, err := os.ReadFile(filepath.Join(ws, "licences", lic.id, "views.jsonl"))
+	if err != nil || len(saved) == 0 || bytes.Contains(saved, []byte("全国省份")) || bytes.Contains(saved, []byte("province")) {
+		t.Errorf("saved views file: %v, readable: %q", err, saved)
+	}
+}
+
 // copyDir copies a folder tree, keeping modes.
 func copyDir(t *testing.T, src, dst string) {
 	t.Helper()

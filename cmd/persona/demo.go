@@ -152,6 +152,7 @@ func runWorkbench(ctx context.Context, o *opened, lg string, lockIdle time.Durat
 	watermark := o.Licence.ID + " · " + o.Licence.Licensee.Name + " · " + o.Person.Name
 	app := tui.New(tui.Config{
 		Watermark: watermark,
+		Views:     o.views,
 		Backend:   o.slices("tui"), Lang: lg,
 		Title: o.Licence.ID + " · " + inv.Dataset.In(lg),
 		Gate:  &tui.Gate{Licence: o.Licence, Person: o.Person.Name, Now: time.Now()},

@@ -23,6 +23,7 @@ import (
 	"github.com/persona-workbench/persona/engine/pack"
 	"github.com/persona-workbench/persona/engine/store"
 	"github.com/persona-workbench/persona/engine/usagelog"
+	"github.com/persona-workbench/persona/engine/views"
 )
 
 // source is a package to open on the analyst's side: verified, decrypted
@@ -50,6 +51,7 @@ type opened struct {
 	*pack.Opened
 	session *usagelog.Session
 	history *guard.File
+	views   *views.File // the analyst's saved views, sealed like the history
 	logDir  string
 	ws      *keys.Workspace
 	signing minisign.PrivateKey // kept in memory only, for the TUI's deletion
@@ -207,7 +209,14 @@ func (s *source) open(ctx context.Context) (*opened, error) {
 		o.Close()
 		return nil, withHint(fmt.Errorf("the usage log cannot be written, so the package stays closed: %w", err), "check the workspace's disk space and permissions")
 	}
-	return &opened{Opened: o, session: session, history: history, logDir: ws.LicenceDir(o.Licence.ID), ws: ws, signing: signing}, nil
+	saved, err := views.Open(filepath.Join(ws.LicenceDir(o.Licence.ID), views.FileName), keys.Derive(ident, "saved views"))
+	if err != nil {
+		session.Close()
+		history.Close()
+		o.Close()
+		return nil, err
+	}
+	return &opened{Opened: o, session: session, history: history, views: saved, logDir: ws.LicenceDir(o.Licence.ID), ws: ws, signing: signing}, nil
 }
 
 // openLog opens the usage log of a licence this workspace is enrolled
