@@ -540,17 +540,25 @@ func TestOpenInTmux(t *testing.T) {
 	tm.run("send-keys", "q")
 }
 
+// workbench opens the fixture's package in tmux (100×30, English) on a
+// copy of the workspace, with flags, and acknowledges the licence.
+func workbench(t *testing.T, flags string) (*tmux, string) {
+	t.Helper()
+	ws := filepath.Join(t.TempDir(), "ws")
+	copyDir(t, lic.pristine, ws)
+	env := fmt.Sprintf("LANG=C.UTF-8 PERSONA_HOME=%s PERSONA_PASSPHRASE_FILE=%s", ws, lic.passFile)
+	tm := newTmux(t, 100, 30, env, bin+" open --lang en "+flags+" "+lic.pkg)
+	tm.waitFor(`Press Enter to acknowledge`)
+	tm.run("send-keys", "Enter")
+	tm.waitFor(`rows 6`)
+	return tm, ws
+}
+
 // Left alone, the workbench locks: no data on screen, the watermark
 // shows, a wrong passphrase is refused and the licence's passphrase
 // unlocks; the lock and both attempts are in the usage log.
 func TestIdleLockInTmux(t *testing.T) {
-	ws := filepath.Join(t.TempDir(), "ws")
-	copyDir(t, lic.pristine, ws)
-	env := fmt.Sprintf("LANG=C.UTF-8 PERSONA_HOME=%s PERSONA_PASSPHRASE_FILE=%s", ws, lic.passFile)
-	tm := newTmux(t, 100, 30, env, bin+" open --lock-after 2s --lang en "+lic.pkg)
-	tm.waitFor(`Press Enter to acknowledge`)
-	tm.run("send-keys", "Enter")
-	tm.waitFor(`rows 6`)
+	tm, ws := workbench(t, "--lock-after 2s")
 	locked := tm.waitFor(`screen locked`)
 	for _, data := range []string{"18-24", "rows 6", "广东"} {
 		if strings.Contains(locked, data) {
@@ -577,13 +585,7 @@ func TestIdleLockInTmux(t *testing.T) {
 
 // A saved view is kept sealed in the workspace, and opens again.
 func TestSavedViewsInTmux(t *testing.T) {
-	ws := filepath.Join(t.TempDir(), "ws")
-	copyDir(t, lic.pristine, ws)
-	env := fmt.Sprintf("LANG=C.UTF-8 PERSONA_HOME=%s PERSONA_PASSPHRASE_FILE=%s", ws, lic.passFile)
-	tm := newTmux(t, 100, 30, env, bin+" open --lock-after 0 --lang en "+lic.pkg)
-	tm.waitFor(`Press Enter to acknowledge`)
-	tm.run("send-keys", "Enter")
-	tm.waitFor(`rows 6`)
+	tm, ws := workbench(t, "--lock-after 0")
 	tm.run("send-keys", "j", "j")
 	tm.waitFor(`People by Province`)
 	tm.run("send-keys", "S")
