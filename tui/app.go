@@ -71,6 +71,19 @@ type shared struct {
 	height    int
 }
 
+// titleBar renders text in style across width, with the watermark on the
+// right when it fits: every screen says whose data this is.
+func (c *shared) titleBar(style lipgloss.Style, text string, width int) string {
+	line := text
+	if wm := c.watermark; wm != "" {
+		if room := width - lipgloss.Width(text) - 3; room >= 8 {
+			wm = fit(wm, min(room, lipgloss.Width(wm)))
+			line += strings.Repeat(" ", width-lipgloss.Width(text)-lipgloss.Width(wm)-1) + wm + " "
+		}
+	}
+	return style.Render(fit(line, width))
+}
+
 // App is the root model.
 type App struct {
 	ctx       *shared

@@ -124,7 +124,7 @@ func (s complianceScreen) Update(msg tea.Msg) (complianceScreen, tea.Cmd) {
 func (s complianceScreen) View() string {
 	t, st := s.ctx.t, s.ctx.st
 	w := max(s.width, 20)
-	lines := []string{st.Header.Render(t.compTitle), ""}
+	lines := []string{s.ctx.titleBar(st.Header, t.compTitle, w), ""}
 	lines = append(lines, st.Subtle.Render(fit(t.compHeader, w)))
 	for _, l := range s.st {
 		by, left, toDel := "—", "—", "—"

@@ -717,16 +717,7 @@ func (s slicer) status() string {
 	if s.top > 0 {
 		parts = append(parts, fmt.Sprintf("%s %d", t.top, s.top))
 	}
-	left := " " + strings.Join(parts, " · ")
-	// The watermark goes on the right, as much of it as fits.
-	if wm := s.ctx.watermark; wm != "" {
-		room := s.width - lipgloss.Width(left) - 3
-		if room >= 8 {
-			wm = fit(wm, min(room, lipgloss.Width(wm)))
-			left += strings.Repeat(" ", s.width-lipgloss.Width(left)-lipgloss.Width(wm)-1) + wm + " "
-		}
-	}
-	return st.Status.Render(fit(left, s.width))
+	return s.ctx.titleBar(st.Status, " "+strings.Join(parts, " · "), s.width)
 }
 
 func firstLine(s string) string {

@@ -72,7 +72,7 @@ func (s usageScreen) Update(msg tea.Msg) (usageScreen, tea.Cmd) {
 func (s usageScreen) View() string {
 	t, st := s.ctx.t, s.ctx.st
 	var b strings.Builder
-	b.WriteString(st.Header.Render(t.logTitle) + "\n")
+	b.WriteString(s.ctx.titleBar(st.Header, t.logTitle, s.width) + "\n")
 	switch {
 	case s.load == nil:
 		b.WriteString(t.logNone + "\n")

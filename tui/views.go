@@ -153,7 +153,7 @@ func (s *viewsScreen) SetSize(w, h int) { s.width, s.height = w, h }
 // View draws the list, or the name prompt.
 func (s viewsScreen) View() string {
 	st, t, lang := s.ctx.st, s.ctx.t, s.ctx.lang
-	lines := []string{st.Title.Render(fit(" Persona Workbench │ "+t.viewsTitle, s.width)), ""}
+	lines := []string{s.ctx.titleBar(st.Title, " Persona Workbench │ "+t.viewsTitle, s.width), ""}
 	if s.naming {
 		lines = append(lines, "  "+t.viewName, "  "+string(s.typed)+"▏", "",
 			"  "+st.Subtle.Render(describe(s.current, lang)))
