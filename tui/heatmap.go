@@ -45,15 +45,13 @@ func (h *heatmap) Set(res *slice.Result, top int, marked string, st styles, t te
 	// Rows keep the result's order (natural order, or the largest groups
 	// first); columns, the second dimension's natural order, or the
 	// largest totals first.
-	var rowKeys, colKeys []string
+	rowKeys := heatRows(res)
+	var colKeys []string
 	cells := map[[2]string]slice.Row{}
 	colTotal := map[string]float64{}
 	lo, hi := 0.0, 0.0
 	first := true
 	for _, r := range res.Rows {
-		if !slices.Contains(rowKeys, r.Keys[0]) {
-			rowKeys = append(rowKeys, r.Keys[0])
-		}
 		if !slices.Contains(colKeys, r.Keys[1]) {
 			colKeys = append(colKeys, r.Keys[1])
 		}
@@ -130,6 +128,18 @@ func (h *heatmap) Set(res *slice.Result, top int, marked string, st styles, t te
 	}
 	b.WriteString("\n" + h.legend(res, lo, hi, st, t))
 	h.view = b.String()
+}
+
+// heatRows returns the heatmap's rows: the first dimension's values, in
+// the order the result first shows them.
+func heatRows(res *slice.Result) []string {
+	var keys []string
+	for _, r := range res.Rows {
+		if !slices.Contains(keys, r.Keys[0]) {
+			keys = append(keys, r.Keys[0])
+		}
+	}
+	return keys
 }
 
 // legend names each band's range, and the marks.

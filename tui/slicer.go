@@ -544,13 +544,7 @@ func (s *slicer) drawChart() {
 	if s.heatmapShown() {
 		// The grid has a row per first-dimension value: it follows the
 		// cursor's value.
-		var rowKeys []string
-		for _, r := range s.res.Rows {
-			if !slices.Contains(rowKeys, r.Keys[0]) {
-				rowKeys = append(rowKeys, r.Keys[0])
-			}
-		}
-		at := slices.Index(rowKeys, s.res.Rows[min(cur, n-1)].Keys[0])
+		at := slices.Index(heatRows(s.res), s.res.Rows[min(cur, n-1)].Keys[0])
 		room := s.chartH - 2
 		top := max(0, at-room+1)
 		mark := ""

@@ -26,9 +26,10 @@
 //     Two populations that differ by more than 0 and fewer than k people
 //     would reveal that small group by subtraction: the newer is withheld.
 //
-// Values of withheld cells never leave DuckDB; head counts do, as far as
-// this package, which needs them to decide; a withheld cell leaves it with
-// its reason only.
+// The value of a cell that fails rule 1 or 2 never leaves DuckDB. Head
+// counts, and the values of cells the other rules withhold, come as far
+// as this package, which needs them to decide; a withheld cell leaves it
+// with its reason only.
 package guard
 
 import (
