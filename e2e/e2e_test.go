@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -192,8 +193,30 @@ func newTmux(t *testing.T, w, h int, env, command string) *tmux {
 	tm := &tmux{t: t, socket: fmt.Sprintf("persona-e2e-%d-%d", os.Getpid(), time.Now().UnixNano())}
 	tm.run("-f", "/dev/null", "new-session", "-d", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h),
 		"env "+env+" TERM=xterm-256color "+command)
-	t.Cleanup(func() { exec.Command("tmux", "-L", tm.socket, "kill-server").Run() })
+	pid, _ := strconv.Atoi(strings.TrimSpace(tm.run("display-message", "-p", "#{pane_pid}")))
+	// Cleanups run last-registered first, so this one runs before the
+	// test's temporary folders are removed: it waits until the program
+	// has finished writing to them.
+	t.Cleanup(func() {
+		exec.Command("tmux", "-L", tm.socket, "kill-server").Run()
+		for deadline := time.Now().Add(20 * time.Second); pid > 0 && time.Now().Before(deadline); {
+			if !running(pid) {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
 	return tm
+}
+
+// running reports whether process pid is alive (a zombie has finished).
+func running(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	_, rest, _ := bytes.Cut(stat, []byte(") "))
+	return len(rest) > 0 && rest[0] != 'Z'
 }
 
 func (tm *tmux) run(args ...string) string {

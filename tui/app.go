@@ -226,10 +226,6 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		var cmd tea.Cmd
 		a.views, cmd = a.views.Update(msg)
 		return a, cmd
-	case viewChosenMsg:
-		a.showViews = false
-		a.layout()
-		return a, a.slicer.apply(msg.v)
 	case idleTickMsg, unlockedMsg:
 		var cmd tea.Cmd
 		a.lock, cmd = a.lock.Update(msg)
@@ -272,6 +268,13 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if a.showViews {
 		if _, ok := msg.(tea.KeyMsg); ok {
 			a.views, cmd = a.views.Update(msg)
+			if v, ok := a.views.take(); ok {
+				// Opened in the same step, so the query is under way
+				// before the next key.
+				a.showViews = false
+				a.layout()
+				return a, a.slicer.apply(v)
+			}
 			return a, cmd
 		}
 	}

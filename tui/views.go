@@ -29,9 +29,6 @@ type viewSavedMsg struct {
 	err  error
 }
 
-// viewChosenMsg asks the slicer to show a saved view.
-type viewChosenMsg struct{ v views.View }
-
 // viewsScreen lists the saved views (V) and names the current one for
 // saving (S).
 type viewsScreen struct {
@@ -43,8 +40,9 @@ type viewsScreen struct {
 	naming        bool       // typing a name for the view to save
 	current       views.View // what is being saved
 	typed         []rune
-	note          string // the last save's outcome
-	loading       bool   // a list or a save is under way
+	note          string      // the last save's outcome
+	loading       bool        // a list or a save is under way
+	chosen        *views.View // picked to open, taken by the app
 	width, height int
 }
 
@@ -67,6 +65,16 @@ func (s *viewsScreen) refresh() tea.Cmd {
 // startSaving opens the name prompt for v.
 func (s *viewsScreen) startSaving(v views.View) {
 	s.naming, s.current, s.typed, s.err = true, v, nil, nil
+}
+
+// take returns the view the analyst picked, once.
+func (s *viewsScreen) take() (views.View, bool) {
+	if s.chosen == nil {
+		return views.View{}, false
+	}
+	v := *s.chosen
+	s.chosen = nil
+	return v, true
 }
 
 // capturing reports whether keys are being typed into the name.
@@ -101,7 +109,7 @@ func (s viewsScreen) Update(msg tea.Msg) (viewsScreen, tea.Cmd) {
 		case key.Matches(msg, k.OpenView):
 			if len(s.vs) > 0 {
 				v := s.vs[s.cursor]
-				return s, func() tea.Msg { return viewChosenMsg{v} }
+				s.chosen = &v
 			}
 		case key.Matches(msg, k.RemoveView):
 			if len(s.vs) > 0 && s.store != nil {
