@@ -218,6 +218,7 @@ func TestScreens(t *testing.T) {
 		{"two_dims_bars_en_80x24", "en", 80, 24, []string{"b", "j", "v"}},
 		{"measure_en_100x30", "en", 100, 30, []string{"j", "m"}},
 		{"filter_en_80x24", "en", 80, 24, []string{"j", "tab", "tab", "j", "f"}},
+		{"drill_zh_80x24", "zh", 80, 24, []string{"j", "tab", "tab", "j", "enter"}},
 		{"measure_list_zh_80x24", "zh", 80, 24, []string{"j", "j", "j", "tab"}},
 		{"help_zh_80x24", "zh", 80, 24, []string{"?"}},
 		{"small_60x16", "en", 60, 16, []string{"j"}},
@@ -258,6 +259,31 @@ func TestWithheldNeverShowsANumber(t *testing.T) {
 		if regexp.MustCompile(`\b0\b|\d{2},\d{3}`).MatchString(strings.ReplaceAll(right, "<10", "")) {
 			t.Errorf("withheld row shows a number: %q", l)
 		}
+	}
+}
+
+// Enter drills into the highlighted value and moves on to the next
+// dimension; esc comes back, and u undoes the way back.
+func TestDrillDown(t *testing.T) {
+	b := newFake()
+	drive(t, b, "en", 80, 24, "j", "tab", "tab", "j", "enter")
+	if q := b.last(); !slices.Equal(q.Dims, []string{"categories"}) || !slices.Equal(q.Filters["province"], []string{"江苏"}) {
+		t.Errorf("drill into 江苏: dims %v filters %v, want [categories] province=江苏", q.Dims, q.Filters)
+	}
+	b = newFake()
+	drive(t, b, "en", 80, 24, "j", "tab", "tab", "enter", "enter", "esc")
+	if q := b.last(); !slices.Equal(q.Dims, []string{"categories"}) || len(q.Filters) != 1 {
+		t.Errorf("two drills, one back: dims %v filters %v, want [categories] with one filter", q.Dims, q.Filters)
+	}
+	b = newFake()
+	drive(t, b, "en", 80, 24, "j", "tab", "tab", "enter", "esc", "u")
+	if q := b.last(); len(q.Filters) != 1 {
+		t.Errorf("undoing the way back: filters %v, want the drill's", q.Filters)
+	}
+	b = newFake()
+	drive(t, b, "en", 80, 24, "j", "tab", "tab", "enter", "esc")
+	if q := b.last(); !slices.Equal(q.Dims, []string{"province"}) || len(q.Filters) != 0 {
+		t.Errorf("back: dims %v filters %v, want [province] and none", q.Dims, q.Filters)
 	}
 }
 

@@ -21,6 +21,7 @@ type texts struct {
 	keyUndo, keyRedo                                                         string
 	keySaveView, keyViews, keyOpenView, keyRemoveView, viewsTitle, viewName  string
 	viewsNone, viewSaved, viewStale                                          string
+	keyDrill                                                                 string
 }
 
 var textsZH = texts{
@@ -53,6 +54,7 @@ var textsZH = texts{
 	keySaveView: "保存视图", keyViews: "已存视图", keyOpenView: "打开视图", keyRemoveView: "删除视图",
 	viewsTitle: "保存的视图", viewName: "视图名称（回车保存，Esc 取消）：", viewsNone: "还没有保存的视图：在分析界面按 S 保存",
 	viewSaved: "已保存视图「%s」", viewStale: "视图「%s」用到的 %q 不在当前数据中",
+	keyDrill: "下钻",
 }
 
 var textsEN = texts{
@@ -85,6 +87,7 @@ var textsEN = texts{
 	keySaveView: "save view", keyViews: "saved views", keyOpenView: "open view", keyRemoveView: "remove view",
 	viewsTitle: "saved views", viewName: "Name of the view (enter saves, esc gives up):", viewsNone: "no saved views yet: press S in the workbench to save one",
 	viewSaved: "saved the view %q", viewStale: "the view %q uses %q, which this data does not have",
+	keyDrill: "drill down",
 }
 
 func textsFor(lang string) texts {

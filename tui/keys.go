@@ -13,7 +13,7 @@ type keyMap struct {
 	ForceQuit                          key.Binding // the only way out of the lock screen
 	Undo, Redo                         key.Binding
 	SaveView, Views, OpenView          key.Binding
-	RemoveView                         key.Binding
+	RemoveView, Drill                  key.Binding
 }
 
 func newKeyMap(t texts) keyMap {
@@ -28,7 +28,8 @@ func newKeyMap(t texts) keyMap {
 		Second:      b([]string{"b"}, "b", t.keySecond),
 		NextMeasure: b([]string{"m"}, "m/M", t.keyMeasure),
 		PrevMeasure: b([]string{"M"}, "M", t.keyMeasure),
-		Filter:      b([]string{"f", "enter"}, "f/enter", t.keyFilter),
+		Filter:      b([]string{"f"}, "f", t.keyFilter),
+		Drill:       b([]string{"enter"}, "enter", t.keyDrill),
 		ClearFilter: b([]string{"x"}, "x", t.keyClear),
 		Sort:        b([]string{"s"}, "s", t.keySort),
 		Top:         b([]string{"t"}, "t", t.keyTop),
@@ -53,7 +54,7 @@ func newKeyMap(t texts) keyMap {
 
 // ShortHelp implements help.KeyMap.
 func (k keyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Up, k.Focus, k.NextMeasure, k.Filter, k.Help, k.Quit}
+	return []key.Binding{k.Up, k.Focus, k.NextMeasure, k.Drill, k.Help, k.Quit}
 }
 
 // FullHelp implements help.KeyMap.
@@ -61,7 +62,7 @@ func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Focus, k.FocusBack, k.Help, k.Quit},
 		{k.Second, k.NextMeasure, k.Sort, k.Top, k.Chart},
-		{k.Filter, k.ClearFilter, k.Undo, k.Redo, k.Cancel},
+		{k.Drill, k.Filter, k.ClearFilter, k.Undo, k.Redo, k.Cancel},
 		{k.SaveView, k.Views, k.UsageLog, k.Compliance},
 	}
 }

@@ -71,6 +71,10 @@ type slicer struct {
 	first tea.Cmd // the first slice's command
 
 	undo, redo []sliceState // slicing steps taken, and undone
+	// parent is the state before the drill-down that led here (nil at
+	// the top), and crumb the value drilled into: esc goes back up.
+	parent *sliceState
+	crumb  string
 
 	width, height int
 	leftW, rightW int
@@ -100,6 +104,8 @@ type sliceState struct {
 	filters                 []filter
 	order                   slice.Order
 	top                     int
+	parent                  *sliceState
+	crumb                   string
 }
 
 func (s *slicer) state() sliceState {
@@ -107,11 +113,22 @@ func (s *slicer) state() sliceState {
 	for i, f := range s.filters {
 		fs[i] = filter{dim: f.dim, values: slices.Clone(f.values)}
 	}
-	return sliceState{cursor: s.cursor, second: s.second, measure: s.measure, filters: fs, order: s.order, top: s.top}
+	return sliceState{cursor: s.cursor, second: s.second, measure: s.measure, filters: fs, order: s.order, top: s.top, parent: s.parent, crumb: s.crumb}
 }
 
 func (s *slicer) restore(st sliceState) {
 	s.cursor, s.second, s.measure, s.filters, s.order, s.top = st.cursor, st.second, st.measure, st.filters, st.order, st.top
+	s.parent, s.crumb = st.parent, st.crumb
+}
+
+// crumbs are the values drilled into, outermost first.
+func (s *slicer) crumbs() []string {
+	var out []string
+	for crumb, parent := s.crumb, s.parent; parent != nil; crumb, parent = parent.crumb, parent.parent {
+		out = append(out, crumb)
+	}
+	slices.Reverse(out)
+	return out
 }
 
 // savedView describes the current slice as a view to save.
@@ -335,6 +352,8 @@ func (s slicer) key(msg tea.KeyMsg) (slicer, tea.Cmd) {
 		}
 		s.fitMeasure(1)
 		return s, s.run()
+	case key.Matches(msg, k.Drill):
+		return s.drill()
 	case key.Matches(msg, k.ClearFilter):
 		if len(s.filters) == 0 {
 			return s, nil
@@ -376,10 +395,60 @@ func (s slicer) key(msg tea.KeyMsg) (slicer, tea.Cmd) {
 			s.seq++ // the cancelled query's answer is now stale
 			s.running = false
 			s.err = errors.New(s.ctx.t.cancelled)
+			return s, nil
+		}
+		if s.parent != nil {
+			// Back up one drill, as a step u can undo.
+			back := *s.parent
+			s.step()
+			s.restore(back)
+			return s, s.run()
 		}
 		return s, nil
 	}
 	return s, nil
+}
+
+// drill filters to the highlighted row's first value and moves the
+// first dimension on to the next one worth slicing by; the second
+// dimension stays. Esc comes back.
+func (s slicer) drill() (slicer, tea.Cmd) {
+	if s.running || s.res == nil || len(s.res.Rows) == 0 || len(s.res.Dims) == 0 {
+		return s, nil
+	}
+	row := s.res.Rows[min(max(0, s.table.Cursor()), len(s.res.Rows)-1)]
+	from := s.res.Dims[0]
+	before := s.state()
+	s.step()
+	s.parent, s.crumb = &before, slice.KeyLabel(row.Keys[0])
+	s.setFilter(from, row.Keys[0])
+	if next := s.nextDim(from); next >= 0 {
+		s.cursor = next
+	}
+	s.fitMeasure(1)
+	s.focus = focusTable
+	s.table.Focus()
+	s.table.SetCursor(0)
+	return s, s.run()
+}
+
+// nextDim is the dimension after from in the shelf that is neither the
+// second one nor filtered, nor another way of naming a place when from
+// is one (province to province code says nothing new); -1 if none.
+func (s *slicer) nextDim(from inventory.Field) int {
+	at := slices.IndexFunc(s.dims, func(d inventory.Field) bool { return d.Name == from.Name })
+	for i := 1; i < len(s.dims); i++ {
+		j := (at + i) % len(s.dims)
+		d := s.dims[j]
+		switch {
+		case j == s.second, from.Geo != "" && d.Geo != "":
+			continue
+		case slices.ContainsFunc(s.filters, func(f filter) bool { return f.dim.Name == d.Name }):
+			continue
+		}
+		return j
+	}
+	return -1
 }
 
 // fits reports whether measure i can be shown with the current
@@ -668,6 +737,10 @@ func (s slicer) rightPane(h int) string {
 		}
 	default:
 		title.WriteString(s.measures[s.measure].Label.In(lang))
+	}
+	if crumbs := s.crumbs(); len(crumbs) > 0 {
+		// Where the drill-downs led, and the way back.
+		title.WriteString(st.Subtle.Render(" ‹ " + strings.Join(crumbs, " › ") + " (esc)"))
 	}
 	lines = append(lines, st.Header.Render(fit(title.String(), s.rightW)))
 	switch {
