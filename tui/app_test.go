@@ -48,6 +48,7 @@ func newFake() *fakeBackend {
 			{Name: "province", Label: l("省份", "Province"), Role: inventory.Dimension, Type: "VARCHAR"},
 			{Name: "categories", Label: l("偏好品类", "Categories"), Role: inventory.MultiDimension, Type: "VARCHAR[]"},
 			{Name: "month", Label: l("月份", "Month"), Role: inventory.Time, Type: "VARCHAR", Order: []string{"2025-01", "2025-02"}},
+			{Name: "exposure", Label: l("活动曝光", "Exposure"), Role: inventory.Dimension, Type: "VARCHAR", Order: []string{"未曝光", "已曝光"}},
 			{Name: "gmv", Label: l("成交额", "GMV"), Role: inventory.Measure, Type: "DOUBLE"},
 			{Name: "monthly_orders", Label: l("订单数", "Orders"), Role: inventory.Measure, Type: "INTEGER[]", Series: "month"},
 		},
@@ -64,6 +65,7 @@ var canned = map[string][]slice.Row{
 	"province":   {{Keys: []string{"广东"}, Value: 27455, People: 27455}, {Keys: []string{"江苏"}, Value: 16069, People: 16069}, {Keys: []string{"内蒙古"}, Value: 2512, People: 2512}, {Keys: []string{"西藏"}, Suppressed: true, Reason: slice.FewPeople}},
 	"categories": {{Keys: []string{"服饰"}, Value: 90000, People: 90000}, {Keys: []string{"美妆"}, Value: 60000, People: 60000}},
 	"month":      {{Keys: []string{"2025-01"}, Value: 200000, People: 200000}, {Keys: []string{"2025-02"}, Value: 200000, People: 200000}},
+	"exposure":   {{Keys: []string{"未曝光"}, Value: 120000, People: 120000}, {Keys: []string{"已曝光"}, Value: 80000, People: 80000}},
 }
 
 func (f *fakeBackend) Inventory() *inventory.Inventory { return f.inv }
@@ -101,7 +103,7 @@ func (f *fakeBackend) Run(ctx context.Context, q slice.Query) (*slice.Result, er
 				if r.Suppressed {
 					r.Reason = slice.FewPeople
 				} else {
-					r.People = min(a.People, b.People) / 3
+					r.People = a.People * b.People / 300000
 					r.Value = float64(r.People) * scale
 				}
 				res.Rows = append(res.Rows, r)
@@ -111,8 +113,22 @@ func (f *fakeBackend) Run(ctx context.Context, q slice.Query) (*slice.Result, er
 	if len(q.Dims) == 0 {
 		return res, nil
 	}
-	if vals, ok := q.Filters[q.Dims[0]]; ok {
-		res.Rows = slices.DeleteFunc(res.Rows, func(r slice.Row) bool { return !slices.Contains(vals, r.Keys[0]) })
+	for i, d := range q.Dims {
+		if vals, ok := q.Filters[d]; ok {
+			res.Rows = slices.DeleteFunc(res.Rows, func(r slice.Row) bool { return !slices.Contains(vals, r.Keys[i]) })
+		}
+	}
+	if q.Totals && len(q.Dims) == 2 {
+		// The second dimension's margins: the sums of its shown cells.
+		for _, r := range res.Rows {
+			at := slices.IndexFunc(res.Margins[1], func(m slice.Row) bool { return m.Keys[0] == r.Keys[1] })
+			if at < 0 {
+				res.Margins[1] = append(res.Margins[1], slice.Row{Keys: []string{r.Keys[1]}})
+				at = len(res.Margins[1]) - 1
+			}
+			res.Margins[1][at].Value += r.Value
+			res.Margins[1][at].People += r.People
+		}
 	}
 	for _, r := range res.Rows {
 		if r.Suppressed {
@@ -219,6 +235,8 @@ func TestScreens(t *testing.T) {
 		{"measure_en_100x30", "en", 100, 30, []string{"j", "m"}},
 		{"filter_en_80x24", "en", 80, 24, []string{"j", "tab", "tab", "j", "f"}},
 		{"drill_zh_80x24", "zh", 80, 24, []string{"j", "tab", "tab", "j", "enter"}},
+		{"compare_zh_80x24", "zh", 80, 24, []string{"j", "j", "j", "j", "c", "k", "k", "k"}},
+		{"compare_en_160x48", "en", 160, 48, []string{"j", "j", "j", "j", "c", "k", "k", "k", "tab", "tab"}},
 		{"measure_list_zh_80x24", "zh", 80, 24, []string{"j", "j", "j", "tab"}},
 		{"help_zh_80x24", "zh", 80, 24, []string{"?"}},
 		{"small_60x16", "en", 60, 16, []string{"j"}},

@@ -21,7 +21,9 @@ type texts struct {
 	keyUndo, keyRedo                                                         string
 	keySaveView, keyViews, keyOpenView, keyRemoveView, viewsTitle, viewName  string
 	viewsNone, viewSaved, viewStale                                          string
-	keyDrill                                                                 string
+	keyDrill, keyCompare, keyPalette, keyPick, compareLegend, everyone       string
+	diff, lift, chartBars, chartColumns, chartLines, chartHeatmap            string
+	chartGrouped, chartStacked, chartPercent, chartCompare                   string
 }
 
 var textsZH = texts{
@@ -47,14 +49,17 @@ var textsZH = texts{
 	compDone: "许可 %s 已删除；数据删除确认书：%s。按 q 退出。",
 	logOK:    "已验证：%d 条记录，%d 个检查点", logBad: "验证失败（%d 个问题）：%s", logTorn: "最后一条记录写入中断",
 	orderAuto: "自动", orderValueDesc: "值↓", orderValueAsc: "值↑", orderLabel: "标签",
-	nobody: "无人", keyChart: "热力图/条形图",
+	nobody: "无人", keyChart: "切换图表",
 	lockTitle: "屏幕已锁定", lockWatermark: "许可 · 被许可方 · 使用人", lockPrompt: "输入该许可的口令以解锁：",
 	lockChecking: "正在核对口令…", lockWrong: "口令不正确，请重试",
 	keyUndo: "撤销", keyRedo: "重做",
 	keySaveView: "保存视图", keyViews: "已存视图", keyOpenView: "打开视图", keyRemoveView: "删除视图",
 	viewsTitle: "保存的视图", viewName: "视图名称（回车保存，Esc 取消）：", viewsNone: "还没有保存的视图：在分析界面按 S 保存",
 	viewSaved: "已保存视图「%s」", viewStale: "视图「%s」用到的 %q 不在当前数据中",
-	keyDrill: "下钻",
+	keyDrill: "下钻", keyCompare: "按此维度对比两组", keyPalette: "命令面板", keyPick: "选择筛选值",
+	compareLegend: "提升 = %[2]s ÷ %[1]s − 1", everyone: "全部",
+	diff: "差值", lift: "提升", chartBars: "条形图", chartColumns: "柱状图", chartLines: "折线图",
+	chartHeatmap: "热力图", chartGrouped: "分组条形图", chartStacked: "堆叠条形图", chartPercent: "百分比堆叠", chartCompare: "对比",
 }
 
 var textsEN = texts{
@@ -80,14 +85,17 @@ var textsEN = texts{
 	logOK:    "verified: %d records, %d checkpoints", logBad: "does not verify (%d problems): %s", logTorn: "the last record was cut short",
 	cancelled: "cancelled", tooSmall: "terminal too small: needs at least 60×16",
 	orderAuto: "auto", orderValueDesc: "value↓", orderValueAsc: "value↑", orderLabel: "label",
-	nobody: "nobody", keyChart: "heatmap/bars",
+	nobody: "nobody", keyChart: "next chart",
 	lockTitle: "screen locked", lockWatermark: "licence · licensee · analyst", lockPrompt: "Enter the licence's passphrase to unlock:",
 	lockChecking: "checking the passphrase…", lockWrong: "wrong passphrase, try again",
 	keyUndo: "undo", keyRedo: "redo",
 	keySaveView: "save view", keyViews: "saved views", keyOpenView: "open view", keyRemoveView: "remove view",
 	viewsTitle: "saved views", viewName: "Name of the view (enter saves, esc gives up):", viewsNone: "no saved views yet: press S in the workbench to save one",
 	viewSaved: "saved the view %q", viewStale: "the view %q uses %q, which this data does not have",
-	keyDrill: "drill down",
+	keyDrill: "drill down", keyCompare: "compare this dimension's segments", keyPalette: "command palette", keyPick: "pick filter values",
+	compareLegend: "lift = %[2]s ÷ %[1]s − 1", everyone: "everyone",
+	diff: "difference", lift: "lift", chartBars: "bars", chartColumns: "columns", chartLines: "lines",
+	chartHeatmap: "heatmap", chartGrouped: "grouped bars", chartStacked: "stacked bars", chartPercent: "100% stacked", chartCompare: "comparison",
 }
 
 func textsFor(lang string) texts {

@@ -13,7 +13,8 @@ type keyMap struct {
 	ForceQuit                          key.Binding // the only way out of the lock screen
 	Undo, Redo                         key.Binding
 	SaveView, Views, OpenView          key.Binding
-	RemoveView, Drill                  key.Binding
+	RemoveView, Drill, Compare         key.Binding
+	Palette, Pick                      key.Binding
 }
 
 func newKeyMap(t texts) keyMap {
@@ -30,6 +31,7 @@ func newKeyMap(t texts) keyMap {
 		PrevMeasure: b([]string{"M"}, "M", t.keyMeasure),
 		Filter:      b([]string{"f"}, "f", t.keyFilter),
 		Drill:       b([]string{"enter"}, "enter", t.keyDrill),
+		Compare:     b([]string{"c"}, "c", t.keyCompare),
 		ClearFilter: b([]string{"x"}, "x", t.keyClear),
 		Sort:        b([]string{"s"}, "s", t.keySort),
 		Top:         b([]string{"t"}, "t", t.keyTop),
@@ -42,6 +44,8 @@ func newKeyMap(t texts) keyMap {
 		Compliance:  b([]string{"C"}, "C", t.keyCompliance),
 		Delete:      b([]string{"D"}, "D", t.keyDelete),
 		Chart:       b([]string{"v"}, "v", t.keyChart),
+		Palette:     b([]string{":"}, ":", t.keyPalette),
+		Pick:        b([]string{"F"}, "F", t.keyPick),
 		ForceQuit:   b([]string{"ctrl+c"}, "ctrl+c", t.keyQuit),
 		Undo:        b([]string{"u"}, "u", t.keyUndo),
 		Redo:        b([]string{"ctrl+r", "U"}, "ctrl+r/U", t.keyRedo),
@@ -61,7 +65,7 @@ func (k keyMap) ShortHelp() []key.Binding {
 func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Focus, k.FocusBack, k.Help, k.Quit},
-		{k.Second, k.NextMeasure, k.Sort, k.Top, k.Chart},
+		{k.Second, k.Compare, k.NextMeasure, k.Sort, k.Top, k.Chart},
 		{k.Drill, k.Filter, k.ClearFilter, k.Undo, k.Redo, k.Cancel},
 		{k.SaveView, k.Views, k.UsageLog, k.Compliance},
 	}

@@ -60,7 +60,13 @@ type slicer struct {
 	spin  spinner.Model // turns while a query runs
 	chart barChart
 	heat  heatmap
-	bars  bool // a two-dimension slice as bars, not a heatmap
+	// kind is the chart the analyst chose, shown whenever it fits the
+	// result; chartView is the drawing.
+	kind      chartKind
+	chartView string
+	// tableKeys are the dimension values of each table row, which drill
+	// down and filter use.
+	tableKeys [][]string
 
 	res     *slice.Result
 	err     error
@@ -104,6 +110,7 @@ type sliceState struct {
 	filters                 []filter
 	order                   slice.Order
 	top                     int
+	kind                    chartKind
 	parent                  *sliceState
 	crumb                   string
 }
@@ -113,12 +120,12 @@ func (s *slicer) state() sliceState {
 	for i, f := range s.filters {
 		fs[i] = filter{dim: f.dim, values: slices.Clone(f.values)}
 	}
-	return sliceState{cursor: s.cursor, second: s.second, measure: s.measure, filters: fs, order: s.order, top: s.top, parent: s.parent, crumb: s.crumb}
+	return sliceState{cursor: s.cursor, second: s.second, measure: s.measure, filters: fs, order: s.order, top: s.top, kind: s.kind, parent: s.parent, crumb: s.crumb}
 }
 
 func (s *slicer) restore(st sliceState) {
 	s.cursor, s.second, s.measure, s.filters, s.order, s.top = st.cursor, st.second, st.measure, st.filters, st.order, st.top
-	s.parent, s.crumb = st.parent, st.crumb
+	s.kind, s.parent, s.crumb = st.kind, st.parent, st.crumb
 }
 
 // crumbs are the values drilled into, outermost first.
@@ -203,6 +210,9 @@ func (s *slicer) query() slice.Query {
 		q.Dims = append(q.Dims, s.dims[s.cursor].Name)
 		if s.second >= 0 && s.second != s.cursor {
 			q.Dims = append(q.Dims, s.dims[s.second].Name)
+			// The charts that show margins ask for them, so they pass
+			// the guard with the cells.
+			q.Totals = s.kind.needsTotals()
 		}
 	}
 	if len(s.filters) > 0 {
@@ -342,13 +352,13 @@ func (s slicer) key(msg tea.KeyMsg) (slicer, tea.Cmd) {
 		return s, s.run()
 	case key.Matches(msg, k.Filter):
 		// Only on a row the analyst sees, never on a result still coming.
-		if s.focus != focusTable || s.running || s.res == nil || len(s.res.Rows) == 0 {
+		keys := s.rowKeys()
+		if s.focus != focusTable || s.running || keys == nil {
 			return s, nil
 		}
-		row := s.res.Rows[min(max(0, s.table.Cursor()), len(s.res.Rows)-1)]
 		s.step()
-		for i, d := range s.res.Dims {
-			s.setFilter(d, row.Keys[i])
+		for i, k := range keys {
+			s.setFilter(s.res.Dims[i], k)
 		}
 		s.fitMeasure(1)
 		return s, s.run()
@@ -378,9 +388,29 @@ func (s slicer) key(msg tea.KeyMsg) (slicer, tea.Cmd) {
 		*from = (*from)[:len(*from)-1]
 		return s, s.run()
 	case key.Matches(msg, k.Chart):
-		s.bars = !s.bars
-		s.drawChart()
+		kinds := s.kinds()
+		if len(kinds) < 2 {
+			return s, nil
+		}
+		before := s.state()
+		s.kind = kinds[(slices.Index(kinds, s.shownKind())+1)%len(kinds)]
+		s.undo, s.redo = append(s.undo, before), nil
+		if s.kind.needsTotals() && !s.res.Query.Totals {
+			return s, s.run()
+		}
+		s.refreshTable()
 		return s, nil
+	case key.Matches(msg, k.Compare):
+		// Compare the segments of the highlighted dimension: it becomes
+		// the second dimension, and the cursor picks the first.
+		s.step()
+		if s.second == s.cursor && s.kind == chartCompare {
+			s.second, s.kind = -1, ""
+		} else {
+			s.second, s.kind = s.cursor, chartCompare
+		}
+		s.fitMeasure(1)
+		return s, s.run()
 	case key.Matches(msg, k.Top):
 		s.step()
 		if s.top == 0 {
@@ -413,15 +443,15 @@ func (s slicer) key(msg tea.KeyMsg) (slicer, tea.Cmd) {
 // first dimension on to the next one worth slicing by; the second
 // dimension stays. Esc comes back.
 func (s slicer) drill() (slicer, tea.Cmd) {
-	if s.running || s.res == nil || len(s.res.Rows) == 0 || len(s.res.Dims) == 0 {
+	keys := s.rowKeys()
+	if s.running || len(keys) == 0 {
 		return s, nil
 	}
-	row := s.res.Rows[min(max(0, s.table.Cursor()), len(s.res.Rows)-1)]
 	from := s.res.Dims[0]
 	before := s.state()
 	s.step()
-	s.parent, s.crumb = &before, slice.KeyLabel(row.Keys[0])
-	s.setFilter(from, row.Keys[0])
+	s.parent, s.crumb = &before, slice.KeyLabel(keys[0])
+	s.setFilter(from, keys[0])
 	if next := s.nextDim(from); next >= 0 {
 		s.cursor = next
 	}
@@ -430,6 +460,15 @@ func (s slicer) drill() (slicer, tea.Cmd) {
 	s.table.Focus()
 	s.table.SetCursor(0)
 	return s, s.run()
+}
+
+// rowKeys are the dimension values of the table's current row; nil
+// when there is none.
+func (s *slicer) rowKeys() []string {
+	if s.res == nil || len(s.tableKeys) == 0 {
+		return nil
+	}
+	return s.tableKeys[min(max(0, s.table.Cursor()), len(s.tableKeys)-1)]
 }
 
 // nextDim is the dimension after from in the shelf that is neither the
@@ -515,21 +554,12 @@ func (s *slicer) refreshTable() {
 	if s.res == nil {
 		return
 	}
-	header := s.res.Header(s.ctx.lang)
-	nDims := len(s.res.Dims)
-	cells := make([][]string, len(s.res.Rows))
-	for i, r := range s.res.Rows {
-		c := s.res.Cells(r)
-		if r.Suppressed {
-			c[nDims] = r.Reason.Text(s.ctx.lang, s.res.K)
-			if s.res.ShowsPeople() {
-				c[nDims+1] = ""
-			}
-		}
+	header, nDims, cells, keys := s.tableCells()
+	s.tableKeys = keys
+	for _, c := range cells {
 		if nDims > 0 {
 			c[0] = "  " + c[0] // room for the row marker
 		}
-		cells[i] = c
 	}
 	// Number columns are as wide as their widest cell; dimensions share
 	// the rest. Every column also takes 2 cells of padding.
@@ -565,6 +595,38 @@ func (s *slicer) refreshTable() {
 	s.table.SetRows(rows)
 	s.table.SetCursor(min(max(0, cur), max(0, len(rows)-1)))
 	s.markRow()
+}
+
+// tableCells are the table's header, how many of its columns are
+// dimension values, its cells and each row's dimension values: a row per
+// result row, or for a comparison a row per first-dimension value with
+// both segments, the difference and the lift.
+func (s *slicer) tableCells() (header []string, nDims int, cells, keys [][]string) {
+	res, lang, t := s.res, s.ctx.lang, s.ctx.t
+	if s.shownKind() == chartCompare {
+		a, b, _ := s.segments()
+		c := compareOf(res, a, b)
+		header = []string{res.Dims[0].Label.In(lang), slice.KeyLabel(a), slice.KeyLabel(b), t.diff, t.lift}
+		for _, r := range c.rows {
+			tx := c.cells(res, r, lang)
+			cells = append(cells, []string{slice.KeyLabel(r.key), tx[0], tx[1], tx[2], tx[3]})
+			keys = append(keys, []string{r.key})
+		}
+		return header, 1, cells, keys
+	}
+	header, nDims = res.Header(lang), len(res.Dims)
+	for _, r := range res.Rows {
+		c := res.CellsIn(r, "en")
+		if r.Suppressed {
+			c[nDims] = r.Reason.Text(lang, res.K)
+			if res.ShowsPeople() {
+				c[nDims+1] = ""
+			}
+		}
+		cells = append(cells, c)
+		keys = append(keys, r.Keys)
+	}
+	return header, nDims, cells, keys
 }
 
 // markRow puts a text marker on the table's current row, which the
@@ -610,7 +672,9 @@ func (s *slicer) drawChart() {
 	if s.focus == focusTable {
 		marked = cur
 	}
-	if s.heatmapShown() {
+	st, t, lang := s.ctx.st, s.ctx.t, s.ctx.lang
+	switch s.shownKind() {
+	case chartHeatmap:
 		// The grid has a row per first-dimension value: it follows the
 		// cursor's value.
 		at := slices.Index(heatRows(s.res), s.res.Rows[min(cur, n-1)].Keys[0])
@@ -620,16 +684,18 @@ func (s *slicer) drawChart() {
 		if marked >= 0 {
 			mark = s.res.Rows[marked].Keys[0]
 		}
-		s.heat.Set(s.res, top, mark, s.ctx.st, s.ctx.t)
-		return
+		s.heat.Set(s.res, top, mark, st, t)
+		s.chartView = s.heat.View()
+	case chartCompare:
+		a, b, _ := s.segments()
+		// Each value takes two lines, under the legend and everyone.
+		room := max(1, (s.chartH-2)/2)
+		top := max(0, cur-room+1)
+		s.chartView = drawCompare(compareOf(s.res, a, b), s.res, s.rightW, s.chartH, top, marked, st, t, lang)
+	default:
+		s.chart.Set(s.res, s.chartTop, marked, st, t)
+		s.chartView = s.chart.View()
 	}
-	s.chart.Set(s.res, s.chartTop, marked, s.ctx.st, s.ctx.t)
-}
-
-// heatmapShown reports whether the chart is the heatmap: for a
-// two-dimension slice, unless the analyst chose bars.
-func (s *slicer) heatmapShown() bool {
-	return s.res != nil && len(s.res.Dims) == 2 && !s.bars
 }
 
 // View draws the screen.
@@ -738,6 +804,10 @@ func (s slicer) rightPane(h int) string {
 	default:
 		title.WriteString(s.measures[s.measure].Label.In(lang))
 	}
+	if kinds := s.kinds(); len(kinds) > 1 {
+		// Which chart this is, when v has others.
+		title.WriteString(st.Subtle.Render(" · " + s.shownKind().label(t)))
+	}
 	if crumbs := s.crumbs(); len(crumbs) > 0 {
 		// Where the drill-downs led, and the way back.
 		title.WriteString(st.Subtle.Render(" ‹ " + strings.Join(crumbs, " › ") + " (esc)"))
@@ -751,11 +821,7 @@ func (s slicer) rightPane(h int) string {
 	case s.res != nil && len(s.res.Rows) == 0:
 		lines = append(lines, st.Subtle.Render(t.noRows))
 	case s.res != nil:
-		chart := s.chart.View()
-		if s.heatmapShown() {
-			chart = s.heat.View()
-		}
-		lines = append(lines, strings.Split(chart, "\n")...)
+		lines = append(lines, strings.Split(s.chartView, "\n")...)
 		for len(lines) < s.chartH+1 {
 			lines = append(lines, "")
 		}
