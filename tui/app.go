@@ -218,6 +218,27 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 			return a, nil
 		}
+	case tea.MouseMsg:
+		if a.lock.locked || a.gate != nil || a.comp.done != "" {
+			return a, nil
+		}
+		a.lock.touch()
+		switch {
+		case a.showViews:
+			if !a.views.capturing() && (msg.Button == tea.MouseButtonWheelUp || msg.Button == tea.MouseButtonWheelDown) && msg.Action == tea.MouseActionPress {
+				dir := a.ctx.keys.Down
+				if msg.Button == tea.MouseButtonWheelUp {
+					dir = a.ctx.keys.Up
+				}
+				a.views, _ = a.views.Update(keyOf(dir))
+			}
+			return a, nil
+		case a.showLog || a.showComp:
+			return a, nil
+		}
+		var cmd tea.Cmd
+		a.slicer, cmd = a.slicer.mouse(msg)
+		return a, cmd
 	case usageLogMsg:
 		var cmd tea.Cmd
 		a.usage, cmd = a.usage.Update(msg)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"regexp"
 	"slices"
@@ -157,7 +158,7 @@ func (p probe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	p.App = m.(App)
 	p.busy.Store(p.App.slicer.running || p.App.views.loading)
 	switch msg.(type) {
-	case tea.KeyMsg, tea.WindowSizeMsg:
+	case tea.KeyMsg, tea.WindowSizeMsg, tea.MouseMsg:
 		p.inputs.Add(1)
 	}
 	return p, cmd
@@ -191,7 +192,19 @@ func driveWith(t *testing.T, cfg Config, lang string, w, h int, keys ...string) 
 			tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
 		case "resize":
 			tm.Send(tea.WindowSizeMsg{Width: 100, Height: 30})
+		case "wheel-up", "wheel-down":
+			// over the middle of the right pane
+			b := tea.MouseButtonWheelDown
+			if k == "wheel-up" {
+				b = tea.MouseButtonWheelUp
+			}
+			tm.Send(tea.MouseMsg{X: w - 5, Y: h / 2, Button: b, Action: tea.MouseActionPress})
 		default:
+			var x, y int
+			if n, _ := fmt.Sscanf(k, "click %d %d", &x, &y); n == 2 {
+				tm.Send(tea.MouseMsg{X: x, Y: y, Button: tea.MouseButtonLeft, Action: tea.MouseActionPress})
+				break
+			}
 			tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)})
 		}
 		deadline := time.Now().Add(5 * time.Second)
@@ -302,6 +315,33 @@ func TestDrillDown(t *testing.T) {
 	drive(t, b, "en", 80, 24, "j", "tab", "tab", "enter", "esc")
 	if q := b.last(); !slices.Equal(q.Dims, []string{"province"}) || len(q.Filters) != 0 {
 		t.Errorf("back: dims %v filters %v, want [province] and none", q.Dims, q.Filters)
+	}
+}
+
+// A click on a dimension slices by it, a click on a bar highlights its
+// row (enter drills into it), and the wheel moves through the table.
+func TestMouse(t *testing.T) {
+	b := newFake()
+	// At 80×24 the dimensions start on line 2, the chart on line 2 of
+	// the right pane (x ≥ 21).
+	drive(t, b, "en", 80, 24, "click 5 3", "click 40 3", "enter")
+	if q := b.last(); !slices.Equal(q.Dims, []string{"categories"}) || !slices.Equal(q.Filters["province"], []string{"江苏"}) {
+		t.Errorf("click province, click 江苏's bar, enter: dims %v filters %v", q.Dims, q.Filters)
+	}
+	b = newFake()
+	drive(t, b, "en", 80, 24, "click 5 3", "wheel-down", "wheel-down", "wheel-up", "enter")
+	if q := b.last(); !slices.Equal(q.Filters["province"], []string{"江苏"}) {
+		t.Errorf("wheel to 江苏 and enter: filters %v", q.Filters)
+	}
+	b = newFake()
+	drive(t, b, "en", 80, 24, "click 5 3", "click 40 15", "enter")
+	if q := b.last(); !slices.Equal(q.Filters["province"], []string{"内蒙古"}) {
+		t.Errorf("click the table's third row and enter: filters %v", q.Filters)
+	}
+	b = newFake()
+	drive(t, b, "en", 80, 24, "click 5 3", "click 40 19", "enter")
+	if q := b.last(); !slices.Equal(q.Filters["province"], []string{"广东"}) {
+		t.Errorf("a click under the last row moves nothing: filters %v", q.Filters)
 	}
 }
 

@@ -712,6 +712,20 @@ func (s slicer) View() string {
 	return header + "\n" + middle + "\n" + s.status()
 }
 
+// dimWindow is the part of the dimension list the left pane of height
+// h shows: from first, room lines.
+func (s slicer) dimWindow(h int) (first, room int) {
+	measureLines := 1
+	if s.focus == focusMeasures {
+		measureLines = len(s.measures)
+	}
+	room = max(1, h-5-measureLines-max(1, len(s.filters)))
+	if s.cursor >= room {
+		first = s.cursor - room + 1
+	}
+	return first, room
+}
+
 func (s slicer) leftPane(h int) string {
 	st, t := s.ctx.st, s.ctx.t
 	lang := s.ctx.lang
@@ -724,15 +738,7 @@ func (s slicer) leftPane(h int) string {
 	// The measure section lists every measure while it has the focus, and
 	// only the current one otherwise. The dimension list takes the rest
 	// and scrolls to keep the cursor in view.
-	measureLines := 1
-	if s.focus == focusMeasures {
-		measureLines = len(s.measures)
-	}
-	room := max(1, h-5-measureLines-max(1, len(s.filters)))
-	first := 0
-	if s.cursor >= room {
-		first = s.cursor - room + 1
-	}
+	first, room := s.dimWindow(h)
 	for i := first; i < len(s.dims) && i < first+room; i++ {
 		// Marks are text, not only style, so they show under NO_COLOR.
 		cur, mark := " ", "  "

@@ -181,7 +181,7 @@ func runWorkbench(ctx context.Context, o *opened, lg string, lockIdle time.Durat
 			OnUnlock: func() { o.session.Record(usagelog.KindUnlock, map[string]bool{"ok": true}) },
 		},
 	})
-	p := tea.NewProgram(app, tea.WithAltScreen(), tea.WithContext(ctx))
+	p := tea.NewProgram(app, tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithContext(ctx))
 	if _, err := p.Run(); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("terminal: %w", err)
 	}
