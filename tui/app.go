@@ -174,6 +174,11 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			a.views, cmd = a.views.Update(msg)
 			return a, cmd
 		}
+		if !a.showViews && !a.showLog && !a.showComp && a.gate == nil && a.slicer.capturing() {
+			var cmd tea.Cmd
+			a.slicer, cmd = a.slicer.Update(msg)
+			return a, cmd
+		}
 		if a.showComp && a.comp.capturing() && a.comp.done == "" {
 			var cmd tea.Cmd
 			a.comp, cmd = a.comp.Update(msg)

@@ -156,7 +156,7 @@ type probe struct {
 func (p probe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	m, cmd := p.App.Update(msg)
 	p.App = m.(App)
-	p.busy.Store(p.App.slicer.running || p.App.views.loading)
+	p.busy.Store(p.App.slicer.running || p.App.views.loading || p.App.slicer.picking != nil)
 	switch msg.(type) {
 	case tea.KeyMsg, tea.WindowSizeMsg, tea.MouseMsg:
 		p.inputs.Add(1)
@@ -188,6 +188,10 @@ func driveWith(t *testing.T, cfg Config, lang string, w, h int, keys ...string) 
 			tm.Send(tea.KeyMsg{Type: tea.KeyTab})
 		case "esc":
 			tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
+		case "space":
+			tm.Send(tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{' '}})
+		case "down":
+			tm.Send(tea.KeyMsg{Type: tea.KeyDown})
 		case "enter":
 			tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
 		case "resize":
@@ -248,6 +252,8 @@ func TestScreens(t *testing.T) {
 		{"measure_en_100x30", "en", 100, 30, []string{"j", "m"}},
 		{"filter_en_80x24", "en", 80, 24, []string{"j", "tab", "tab", "j", "f"}},
 		{"drill_zh_80x24", "zh", 80, 24, []string{"j", "tab", "tab", "j", "enter"}},
+		{"picker_zh_80x24", "zh", 80, 24, []string{"j", "F", "space", "down"}},
+		{"picker_en_160x48", "en", 160, 48, []string{"j", "F", "江"}},
 		{"compare_zh_80x24", "zh", 80, 24, []string{"j", "j", "j", "j", "c", "k", "k", "k"}},
 		{"compare_en_160x48", "en", 160, 48, []string{"j", "j", "j", "j", "c", "k", "k", "k", "tab", "tab"}},
 		{"measure_list_zh_80x24", "zh", 80, 24, []string{"j", "j", "j", "tab"}},
@@ -342,6 +348,27 @@ func TestMouse(t *testing.T) {
 	drive(t, b, "en", 80, 24, "click 5 3", "click 40 19", "enter")
 	if q := b.last(); !slices.Equal(q.Filters["province"], []string{"广东"}) {
 		t.Errorf("a click under the last row moves nothing: filters %v", q.Filters)
+	}
+}
+
+// F opens the picker on the highlighted dimension's values (fetched
+// through the guard); space marks, typing searches, enter applies, and
+// applying none removes the filter.
+func TestFilterPicker(t *testing.T) {
+	b := newFake()
+	drive(t, b, "en", 80, 24, "j", "F", "space", "down", "down", "space", "enter")
+	if q := b.last(); !slices.Equal(q.Filters["province"], []string{"广东", "内蒙古"}) {
+		t.Errorf("picked 广东 and 内蒙古: filters %v", q.Filters)
+	}
+	b = newFake()
+	drive(t, b, "en", 80, 24, "j", "F", "江", "space", "enter", "F", "江", "space", "enter")
+	if q := b.last(); len(q.Filters) != 0 {
+		t.Errorf("picking 江苏, then unpicking it: filters %v, want none", q.Filters)
+	}
+	b = newFake()
+	view := drive(t, b, "en", 80, 24, "j", "F", "q", "space", "esc")
+	if q := b.last(); len(q.Filters) != 0 || strings.Contains(view, "[ ]") {
+		t.Errorf("q is typed into the search and esc gives up: filters %v\n%s", q.Filters, view)
 	}
 }
 

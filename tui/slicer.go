@@ -68,6 +68,12 @@ type slicer struct {
 	// down and filter use.
 	tableKeys [][]string
 
+	// picker chooses a filter's values (F); picking is set while the
+	// values are being fetched.
+	picker  picker
+	picking *inventory.Field
+	pickDim inventory.Field // the dimension the open picker filters
+
 	res     *slice.Result
 	err     error
 	running bool
@@ -99,6 +105,7 @@ func newSlicer(ctx *shared, b Backend) slicer {
 	s := slicer{
 		ctx: ctx, backend: b, dims: inv.Dimensions(), measures: inv.Measures,
 		second: -1, table: tbl, chart: newBarChart(), spin: spinner.New(spinner.WithSpinner(spinner.MiniDot)),
+		picker: newPicker(ctx.st, ctx.lang),
 	}
 	s.first = s.run()
 	return s
@@ -267,7 +274,12 @@ func (s slicer) Update(msg tea.Msg) (slicer, tea.Cmd) {
 		s.res = msg.res
 		s.refreshTable()
 		return s, nil
+	case pickerValuesMsg:
+		return s.pickerValues(msg), nil
 	case tea.KeyMsg:
+		if s.picker.Active() {
+			return s.pick(msg)
+		}
 		return s.key(msg)
 	case spinner.TickMsg:
 		if !s.running {
@@ -364,6 +376,8 @@ func (s slicer) key(msg tea.KeyMsg) (slicer, tea.Cmd) {
 		return s, s.run()
 	case key.Matches(msg, k.Drill):
 		return s.drill()
+	case key.Matches(msg, k.Pick):
+		return s.openPicker()
 	case key.Matches(msg, k.ClearFilter):
 		if len(s.filters) == 0 {
 			return s, nil
@@ -545,6 +559,7 @@ func (s *slicer) SetSize(w, h int) {
 	s.chart.SetSize(s.rightW, s.chartH)
 	s.heat.SetSize(s.rightW, s.chartH)
 	s.table.SetWidth(s.rightW)
+	s.picker.SetSize(s.rightW, body)
 	s.table.SetHeight(max(2, body-s.chartH-2))
 	s.refreshTable()
 }
@@ -791,6 +806,9 @@ func (s slicer) leftPane(h int) string {
 }
 
 func (s slicer) rightPane(h int) string {
+	if s.picker.Active() {
+		return block(strings.Split(s.picker.View(), "\n"), s.rightW, h)
+	}
 	st, t := s.ctx.st, s.ctx.t
 	lang := s.ctx.lang
 	var lines []string
