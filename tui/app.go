@@ -96,6 +96,7 @@ type App struct {
 	slicer    slicer
 	lock      lockScreen
 	views     viewsScreen
+	palette   palette // the command palette (:), over every screen
 	showViews bool
 	help      help.Model
 	fullHelp  bool
@@ -119,7 +120,8 @@ func New(cfg Config) App {
 	h.Styles.ShortDesc = ctx.st.Subtle
 	h.Styles.FullDesc = ctx.st.Subtle
 	a := App{ctx: ctx, slicer: newSlicer(ctx, cfg.Backend), help: h, onAck: cfg.OnAcknowledge, usage: newUsageScreen(ctx, cfg.UsageLog),
-		comp: newComplianceScreen(ctx, cfg.Compliance), lock: newLockScreen(ctx, cfg.Lock), views: newViewsScreen(ctx, cfg.Views)}
+		comp: newComplianceScreen(ctx, cfg.Compliance), lock: newLockScreen(ctx, cfg.Lock), views: newViewsScreen(ctx, cfg.Views),
+		palette: newPalette(ctx.st, lang)}
 	if cfg.Gate != nil {
 		g := newGate(ctx, *cfg.Gate)
 		a.gate = &g
@@ -169,6 +171,19 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return a, cmd
 		}
 		a.lock.touch()
+		if a.palette.Active() {
+			var id string
+			a.palette, id, _ = a.palette.Update(msg)
+			if id != "" {
+				return a.run(id)
+			}
+			return a, nil
+		}
+		if a.gate == nil && a.comp.done == "" && !a.capturing() && key.Matches(msg, a.ctx.keys.Palette) {
+			a.palette.Open(a.actions())
+			a.palette.SetSize(a.ctx.width, a.ctx.height-2)
+			return a, nil
+		}
 		if a.showViews && a.views.capturing() {
 			var cmd tea.Cmd
 			a.views, cmd = a.views.Update(msg)
@@ -350,6 +365,12 @@ func (a App) View() string {
 	}
 	if a.ctx.width < 60 || a.ctx.height < 16 {
 		return a.ctx.st.Error.Render(fit(a.ctx.t.tooSmall, a.ctx.width))
+	}
+	if a.palette.Active() && !a.lock.locked {
+		// The palette over a blank screen, under the title bar with the
+		// watermark.
+		title := a.ctx.titleBar(a.ctx.st.Title, " Persona Workbench │ "+a.ctx.t.keyPalette, a.ctx.width)
+		return title + "\n" + lipgloss.Place(a.ctx.width, a.ctx.height-1, lipgloss.Center, lipgloss.Top, a.palette.View())
 	}
 	return a.screen().View() + "\n" + a.helpView()
 }

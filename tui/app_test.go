@@ -253,6 +253,8 @@ func TestScreens(t *testing.T) {
 		{"filter_en_80x24", "en", 80, 24, []string{"j", "tab", "tab", "j", "f"}},
 		{"drill_zh_80x24", "zh", 80, 24, []string{"j", "tab", "tab", "j", "enter"}},
 		{"picker_zh_80x24", "zh", 80, 24, []string{"j", "F", "space", "down"}},
+		{"palette_zh_80x24", "zh", 80, 24, []string{":"}},
+		{"palette_en_160x48", "en", 160, 48, []string{":", "chart"}},
 		{"picker_en_160x48", "en", 160, 48, []string{"j", "F", "江"}},
 		{"compare_zh_80x24", "zh", 80, 24, []string{"j", "j", "j", "j", "c", "k", "k", "k"}},
 		{"compare_en_160x48", "en", 160, 48, []string{"j", "j", "j", "j", "c", "k", "k", "k", "tab", "tab"}},
@@ -369,6 +371,30 @@ func TestFilterPicker(t *testing.T) {
 	view := drive(t, b, "en", 80, 24, "j", "F", "q", "space", "esc")
 	if q := b.last(); len(q.Filters) != 0 || strings.Contains(view, "[ ]") {
 		t.Errorf("q is typed into the search and esc gives up: filters %v\n%s", q.Filters, view)
+	}
+}
+
+// : opens the palette; typing finds an action and enter does it: what
+// a key does, a chart, a measure, a dimension.
+func TestPaletteRunsActions(t *testing.T) {
+	b := newFake()
+	drive(t, b, "en", 80, 24, "b", "j", ":", "100%", "enter")
+	if q := b.last(); !q.Totals || !slices.Equal(q.Dims, []string{"province", "age_band"}) {
+		t.Errorf("100%% stacked asks for the margins: %+v", q)
+	}
+	b = newFake()
+	drive(t, b, "zh", 80, 24, ":", "成交额", "enter", ":", "province", "enter")
+	if q := b.last(); q.Measure != "gmv" || !slices.Equal(q.Dims, []string{"province"}) {
+		t.Errorf("measure and dimension from the palette: %+v", q)
+	}
+	b = newFake()
+	drive(t, b, "en", 80, 24, "j", ":", "undo", "enter")
+	if q := b.last(); !slices.Equal(q.Dims, []string{"age_band"}) {
+		t.Errorf("undo from the palette: %+v", q)
+	}
+	view := drive(t, newFake(), "en", 80, 24, ":", "q")
+	if !strings.Contains(view, "Commands") || !strings.Contains(view, "LIC-2026-001") {
+		t.Errorf("q is typed into the palette, whose screen has the watermark:\n%s", view)
 	}
 }
 

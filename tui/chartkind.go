@@ -61,10 +61,7 @@ func (s *slicer) kinds() []chartKind {
 			out = append([]chartKind{chartLines}, out...)
 		}
 	case 2:
-		out = []chartKind{chartHeatmap, chartGrouped, chartStacked}
-		if s.res.Query.Totals || s.kind == chartPercent {
-			out = append(out, chartPercent)
-		}
+		out = []chartKind{chartHeatmap, chartGrouped, chartStacked, chartPercent}
 		if timed {
 			out = append([]chartKind{chartLines}, out...)
 		}

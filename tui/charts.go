@@ -1016,7 +1016,7 @@ func chartCenter(s string, w int) string {
 	return strings.Repeat(" ", left) + s + strings.Repeat(" ", w-sw-left)
 }
 
-// chartLines makes lines the chart: at most h of them, each w cells.
+// plotLines makes lines the chart: at most h of them, each w cells.
 func plotLines(lines []string, w, h int) string {
 	lines = lines[:min(len(lines), h)]
 	for i, l := range lines {

@@ -24,15 +24,16 @@ type texts struct {
 	keyDrill, keyCompare, keyPalette, keyPick, compareLegend, everyone       string
 	diff, lift, chartBars, chartColumns, chartLines, chartHeatmap            string
 	chartGrouped, chartStacked, chartPercent, chartCompare                   string
+	chartPrefix, sliceBy, measurePrefix, keyPrevMeasure                      string
 }
 
 var textsZH = texts{
 	dimensions: "维度", measure: "指标", filters: "筛选", none: "无", by: "按",
 	withheld: "已隐藏", rows: "行", query: "查询", loading: "查询中…", noRows: "没有符合条件的数据",
 	top:   "前",
-	keyUp: "上移", keyDown: "下移", keyFocus: "下一面板", keyFocusBack: "上一面板", keySecond: "固定为第二维度",
-	keyMeasure: "切换指标", keyFilter: "筛选到此行", keyClear: "清除筛选", keySort: "排序",
-	keyTop: "前10", keyCancel: "取消查询", keyHelp: "帮助", keyQuit: "退出",
+	keyUp: "上移", keyDown: "下移", keyFocus: "下一面板", keyFocusBack: "上一面板", keySecond: "设为第二维度",
+	keyMeasure: "下一个指标", keyFilter: "筛选此行", keyClear: "清除筛选", keySort: "排序",
+	keyTop: "前10", keyCancel: "取消/返回", keyHelp: "帮助", keyQuit: "退出",
 	cancelled: "已取消", tooSmall: "终端太小：至少需要 60×16",
 	keyAck: "确认并打开", gateTitle: "数据许可 · 使用前请确认",
 	gateLicence: "许可编号", gatePurpose: "用途", gateLicensee: "被许可方", gateLicensor: "许可方",
@@ -56,10 +57,11 @@ var textsZH = texts{
 	keySaveView: "保存视图", keyViews: "已存视图", keyOpenView: "打开视图", keyRemoveView: "删除视图",
 	viewsTitle: "保存的视图", viewName: "视图名称（回车保存，Esc 取消）：", viewsNone: "还没有保存的视图：在分析界面按 S 保存",
 	viewSaved: "已保存视图「%s」", viewStale: "视图「%s」用到的 %q 不在当前数据中",
-	keyDrill: "下钻", keyCompare: "按此维度对比两组", keyPalette: "命令面板", keyPick: "选择筛选值",
+	keyDrill: "下钻", keyCompare: "按此维度对比", keyPalette: "命令面板", keyPick: "选择筛选值",
 	compareLegend: "提升 = %[2]s ÷ %[1]s − 1", everyone: "全部",
 	diff: "差值", lift: "提升", chartBars: "条形图", chartColumns: "柱状图", chartLines: "折线图",
 	chartHeatmap: "热力图", chartGrouped: "分组条形图", chartStacked: "堆叠条形图", chartPercent: "百分比堆叠", chartCompare: "对比",
+	keyPrevMeasure: "上一个指标", chartPrefix: "图表：", sliceBy: "按维度切片：", measurePrefix: "指标：",
 }
 
 var textsEN = texts{
@@ -67,8 +69,8 @@ var textsEN = texts{
 	withheld: "withheld", rows: "rows", query: "query", loading: "querying…", noRows: "no data matches",
 	top:   "top",
 	keyUp: "up", keyDown: "down", keyFocus: "next pane", keyFocusBack: "previous pane", keySecond: "pin as 2nd dimension",
-	keyMeasure: "measure", keyFilter: "filter to row", keyClear: "clear filters", keySort: "sort",
-	keyTop: "top 10", keyCancel: "cancel query", keyHelp: "help", keyQuit: "quit",
+	keyMeasure: "next measure", keyFilter: "filter to row", keyClear: "clear filters", keySort: "sort",
+	keyTop: "top 10", keyCancel: "cancel query / back up", keyHelp: "help", keyQuit: "quit",
 	keyAck: "acknowledge and open", gateTitle: "Data licence · acknowledge before use",
 	gateLicence: "Licence", gatePurpose: "Purpose", gateLicensee: "Licensee", gateLicensor: "Licensor",
 	gatePeriod: "Period", gateTZ: "China Standard Time", gateDaysLeft: "%d days left", gateRegion: "Region", gateK: "Privacy", gateKText: "k = %d: cells behind fewer than %[1]d people are withheld",
@@ -96,6 +98,7 @@ var textsEN = texts{
 	compareLegend: "lift = %[2]s ÷ %[1]s − 1", everyone: "everyone",
 	diff: "difference", lift: "lift", chartBars: "bars", chartColumns: "columns", chartLines: "lines",
 	chartHeatmap: "heatmap", chartGrouped: "grouped bars", chartStacked: "stacked bars", chartPercent: "100% stacked", chartCompare: "comparison",
+	keyPrevMeasure: "previous measure", chartPrefix: "chart: ", sliceBy: "slice by ", measurePrefix: "measure: ",
 }
 
 func textsFor(lang string) texts {

@@ -27,8 +27,8 @@ func newKeyMap(t texts) keyMap {
 		Focus:       b([]string{"tab"}, "tab", t.keyFocus),
 		FocusBack:   b([]string{"shift+tab"}, "shift+tab", t.keyFocusBack),
 		Second:      b([]string{"b"}, "b", t.keySecond),
-		NextMeasure: b([]string{"m"}, "m/M", t.keyMeasure),
-		PrevMeasure: b([]string{"M"}, "M", t.keyMeasure),
+		NextMeasure: b([]string{"m"}, "m", t.keyMeasure),
+		PrevMeasure: b([]string{"M"}, "M", t.keyPrevMeasure),
 		Filter:      b([]string{"f"}, "f", t.keyFilter),
 		Drill:       b([]string{"enter"}, "enter", t.keyDrill),
 		Compare:     b([]string{"c"}, "c", t.keyCompare),
@@ -65,8 +65,8 @@ func (k keyMap) ShortHelp() []key.Binding {
 func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Focus, k.FocusBack, k.Help, k.Quit},
-		{k.Second, k.Compare, k.NextMeasure, k.Sort, k.Top, k.Chart},
+		{k.Second, k.Compare, k.NextMeasure, k.PrevMeasure, k.Sort, k.Top, k.Chart},
 		{k.Drill, k.Filter, k.ClearFilter, k.Undo, k.Redo, k.Cancel},
-		{k.SaveView, k.Views, k.UsageLog, k.Compliance},
+		{k.Pick, k.Palette, k.SaveView, k.Views, k.UsageLog, k.Compliance},
 	}
 }

@@ -453,6 +453,44 @@ func (s slicer) key(msg tea.KeyMsg) (slicer, tea.Cmd) {
 	return s, nil
 }
 
+// setKind shows the chart k, as a step; a chart that does not fit the
+// slice is kept for when one does.
+func (s *slicer) setKind(k chartKind) tea.Cmd {
+	if k == s.kind {
+		return nil
+	}
+	s.step()
+	s.kind = k
+	if s.res != nil && k.needsTotals() && !s.res.Query.Totals && len(s.res.Dims) == 2 {
+		return s.run()
+	}
+	s.refreshTable()
+	return nil
+}
+
+// sliceBy makes the named dimension the first one, as a step.
+func (s *slicer) sliceBy(name string) tea.Cmd {
+	i := slices.IndexFunc(s.dims, func(d inventory.Field) bool { return d.Name == name })
+	if i < 0 || i == s.cursor {
+		return nil
+	}
+	s.step()
+	s.cursor = i
+	s.fitMeasure(1)
+	return s.run()
+}
+
+// setMeasure shows the named measure, as a step.
+func (s *slicer) setMeasure(name string) tea.Cmd {
+	i := slices.IndexFunc(s.measures, func(m inventory.MeasureDef) bool { return m.Name == name })
+	if i < 0 || i == s.measure {
+		return nil
+	}
+	s.step()
+	s.measure = i
+	return s.run()
+}
+
 // drill filters to the highlighted row's first value and moves the
 // first dimension on to the next one worth slicing by; the second
 // dimension stays. Esc comes back.
@@ -707,6 +745,14 @@ func (s *slicer) drawChart() {
 		room := max(1, (s.chartH-2)/2)
 		top := max(0, cur-room+1)
 		s.chartView = drawCompare(compareOf(s.res, a, b), s.res, s.rightW, s.chartH, top, marked, st, t, lang)
+	case chartColumns:
+		s.chartView = drawColumns(s.res, s.rightW, s.chartH, marked, st, t)
+	case chartLines:
+		s.chartView = drawLines(s.res, s.rightW, s.chartH, st, t, lang)
+	case chartGrouped:
+		s.chartView = drawGrouped(s.res, s.rightW, s.chartH, st, t, lang)
+	case chartStacked, chartPercent:
+		s.chartView = drawStacked(s.res, s.rightW, s.chartH, s.shownKind() == chartPercent, st, t, lang)
 	default:
 		s.chart.Set(s.res, s.chartTop, marked, st, t)
 		s.chartView = s.chart.View()
