@@ -148,13 +148,13 @@ func (s *slicer) crumbs() []string {
 // savedView describes the current slice as a view to save.
 func (s *slicer) savedView() views.View {
 	q := s.query()
-	return views.View{Dims: q.Dims, Filters: q.Filters, Measure: q.Measure, Order: q.Order.String(), Top: q.TopN}
+	return views.View{Dims: q.Dims, Filters: q.Filters, Measure: q.Measure, Order: q.Order.String(), Top: q.TopN, Chart: string(s.shownKind())}
 }
 
 // apply shows a saved view, as a slicing step (undo goes back); a view
 // naming something this data does not have is refused.
 func (s *slicer) apply(v views.View) tea.Cmd {
-	st := sliceState{second: -1, top: v.Top}
+	st := sliceState{second: -1, top: v.Top, kind: chartKind(v.Chart)}
 	stale := func(name string) tea.Cmd {
 		s.err = fmt.Errorf(s.ctx.t.viewStale, v.Name, name)
 		return nil

@@ -54,11 +54,17 @@ func TestSavedViews(t *testing.T) {
 	// Province × age band with the second pinned, saved as 省份视图; back
 	// to the first dimension; open the view again.
 	driveWith(t, Config{Backend: b, Views: store}, "zh", 80, 24, "b", "j", "S", "省份视图", "enter", "esc", "k", "V", "enter")
-	if len(store.vs) != 1 || store.vs[0].Name != "省份视图" || strings.Join(store.vs[0].Dims, ",") != "province,age_band" {
+	if len(store.vs) != 1 || store.vs[0].Name != "省份视图" || strings.Join(store.vs[0].Dims, ",") != "province,age_band" || store.vs[0].Chart != "heatmap" {
 		t.Fatalf("saved %+v", store.vs)
 	}
 	if q := b.last(); strings.Join(q.Dims, ",") != "province,age_band" {
 		t.Errorf("opened view ran %v, want province × age_band", q.Dims)
+	}
+	// A comparison comes back as a comparison, with its margins.
+	store, b = &memViews{}, newFake()
+	driveWith(t, Config{Backend: b, Views: store}, "en", 80, 24, "j", "j", "j", "j", "c", "k", "k", "k", "S", "exposed", "enter", "V", "c", "V", "enter")
+	if q := b.last(); !q.Totals || store.vs[0].Chart != "compare" || strings.Join(q.Dims, ",") != "province,exposure" {
+		t.Errorf("reopened comparison ran %+v, saved %+v", q, store.vs)
 	}
 	// A save that fails says why and keeps nothing.
 	view := driveWith(t, Config{Backend: newFake(), Views: store}, "en", 80, 24, "S", "boom", "enter")

@@ -35,6 +35,7 @@ type View struct {
 	Measure string              `json:"measure"`
 	Order   string              `json:"order,omitempty"`
 	Top     int                 `json:"top,omitempty"`
+	Chart   string              `json:"chart,omitempty"` // how it is drawn: bars, columns, lines, heatmap, grouped, stacked, percent, compare
 	Saved   time.Time           `json:"saved"`
 	Removed bool                `json:"removed,omitempty"` // a removal: the name is free again
 }
