@@ -120,15 +120,22 @@ func (f *fakeBackend) Run(ctx context.Context, q slice.Query) (*slice.Result, er
 		}
 	}
 	if q.Totals && len(q.Dims) == 2 {
-		// The second dimension's margins: the sums of its shown cells.
-		for _, r := range res.Rows {
-			at := slices.IndexFunc(res.Margins[1], func(m slice.Row) bool { return m.Keys[0] == r.Keys[1] })
-			if at < 0 {
-				res.Margins[1] = append(res.Margins[1], slice.Row{Keys: []string{r.Keys[1]}})
-				at = len(res.Margins[1]) - 1
+		// Each dimension's margins: the sums of the shown cells; a row
+		// with a withheld cell has its margin withheld.
+		for d := range 2 {
+			for _, r := range res.Rows {
+				at := slices.IndexFunc(res.Margins[d], func(m slice.Row) bool { return m.Keys[0] == r.Keys[d] })
+				if at < 0 {
+					res.Margins[d] = append(res.Margins[d], slice.Row{Keys: []string{r.Keys[d]}})
+					at = len(res.Margins[d]) - 1
+				}
+				m := &res.Margins[d][at]
+				m.Value += r.Value
+				m.People += r.People
+				if r.Suppressed && d == 0 {
+					m.Suppressed, m.Reason, m.Value, m.People = true, slice.Complementary, 0, 0
+				}
 			}
-			res.Margins[1][at].Value += r.Value
-			res.Margins[1][at].People += r.People
 		}
 	}
 	for _, r := range res.Rows {
@@ -156,7 +163,7 @@ type probe struct {
 func (p probe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	m, cmd := p.App.Update(msg)
 	p.App = m.(App)
-	p.busy.Store(p.App.slicer.running || p.App.views.loading || p.App.slicer.picking != nil)
+	p.busy.Store(p.App.slicer.running || p.App.views.loading || p.App.slicer.picking != nil || p.App.usage.loading || p.App.comp.loading)
 	switch msg.(type) {
 	case tea.KeyMsg, tea.WindowSizeMsg, tea.MouseMsg:
 		p.inputs.Add(1)

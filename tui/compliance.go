@@ -36,6 +36,7 @@ type deletedMsg struct {
 // complianceScreen lists the licences on this workstation and offers the
 // open licence's deletion behind typing its id.
 type complianceScreen struct {
+	loading       bool // the licences' states are being read
 	ctx           *shared
 	c             *Compliance
 	st            []erase.LicenceStatus
@@ -56,6 +57,7 @@ func (s *complianceScreen) refresh() tea.Cmd {
 		return nil
 	}
 	load := s.c.Status
+	s.loading = true
 	return func() tea.Msg {
 		st, err := load()
 		return statusMsg{st, err}
@@ -72,7 +74,7 @@ func (s complianceScreen) capturing() bool { return s.confirming || s.deleting |
 func (s complianceScreen) Update(msg tea.Msg) (complianceScreen, tea.Cmd) {
 	switch msg := msg.(type) {
 	case statusMsg:
-		s.st, s.err = msg.st, msg.err
+		s.st, s.err, s.loading = msg.st, msg.err, false
 	case deletedMsg:
 		s.deleting = false
 		if msg.err != nil {

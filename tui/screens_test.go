@@ -1,0 +1,95 @@
+package tui
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/persona-workbench/persona/engine/erase"
+	"github.com/persona-workbench/persona/engine/usagelog"
+	"github.com/persona-workbench/persona/engine/views"
+)
+
+// Every chart and every screen, at 80×24 and 160×48, in both languages.
+// The keys reach each one the way an analyst would.
+func TestEveryScreen(t *testing.T) {
+	screens := []struct {
+		name string
+		keys []string
+	}{
+		{"bars", []string{"j"}},
+		{"columns", []string{"j", "v"}},
+		{"lines", []string{"j", "j", "j"}},
+		{"lines_series", []string{"j", "j", "b", "j"}},
+		{"heatmap", []string{"b", "j"}},
+		{"grouped", []string{"b", "j", "v"}},
+		{"stacked", []string{"b", "j", "v", "v"}},
+		{"percent", []string{"b", "j", "v", "v", "v"}},
+		{"compare", []string{"j", "j", "j", "j", "c", "k", "k", "k"}},
+		{"drill", []string{"j", "tab", "tab", "enter"}},
+		{"measures", []string{"tab"}},
+		{"help", []string{"?"}},
+		{"picker", []string{"j", "F", "space"}},
+		{"palette", []string{":"}},
+		{"views", []string{"V"}},
+		{"view_name", []string{"S", "省份"}},
+		{"usage_log", []string{"L"}},
+		{"compliance", []string{"C"}},
+	}
+	for _, sc := range screens {
+		for _, lang := range []string{"zh", "en"} {
+			for _, size := range [][2]int{{80, 24}, {160, 48}} {
+				name := fmt.Sprintf("%s_%s_%dx%d", sc.name, lang, size[0], size[1])
+				t.Run(name, func(t *testing.T) {
+					view := driveWith(t, screenConfig(), lang, size[0], size[1], sc.keys...)
+					checkSize(t, view, size[0], size[1])
+					golden.RequireEqual(t, []byte(view))
+				})
+			}
+		}
+	}
+	for _, lang := range []string{"zh", "en"} {
+		for _, size := range [][2]int{{80, 24}, {160, 48}} {
+			t.Run(fmt.Sprintf("gate_%s_%dx%d", lang, size[0], size[1]), func(t *testing.T) {
+				app := New(Config{Backend: newFake(), Lang: lang, Title: "t", Watermark: testWatermark,
+					Gate: &Gate{Licence: testLicence(), Person: "王芳", Now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}})
+				m, _ := app.Update(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+				view := m.View()
+				checkSize(t, view, size[0], size[1])
+				golden.RequireEqual(t, []byte(view))
+			})
+		}
+	}
+}
+
+// screenConfig has every screen's backing: saved views, a usage log and
+// the compliance screen's licences.
+func screenConfig() Config {
+	base := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	recs := []usagelog.Record{
+		{Seq: 1, Time: base, Kind: usagelog.KindEnrol, Data: json.RawMessage(`{"name":"王芳"}`)},
+		{Seq: 2, Time: base.Add(time.Hour), Kind: usagelog.KindOpen, Data: json.RawMessage(`{"package":"/data/brand.persona"}`)},
+		{Seq: 3, Time: base.Add(time.Hour + time.Minute), Kind: usagelog.KindQuery, Data: json.RawMessage(`{"by":["province"],"k":10,"rows":31,"withheld":2}`)},
+	}
+	return Config{
+		Backend: newFake(),
+		Views: &memViews{vs: []views.View{
+			{Name: "618 复盘", Dims: []string{"province", "categories"}, Measure: "people", Chart: "heatmap", Saved: base},
+		}},
+		UsageLog: func() ([]usagelog.Record, *usagelog.Report, error) {
+			return recs, &usagelog.Report{Records: 3, Checkpoints: 2}, nil
+		},
+		Compliance: &Compliance{
+			Licence: "LIC-2026-0001",
+			Status: func() ([]erase.LicenceStatus, error) {
+				l := testLicence()
+				return []erase.LicenceStatus{{ID: l.ID, State: "active", LogOK: true, Licence: l, DaysLeft: 158, DeleteBy: l.DeleteBy(), DaysToErase: 173, Derivatives: 2}}, nil
+			},
+			Delete: func() (string, error) { return "", nil },
+		},
+	}
+}
