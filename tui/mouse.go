@@ -112,7 +112,7 @@ func (s *slicer) chartRow(line int) (int, bool) {
 		// A row of the grid is a value of the first dimension: its
 		// first cell in the table.
 		keys := heatRows(s.res)
-		at := slices.Index(keys, s.res.Rows[min(cur, len(s.res.Rows)-1)].Keys[0])
+		at := slices.Index(keys, s.tableKeys[min(cur, len(s.tableKeys)-1)][0])
 		top := max(0, at-(s.chartH-2)+1)
 		if i := top + line - 1; line >= 1 && i < len(keys) {
 			for r, k := range s.tableKeys {

@@ -628,6 +628,19 @@ func (s *slicer) refreshTable() {
 	for j := range nDims {
 		widths[j] = max(4, (s.rightW-numTotal)/nDims-2)
 	}
+	// A pivot drops the columns that do not fit, keeping the first
+	// dimension wide enough to read.
+	for len(header) > nDims+1 && numTotal+nDims*8 > s.rightW {
+		last := len(header) - 1
+		numTotal -= widths[last] + 2
+		header, widths = header[:last], widths[:last]
+		for i := range cells {
+			cells[i] = cells[i][:last]
+		}
+		for j := range nDims {
+			widths[j] = max(4, (s.rightW-numTotal)/nDims-2)
+		}
+	}
 	cols := make([]table.Column, len(header))
 	for j, h := range header {
 		if j >= nDims {
@@ -667,6 +680,9 @@ func (s *slicer) tableCells() (header []string, nDims int, cells, keys [][]strin
 		}
 		return header, 1, cells, keys
 	}
+	if len(res.Dims) == 2 && s.shownKind() != chartBars {
+		return s.pivotCells()
+	}
 	header, nDims = res.Header(lang), len(res.Dims)
 	for _, r := range res.Rows {
 		c := res.CellsIn(r, "en")
@@ -680,6 +696,49 @@ func (s *slicer) tableCells() (header []string, nDims int, cells, keys [][]strin
 		keys = append(keys, r.Keys)
 	}
 	return header, nDims, cells, keys
+}
+
+// pivotCells lay a two-dimension result out as a pivot: a row per
+// value of the first dimension, its trend across the second as a
+// sparkline, then a column per value of the second (as many as the table
+// has room for).
+func (s *slicer) pivotCells() (header []string, nDims int, cells, keys [][]string) {
+	res, lang := s.res, s.ctx.lang
+	cols := chartOrder(res, 1)
+	at := map[[2]string]slice.Row{}
+	for _, r := range res.Rows {
+		at[[2]string{r.Keys[0], r.Keys[1]}] = r
+	}
+	header = []string{res.Dims[0].Label.In(lang), s.ctx.t.trend}
+	for _, c := range cols {
+		header = append(header, slice.KeyLabel(c))
+	}
+	trendW := min(len(cols), 24)
+	for _, k := range heatRows(res) {
+		vals := make([]float64, len(cols))
+		ok := make([]bool, len(cols))
+		withheld := make([]bool, len(cols))
+		row := []string{slice.KeyLabel(k), ""}
+		for j, c := range cols {
+			r, has := at[[2]string{k, c}]
+			switch {
+			case !has:
+				row = append(row, "·")
+			case r.Suppressed:
+				withheld[j] = true
+				row = append(row, slice.Mark(r, res.K, lang))
+			case !r.Defined():
+				row = append(row, "–")
+			default:
+				vals[j], ok[j] = r.Value, true
+				row = append(row, res.Measure.Format(r.Value))
+			}
+		}
+		row[1] = sparkline(vals, ok, withheld, trendW)
+		cells = append(cells, row)
+		keys = append(keys, []string{k})
+	}
+	return header, 1, cells, keys
 }
 
 // markRow puts a text marker on the table's current row, which the
@@ -730,12 +789,16 @@ func (s *slicer) drawChart() {
 	case chartHeatmap:
 		// The grid has a row per first-dimension value: it follows the
 		// cursor's value.
-		at := slices.Index(heatRows(s.res), s.res.Rows[min(cur, n-1)].Keys[0])
+		row := s.rowKeys()
+		if row == nil {
+			row = s.res.Rows[0].Keys
+		}
+		at := slices.Index(heatRows(s.res), row[0])
 		room := s.chartH - 2
 		top := max(0, at-room+1)
 		mark := ""
 		if marked >= 0 {
-			mark = s.res.Rows[marked].Keys[0]
+			mark = row[0]
 		}
 		s.heat.Set(s.res, top, mark, st, t)
 		s.chartView = s.heat.View()
