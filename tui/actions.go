@@ -31,7 +31,7 @@ func (a App) bound() []struct {
 		{"next-measure", k.NextMeasure}, {"previous-measure", k.PrevMeasure}, {"sort", k.Sort},
 		{"top", k.Top}, {"chart", k.Chart}, {"undo", k.Undo}, {"redo", k.Redo},
 		{"save-view", k.SaveView}, {"views", k.Views}, {"usage-log", k.UsageLog},
-		{"compliance", k.Compliance}, {"next-pane", k.Focus}, {"help", k.Help}, {"quit", k.Quit},
+		{"compliance", k.Compliance}, {"next-pane", k.Focus}, {"help", k.Help}, {"lock", k.LockNow}, {"quit", k.Quit},
 	}
 }
 

@@ -171,6 +171,12 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return a, cmd
 		}
 		a.lock.touch()
+		if key.Matches(msg, a.ctx.keys.LockNow) && a.lock.enabled() {
+			a.palette, _, _ = a.palette.Update(tea.KeyMsg{Type: tea.KeyEsc})
+			var cmd tea.Cmd
+			a.lock, cmd = a.lock.lock()
+			return a, cmd
+		}
 		if a.palette.Active() {
 			var id string
 			a.palette, id, _ = a.palette.Update(msg)

@@ -24,6 +24,7 @@ type texts struct {
 	keyDrill, keyCompare, keyPalette, keyPick, compareLegend, everyone       string
 	diff, lift, chartBars, chartColumns, chartLines, chartHeatmap            string
 	chartGrouped, chartStacked, chartPercent, chartCompare                   string
+	keyLock                                                                  string
 	chartPrefix, sliceBy, measurePrefix, keyPrevMeasure, trend               string
 }
 
@@ -61,7 +62,7 @@ var textsZH = texts{
 	compareLegend: "提升 = %[2]s ÷ %[1]s − 1", everyone: "全部",
 	diff: "差值", lift: "提升", chartBars: "条形图", chartColumns: "柱状图", chartLines: "折线图",
 	chartHeatmap: "热力图", chartGrouped: "分组条形图", chartStacked: "堆叠条形图", chartPercent: "百分比堆叠", chartCompare: "对比",
-	keyPrevMeasure: "上一个指标", trend: "趋势", chartPrefix: "图表：", sliceBy: "按维度切片：", measurePrefix: "指标：",
+	keyPrevMeasure: "上一个指标", trend: "趋势", keyLock: "立即锁屏", chartPrefix: "图表：", sliceBy: "按维度切片：", measurePrefix: "指标：",
 }
 
 var textsEN = texts{
@@ -98,7 +99,7 @@ var textsEN = texts{
 	compareLegend: "lift = %[2]s ÷ %[1]s − 1", everyone: "everyone",
 	diff: "difference", lift: "lift", chartBars: "bars", chartColumns: "columns", chartLines: "lines",
 	chartHeatmap: "heatmap", chartGrouped: "grouped bars", chartStacked: "stacked bars", chartPercent: "100% stacked", chartCompare: "comparison",
-	keyPrevMeasure: "previous measure", trend: "trend", chartPrefix: "chart: ", sliceBy: "slice by ", measurePrefix: "measure: ",
+	keyPrevMeasure: "previous measure", trend: "trend", keyLock: "lock now", chartPrefix: "chart: ", sliceBy: "slice by ", measurePrefix: "measure: ",
 }
 
 func textsFor(lang string) texts {

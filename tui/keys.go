@@ -14,7 +14,7 @@ type keyMap struct {
 	Undo, Redo                         key.Binding
 	SaveView, Views, OpenView          key.Binding
 	RemoveView, Drill, Compare         key.Binding
-	Palette, Pick                      key.Binding
+	Palette, Pick, LockNow             key.Binding
 }
 
 func newKeyMap(t texts) keyMap {
@@ -46,6 +46,7 @@ func newKeyMap(t texts) keyMap {
 		Chart:       b([]string{"v"}, "v", t.keyChart),
 		Palette:     b([]string{":"}, ":", t.keyPalette),
 		Pick:        b([]string{"F"}, "F", t.keyPick),
+		LockNow:     b([]string{"ctrl+l"}, "ctrl+l", t.keyLock),
 		ForceQuit:   b([]string{"ctrl+c"}, "ctrl+c", t.keyQuit),
 		Undo:        b([]string{"u"}, "u", t.keyUndo),
 		Redo:        b([]string{"ctrl+r", "U"}, "ctrl+r/U", t.keyRedo),
@@ -64,7 +65,7 @@ func (k keyMap) ShortHelp() []key.Binding {
 // FullHelp implements help.KeyMap.
 func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Up, k.Down, k.Focus, k.FocusBack, k.Help, k.Quit},
+		{k.Up, k.Down, k.Focus, k.FocusBack, k.Help, k.LockNow, k.Quit},
 		{k.Second, k.Compare, k.NextMeasure, k.PrevMeasure, k.Sort, k.Top, k.Chart},
 		{k.Drill, k.Filter, k.ClearFilter, k.Undo, k.Redo, k.Cancel},
 		{k.Pick, k.Palette, k.SaveView, k.Views, k.UsageLog, k.Compliance},

@@ -63,6 +63,19 @@ func (l lockScreen) tick() tea.Cmd {
 	return tea.Tick(wait, func(t time.Time) tea.Msg { return idleTickMsg(t) })
 }
 
+// lock hides the screen now (the idle time ran out, or the analyst
+// asked to).
+func (l lockScreen) lock() (lockScreen, tea.Cmd) {
+	if !l.enabled() || l.locked {
+		return l, nil
+	}
+	l.locked, l.typed, l.failed = true, nil, false
+	if f := l.cfg.OnLock; f != nil {
+		return l, func() tea.Msg { f(); return nil }
+	}
+	return l, nil
+}
+
 // touch notes a key press.
 func (l *lockScreen) touch() { l.last = time.Now() }
 
@@ -77,11 +90,7 @@ func (l lockScreen) Update(msg tea.Msg) (lockScreen, tea.Cmd) {
 		if time.Time(msg).Sub(l.last) < l.cfg.After {
 			return l, l.tick()
 		}
-		l.locked, l.typed, l.failed = true, nil, false
-		if f := l.cfg.OnLock; f != nil {
-			return l, func() tea.Msg { f(); return nil }
-		}
-		return l, nil
+		return l.lock()
 	case unlockedMsg:
 		l.checking = false
 		if msg.err != nil {

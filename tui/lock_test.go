@@ -129,3 +129,29 @@ func TestLockScreens(t *testing.T) {
 		})
 	}
 }
+
+// ctrl+l locks at once, from the palette too.
+func TestLockNow(t *testing.T) {
+	for _, keys := range [][]tea.KeyMsg{
+		{{Type: tea.KeyCtrlL}},
+		{{Type: tea.KeyRunes, Runes: []rune(":")}, {Type: tea.KeyRunes, Runes: []rune("lock")}, {Type: tea.KeyEnter}},
+	} {
+		locked := new(atomic.Bool)
+		b := newFake()
+		app := New(Config{Backend: b, Lang: "en", Title: "t", Lock: &Lock{After: time.Hour, Unlock: func(string) error { return nil }, OnLock: func() { locked.Store(true) }}})
+		tm := teatest.NewTestModel(t, app, teatest.WithInitialTermSize(80, 24))
+		teatest.WaitFor(t, tm.Output(), func(out []byte) bool { return bytes.Contains(out, []byte("rows 3")) }, teatest.WithDuration(5*time.Second))
+		for _, k := range keys {
+			tm.Send(k)
+		}
+		teatest.WaitFor(t, tm.Output(), func(out []byte) bool { return bytes.Contains(out, []byte("screen locked")) }, teatest.WithDuration(5*time.Second))
+		for deadline := time.Now().Add(5 * time.Second); !locked.Load() && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond) // reported in a command of its own
+		}
+		tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
+		tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+		if !locked.Load() {
+			t.Errorf("keys %v: the lock was not reported", keys)
+		}
+	}
+}
