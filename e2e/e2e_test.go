@@ -299,6 +299,13 @@ func TestDemoInTmux(t *testing.T) {
 	tm.waitFor(`订单数 按 省份`)
 
 	tm.run("send-keys", "q")
+	waitExit(t, done)
+}
+
+// waitExit waits for the demo to write its exit status to done after q,
+// and checks that it is 0.
+func waitExit(t *testing.T, done string) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if b, err := os.ReadFile(done); err == nil {

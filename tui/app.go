@@ -171,7 +171,7 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return a, cmd
 		}
 		a.lock.touch()
-		if key.Matches(msg, a.ctx.keys.LockNow) && a.lock.enabled() {
+		if key.Matches(msg, a.ctx.keys.LockNow) && a.lock.canLock() {
 			a.palette, _, _ = a.palette.Update(tea.KeyMsg{Type: tea.KeyEsc})
 			var cmd tea.Cmd
 			a.lock, cmd = a.lock.lock()

@@ -52,6 +52,11 @@ func newLockScreen(ctx *shared, cfg *Lock) lockScreen {
 	return l
 }
 
+// canLock reports whether the screen can be locked at all: only with a
+// way to unlock it, whether or not it locks when left alone.
+func (l lockScreen) canLock() bool { return l.cfg.Unlock != nil }
+
+// enabled reports whether the screen locks when left alone.
 func (l lockScreen) enabled() bool { return l.cfg.After > 0 && l.cfg.Unlock != nil }
 
 // tick schedules the next idle check: when the lock would fall due.
@@ -66,7 +71,7 @@ func (l lockScreen) tick() tea.Cmd {
 // lock hides the screen now (the idle time ran out, or the analyst
 // asked to).
 func (l lockScreen) lock() (lockScreen, tea.Cmd) {
-	if !l.enabled() || l.locked {
+	if !l.canLock() || l.locked {
 		return l, nil
 	}
 	l.locked, l.typed, l.failed = true, nil, false
