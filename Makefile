@@ -45,6 +45,7 @@ bench:
 	$(GO) test -tags $(TAGS) -run '^$$' -bench OpenVsRawLoad -benchtime 1x -timeout 60m ./engine/pack/
 	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchtime 10x -timeout 60m ./engine/guard/
 	$(GO) test -tags $(TAGS) -run '^$$' -bench . ./sample/
+	$(GO) test -tags $(TAGS) -run '^$$' -bench 'View|NewSlice' -benchtime 100x -count 11 ./tui/ | awk -f tools/median.awk
 
 ## fuzz: fuzz every parser of untrusted input, FUZZTIME each (make test: 300 inputs each)
 fuzz:

@@ -38,6 +38,7 @@ type fakeBackend struct {
 	inv     *inventory.Inventory
 	mu      sync.Mutex
 	queries []slice.Query
+	rows    map[string][]slice.Row // each dimension's rows; canned if nil
 }
 
 func newFake() *fakeBackend {
@@ -93,13 +94,13 @@ func (f *fakeBackend) Run(ctx context.Context, q slice.Query) (*slice.Result, er
 	case 0:
 		res.Rows = []slice.Row{{Value: 200000 * scale, People: 200000}}
 	case 1:
-		for _, r := range canned[q.Dims[0]] {
+		for _, r := range f.data()[q.Dims[0]] {
 			r.Value *= scale
 			res.Rows = append(res.Rows, r)
 		}
 	case 2:
-		for _, a := range canned[q.Dims[0]] {
-			for _, b := range canned[q.Dims[1]] {
+		for _, a := range f.data()[q.Dims[0]] {
+			for _, b := range f.data()[q.Dims[1]] {
 				r := slice.Row{Keys: []string{a.Keys[0], b.Keys[0]}, Suppressed: a.Suppressed || b.Suppressed}
 				if r.Suppressed {
 					r.Reason = slice.FewPeople
@@ -146,6 +147,13 @@ func (f *fakeBackend) Run(ctx context.Context, q slice.Query) (*slice.Result, er
 	return res, nil
 }
 
+func (f *fakeBackend) data() map[string][]slice.Row {
+	if f.rows != nil {
+		return f.rows
+	}
+	return canned
+}
+
 func (f *fakeBackend) last() slice.Query {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -180,7 +188,13 @@ func drive(t *testing.T, b *fakeBackend, lang string, w, h int, keys ...string) 
 }
 
 // driveWith is drive with more of the configuration set.
-func driveWith(t *testing.T, cfg Config, lang string, w, h int, keys ...string) string {
+func driveWith(t testing.TB, cfg Config, lang string, w, h int, keys ...string) string {
+	t.Helper()
+	return driveModel(t, cfg, lang, w, h, keys...).View()
+}
+
+// driveModel is driveWith returning the app as it was at the end.
+func driveModel(t testing.TB, cfg Config, lang string, w, h int, keys ...string) probe {
 	t.Helper()
 	b := cfg.Backend.(*fakeBackend)
 	cfg.Lang, cfg.Title, cfg.Watermark = lang, b.inv.Dataset.In(lang), testWatermark
@@ -227,7 +241,7 @@ func driveWith(t *testing.T, cfg Config, lang string, w, h int, keys ...string) 
 		}
 	}
 	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
-	return tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(probe).View()
+	return tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(probe)
 }
 
 func checkSize(t *testing.T, view string, w, h int) {
