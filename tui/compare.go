@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
@@ -108,6 +109,10 @@ func (c comparison) cells(res *slice.Result, r compareRow, lang string) [4]strin
 	}
 	if d, lift, ok, liftOK := r.diff(); ok {
 		out[2] = sign(d) + res.Measure.Format(math.Abs(d))
+		if res.Measure.Percent {
+			// Rates differ by percentage points, not by a percentage.
+			out[2] = sign(d) + strconv.FormatFloat(math.Abs(100*d), 'f', res.Measure.Decimals, 64) + "pp"
+		}
 		out[3] = "–"
 		if liftOK {
 			out[3] = fmt.Sprintf("%s%.1f%%", sign(lift), math.Abs(100*lift))

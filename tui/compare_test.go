@@ -49,7 +49,7 @@ func TestCompare(t *testing.T) {
 		t.Fatalf("rows %+v overall %v", c.rows, c.overall)
 	}
 	want := map[string][4]string{
-		"浙江": {"4.0%", "6.0%", "+2.0%", "+50.0%"},
+		"浙江": {"4.0%", "6.0%", "+2.0pp", "+50.0%"},
 		"西藏": {"2.0%", "<10", "×", "×"},
 		"青海": {"3.0%", "·", "·", "·"},
 	}
@@ -58,7 +58,7 @@ func TestCompare(t *testing.T) {
 			t.Errorf("%s: got %q, want %q", r.key, got, want[r.key])
 		}
 	}
-	if got := c.cells(res, *c.overall, "en"); got != [4]string{"4.0%", "5.0%", "+1.0%", "+25.0%"} {
+	if got := c.cells(res, *c.overall, "en"); got != [4]string{"4.0%", "5.0%", "+1.0pp", "+25.0%"} {
 		t.Errorf("everyone: %q", got)
 	}
 	out := drawCompare(c, res, 60, 10, 0, 1, newStyles(lipgloss.NewRenderer(nil)), textsEN, "en")

@@ -630,7 +630,7 @@ func (s *slicer) refreshTable() {
 	}
 	// A pivot drops the columns that do not fit, keeping the first
 	// dimension wide enough to read.
-	for len(header) > nDims+1 && numTotal+nDims*8 > s.rightW {
+	for len(header) > nDims+1 && numTotal+nDims*12 > s.rightW {
 		last := len(header) - 1
 		numTotal -= widths[last] + 2
 		header, widths = header[:last], widths[:last]
