@@ -3,11 +3,15 @@ package tui
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"regexp"
 	"testing"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/exp/golden"
+	"github.com/muesli/termenv"
 
 	"github.com/persona-workbench/persona/engine/erase"
 	"github.com/persona-workbench/persona/engine/usagelog"
@@ -91,5 +95,27 @@ func screenConfig() Config {
 			},
 			Delete: func() (string, error) { return "", nil },
 		},
+	}
+}
+
+// On a 16-colour terminal every colour comes out as one of the 16 (no
+// 256-colour or true-colour escapes), and the screens still fit.
+func TestSixteenColours(t *testing.T) {
+	r := lipgloss.NewRenderer(io.Discard)
+	r.SetColorProfile(termenv.ANSI)
+	r.SetHasDarkBackground(true)
+	wide := regexp.MustCompile(`\x1b\[[0-9;]*[34]8;[25];`)
+	coloured := regexp.MustCompile(`\x1b\[[0-9;]*(3[0-7]|9[0-7])m`)
+	for _, keys := range [][]string{{"j"}, {"b", "j"}, {"b", "j", "v", "v"}, {"j", "j", "j"}, {":"}, {"j", "F"}} {
+		cfg := screenConfig()
+		cfg.Renderer = r
+		view := driveWith(t, cfg, "zh", 80, 24, keys...)
+		if m := wide.FindString(view); m != "" {
+			t.Errorf("keys %v: a colour beyond 16: %q", keys, m)
+		}
+		if !coloured.MatchString(view) {
+			t.Errorf("keys %v: no colour at all on a 16-colour terminal", keys)
+		}
+		checkSize(t, view, 80, 24)
 	}
 }
