@@ -576,7 +576,7 @@ func TestIdleLockInTmux(t *testing.T) {
 	tm.waitFor(`rows 6`)
 	tm.run("send-keys", "q")
 	r := personaEnv(t, []string{"PERSONA_HOME=" + ws}, "log", "show", "--licence", lic.id, "--json")
-	for _, want := range []string{`"kind": "lock"`, `"ok": false`, `"ok": true`} {
+	for _, want := range []string{`"kind": "lock"`, `"by": "idle"`, `"ok": false`, `"ok": true`} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("usage log lacks %s:\n%s", want, r.stdout)
 		}
@@ -604,6 +604,12 @@ func TestSavedViewsInTmux(t *testing.T) {
 	tm.run("send-keys", "Enter")
 	tm.waitFor(`People by Province`)
 	tm.run("send-keys", "C-c")
+	r := personaEnv(t, []string{"PERSONA_HOME=" + ws}, "log", "show", "--licence", lic.id, "--json")
+	for _, want := range []string{`"kind": "view"`, `"op": "save"`, `"name": "全国省份"`} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("usage log lacks %s:\n%s", want, r.stdout)
+		}
+	}
 	saved, err := os.ReadFile(filepath.Join(ws, "licences", lic.id, "views.jsonl"))
 	if err != nil || len(saved) == 0 || bytes.Contains(saved, []byte("全国省份")) || bytes.Contains(saved, []byte("province")) {
 		t.Errorf("saved views file: %v, readable: %q", err, saved)

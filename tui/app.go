@@ -174,7 +174,7 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if key.Matches(msg, a.ctx.keys.LockNow) && a.lock.canLock() {
 			a.palette, _, _ = a.palette.Update(tea.KeyMsg{Type: tea.KeyEsc})
 			var cmd tea.Cmd
-			a.lock, cmd = a.lock.lock()
+			a.lock, cmd = a.lock.lock("key")
 			return a, cmd
 		}
 		if a.palette.Active() {

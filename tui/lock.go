@@ -20,8 +20,9 @@ type Lock struct {
 	// second (the key derivation is slow on purpose).
 	Unlock func(passphrase string) error
 	// OnLock and OnUnlock, if set, are called (in commands) for the
-	// usage log.
-	OnLock, OnUnlock func()
+	// usage log; OnLock says what locked: "idle" or "key" (ctrl+l).
+	OnLock   func(by string)
+	OnUnlock func()
 }
 
 // idleTickMsg is the idle check's tick.
@@ -70,13 +71,13 @@ func (l lockScreen) tick() tea.Cmd {
 
 // lock hides the screen now (the idle time ran out, or the analyst
 // asked to).
-func (l lockScreen) lock() (lockScreen, tea.Cmd) {
+func (l lockScreen) lock(by string) (lockScreen, tea.Cmd) {
 	if !l.canLock() || l.locked {
 		return l, nil
 	}
 	l.locked, l.typed, l.failed = true, nil, false
 	if f := l.cfg.OnLock; f != nil {
-		return l, func() tea.Msg { f(); return nil }
+		return l, func() tea.Msg { f(by); return nil }
 	}
 	return l, nil
 }
@@ -95,7 +96,7 @@ func (l lockScreen) Update(msg tea.Msg) (lockScreen, tea.Cmd) {
 		if time.Time(msg).Sub(l.last) < l.cfg.After {
 			return l, l.tick()
 		}
-		return l.lock()
+		return l.lock("idle")
 	case unlockedMsg:
 		l.checking = false
 		if msg.err != nil {

@@ -43,7 +43,7 @@ func lockedApp(t *testing.T, lang string, w, h int) (*teatest.TestModel, *atomic
 			}
 			return nil
 		},
-		OnLock:   func() { events.Add(1) },
+		OnLock:   func(string) { events.Add(1) },
 		OnUnlock: func() { events.Add(100) },
 	}
 	b := newFake()
@@ -138,7 +138,7 @@ func TestLockNow(t *testing.T) {
 	} {
 		locked := new(atomic.Bool)
 		b := newFake()
-		app := New(Config{Backend: b, Lang: "en", Title: "t", Lock: &Lock{After: time.Hour, Unlock: func(string) error { return nil }, OnLock: func() { locked.Store(true) }}})
+		app := New(Config{Backend: b, Lang: "en", Title: "t", Lock: &Lock{After: time.Hour, Unlock: func(string) error { return nil }, OnLock: func(by string) { locked.Store(by == "key") }}})
 		tm := teatest.NewTestModel(t, app, teatest.WithInitialTermSize(80, 24))
 		teatest.WaitFor(t, tm.Output(), func(out []byte) bool { return bytes.Contains(out, []byte("rows 3")) }, teatest.WithDuration(5*time.Second))
 		for _, k := range keys {

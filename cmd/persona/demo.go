@@ -18,6 +18,7 @@ import (
 	"github.com/persona-workbench/persona/engine/licence"
 	"github.com/persona-workbench/persona/engine/pack"
 	"github.com/persona-workbench/persona/engine/usagelog"
+	"github.com/persona-workbench/persona/engine/views"
 	"github.com/persona-workbench/persona/sample"
 	"github.com/persona-workbench/persona/tui"
 )
@@ -152,7 +153,7 @@ func runWorkbench(ctx context.Context, o *opened, lg string, lockIdle time.Durat
 	watermark := o.Licence.ID + " · " + o.Licence.Licensee.Name + " · " + o.Person.Name
 	app := tui.New(tui.Config{
 		Watermark: watermark,
-		Views:     o.views,
+		Views:     loggedViews{o.views, o.session},
 		Backend:   o.slices("tui"), Lang: lg,
 		Title: o.Licence.ID + " · " + inv.Dataset.In(lg),
 		Gate:  &tui.Gate{Licence: o.Licence, Person: o.Person.Name, Now: time.Now()},
@@ -177,7 +178,9 @@ func runWorkbench(ctx context.Context, o *opened, lg string, lockIdle time.Durat
 				}
 				return err
 			},
-			OnLock:   func() { o.session.Record(usagelog.KindLock, map[string]string{"idle": lockIdle.String()}) },
+			OnLock: func(by string) {
+				o.session.Record(usagelog.KindLock, map[string]string{"by": by, "idle": lockIdle.String()})
+			},
 			OnUnlock: func() { o.session.Record(usagelog.KindUnlock, map[string]bool{"ok": true}) },
 		},
 	})
@@ -185,6 +188,29 @@ func runWorkbench(ctx context.Context, o *opened, lg string, lockIdle time.Durat
 	if _, err := p.Run(); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("terminal: %w", err)
 	}
+	return nil
+}
+
+// loggedViews records in the usage log each view saved or removed: what
+// the analyst keeps in the workspace is part of what they did.
+type loggedViews struct {
+	tui.Views
+	log *usagelog.Session
+}
+
+func (l loggedViews) Save(v views.View) error {
+	if err := l.Views.Save(v); err != nil {
+		return err
+	}
+	l.log.Record(usagelog.KindView, map[string]any{"op": "save", "name": v.Name, "dims": v.Dims, "filters": v.Filters, "measure": v.Measure, "chart": v.Chart})
+	return nil
+}
+
+func (l loggedViews) Remove(name string) error {
+	if err := l.Views.Remove(name); err != nil {
+		return err
+	}
+	l.log.Record(usagelog.KindView, map[string]any{"op": "remove", "name": name})
 	return nil
 }
 

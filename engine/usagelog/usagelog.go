@@ -56,6 +56,7 @@ const (
 	KindHeartbeat   = "heartbeat"
 	KindLock        = "lock"
 	KindUnlock      = "unlock"
+	KindView        = "view" // a saved view kept or removed
 	KindClose       = "close"
 	KindDeletion    = "deletion"
 	KindCertificate = "certificate"
