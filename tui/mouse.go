@@ -137,26 +137,17 @@ func (s slicer) focusOn(a focusArea) slicer {
 	return s
 }
 
+// keyTypes are the named keys the key map uses.
+var keyTypes = map[string]tea.KeyType{
+	"up": tea.KeyUp, "down": tea.KeyDown, "enter": tea.KeyEnter, "esc": tea.KeyEsc,
+	"tab": tea.KeyTab, "shift+tab": tea.KeyShiftTab, "ctrl+r": tea.KeyCtrlR, "ctrl+l": tea.KeyCtrlL,
+}
+
 // keyOf is the key press that b's first key names.
 func keyOf(b interface{ Keys() []string }) tea.KeyMsg {
-	switch k := b.Keys()[0]; k {
-	case "up":
-		return tea.KeyMsg{Type: tea.KeyUp}
-	case "down":
-		return tea.KeyMsg{Type: tea.KeyDown}
-	case "enter":
-		return tea.KeyMsg{Type: tea.KeyEnter}
-	case "esc":
-		return tea.KeyMsg{Type: tea.KeyEsc}
-	case "tab":
-		return tea.KeyMsg{Type: tea.KeyTab}
-	case "shift+tab":
-		return tea.KeyMsg{Type: tea.KeyShiftTab}
-	case "ctrl+r":
-		return tea.KeyMsg{Type: tea.KeyCtrlR}
-	case "ctrl+l":
-		return tea.KeyMsg{Type: tea.KeyCtrlL}
-	default:
-		return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)}
+	k := b.Keys()[0]
+	if t, ok := keyTypes[k]; ok {
+		return tea.KeyMsg{Type: t}
 	}
+	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)}
 }

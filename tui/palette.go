@@ -141,22 +141,35 @@ func (p palette) hints() []string {
 	return keyHints(p.width-4, []string{"↑/↓ " + p.t.move, "enter " + p.t.run, "esc " + p.t.close})
 }
 
+// boxHead is the top of a list box with a search: the title with the
+// highlighted row's place among the matches, the search field, a rule.
+func boxHead(st styles, title string, cursor, matches, width int, q typedQuery, prompt string) []string {
+	return []string{
+		boxTop(st, title, fmt.Sprintf("%d/%d", min(cursor+1, matches), matches), width),
+		boxRow(st, q.view(st, prompt, width-4), width),
+		boxRule(st, width),
+	}
+}
+
+// noMatch is the row a list box shows when nothing matches: none, or
+// empty when there was nothing to match (any is false).
+func noMatch(st styles, none, empty string, any bool) string {
+	if !any {
+		none = empty
+	}
+	return "  " + st.Subtle.Render(none)
+}
+
 // View draws the palette as a box: the search field, the list with each
 // action's keys at the right, and the keys that work here.
 func (p palette) View() string {
 	cw := p.width - 4 // inside the border and its padding
-	lines := []string{boxTop(p.st, p.t.title, fmt.Sprintf("%d/%d", min(p.cursor+1, len(p.shown)), len(p.shown)), p.width)}
-	lines = append(lines, boxRow(p.st, p.query.view(p.st, p.t.prompt, cw), p.width), boxRule(p.st, p.width))
-
+	lines := boxHead(p.st, p.t.title, p.cursor, len(p.shown), p.width, p.query, p.t.prompt)
 	room := p.room()
 	offset := scrollTo(p.offset, p.cursor, room)
 	rows := make([]string, 0, room)
 	if len(p.shown) == 0 {
-		none := p.t.none
-		if len(p.actions) == 0 {
-			none = p.t.empty
-		}
-		rows = append(rows, "  "+p.st.Subtle.Render(none))
+		rows = append(rows, noMatch(p.st, p.t.none, p.t.empty, len(p.actions) > 0))
 	}
 	for i := offset; i < min(len(p.shown), offset+room); i++ {
 		m := p.shown[i]

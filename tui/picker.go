@@ -209,18 +209,12 @@ func (p picker) hints() []string {
 func (p picker) View() string {
 	cw := p.width - 4
 	title := p.t.filter + " · " + p.title
-	lines := []string{boxTop(p.st, title, fmt.Sprintf("%d/%d", min(p.cursor+1, len(p.shown)), len(p.shown)), p.width)}
-	lines = append(lines, boxRow(p.st, p.query.view(p.st, p.t.prompt, cw), p.width), boxRule(p.st, p.width))
-
+	lines := boxHead(p.st, title, p.cursor, len(p.shown), p.width, p.query, p.t.prompt)
 	room := p.room()
 	offset := scrollTo(p.offset, p.cursor, room)
 	rows := make([]string, 0, room)
 	if len(p.shown) == 0 {
-		none := p.t.none
-		if len(p.values) == 0 {
-			none = p.t.empty
-		}
-		rows = append(rows, "  "+p.st.Subtle.Render(none))
+		rows = append(rows, noMatch(p.st, p.t.none, p.t.empty, len(p.values) > 0))
 	}
 	for i := offset; i < min(len(p.shown), offset+room); i++ {
 		m := p.shown[i]
