@@ -56,15 +56,25 @@ func (a App) actions() []paletteAction {
 	return out
 }
 
+// global are the palette's actions that belong to no one screen.
+var global = map[string]bool{
+	"save-view": true, "views": true, "usage-log": true, "compliance": true, "help": true, "lock": true, "quit": true,
+}
+
 // run does the palette's action id.
 func (a App) run(id string) (tea.Model, tea.Cmd) {
+	// Actions of the slicer act on the slicer: the screen over it closes
+	// first, so a key that means something else there (x removes a
+	// saved view) is not taken by it.
+	if !global[id] {
+		a.showViews, a.showLog, a.showComp = false, false, false
+		a.layout()
+	}
 	for _, e := range a.bound() {
 		if e.id == id {
 			return a.Update(keyOf(e.b))
 		}
 	}
-	a.showViews, a.showLog, a.showComp = false, false, false
-	a.layout()
 	var cmd tea.Cmd
 	switch {
 	case strings.HasPrefix(id, "chart-"):

@@ -245,8 +245,9 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return a, nil
 		}
 	case tea.MouseMsg:
-		if a.lock.locked || a.gate != nil || a.comp.done != "" {
-			return a, nil
+		if a.lock.locked || a.gate != nil || a.comp.done != "" || a.palette.Active() || a.capturing() ||
+			a.ctx.width < 60 || a.ctx.height < 16 {
+			return a, nil // nothing under the pointer takes clicks
 		}
 		a.lock.touch()
 		switch {

@@ -209,6 +209,8 @@ func driveModel(t testing.TB, cfg Config, lang string, w, h int, keys ...string)
 			tm.Send(tea.KeyMsg{Type: tea.KeyTab})
 		case "esc":
 			tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
+		case "shift+tab":
+			tm.Send(tea.KeyMsg{Type: tea.KeyShiftTab})
 		case "space":
 			tm.Send(tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{' '}})
 		case "down":

@@ -78,6 +78,21 @@ func (s *slicer) kinds() []chartKind {
 	return out
 }
 
+// cycle is the order v steps through the charts in.
+var cycle = []chartKind{chartLines, chartHeatmap, chartGrouped, chartStacked, chartPercent, chartCompare, chartBars, chartColumns}
+
+// nextKind is the chart after k, in the fixed order of cycle, among
+// those that fit.
+func nextKind(fit []chartKind, k chartKind) chartKind {
+	at := slices.Index(cycle, k)
+	for i := 1; i <= len(cycle); i++ {
+		if next := cycle[(at+i)%len(cycle)]; slices.Contains(fit, next) {
+			return next
+		}
+	}
+	return k
+}
+
 // shownKind is the chart drawn: the chosen one if it fits the result,
 // else the result's default.
 func (s *slicer) shownKind() chartKind {

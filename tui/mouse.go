@@ -114,7 +114,7 @@ func (s *slicer) chartRow(line int) (int, bool) {
 		keys := heatRows(s.res)
 		at := slices.Index(keys, s.tableKeys[min(cur, len(s.tableKeys)-1)][0])
 		top := max(0, at-(s.chartH-2)+1)
-		if i := top + line - 1; line >= 1 && i < len(keys) {
+		if i := top + line - 1; line >= 1 && line-1 < s.chartH-2 && i < len(keys) {
 			for r, k := range s.tableKeys {
 				if k[0] == keys[i] {
 					return r, true

@@ -14,6 +14,7 @@ import (
 // pickerValuesMsg carries a dimension's values, with their head counts,
 // for the filter picker.
 type pickerValuesMsg struct {
+	seq int
 	dim inventory.Field
 	res *slice.Result
 	err error
@@ -32,11 +33,12 @@ func (s slicer) openPicker() (slicer, tea.Cmd) {
 	}
 	d := s.dims[s.cursor]
 	s.picking = &d
+	s.pickSeq++
 	q := slice.Query{Dims: []string{d.Name}, Measure: s.countMeasure()}
-	b := s.backend
+	b, seq := s.backend, s.pickSeq
 	return s, func() tea.Msg {
 		res, err := b.Run(context.Background(), q)
-		return pickerValuesMsg{dim: d, res: res, err: err}
+		return pickerValuesMsg{seq: seq, dim: d, res: res, err: err}
 	}
 }
 
@@ -51,6 +53,9 @@ func (s *slicer) countMeasure() string {
 }
 
 func (s slicer) pickerValues(msg pickerValuesMsg) slicer {
+	if msg.seq != s.pickSeq || s.picking == nil {
+		return s // given up with esc
+	}
 	s.picking = nil
 	if msg.err != nil {
 		s.err = msg.err

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"github.com/persona-workbench/persona/engine/erase"
+	"github.com/persona-workbench/persona/engine/slice"
 	"github.com/persona-workbench/persona/engine/usagelog"
 	"github.com/persona-workbench/persona/engine/views"
 )
@@ -117,5 +120,54 @@ func TestSixteenColours(t *testing.T) {
 			t.Errorf("keys %v: no colour at all on a 16-colour terminal", keys)
 		}
 		checkSize(t, view, 80, 24)
+	}
+}
+
+// A two-dimension slice that nobody is in draws an empty screen, and
+// does not crash.
+func TestEmptyTwoDimensionSlice(t *testing.T) {
+	b := newFake()
+	b.rows = map[string][]slice.Row{"age_band": canned["age_band"]}
+	view := drive(t, b, "en", 80, 24, "b", "j")
+	if !strings.Contains(view, "no data matches") {
+		t.Errorf("empty slice:\n%s", view)
+	}
+}
+
+// Going back up a drill and then editing a filter leaves the history
+// alone: undoing to before it and back up again asks for real filters.
+func TestBackThenEditKeepsHistory(t *testing.T) {
+	b := newFake()
+	drive(t, b, "en", 80, 24, "tab", "tab", "f", "shift+tab", "shift+tab", "j", "tab", "tab", "enter", "esc",
+		"shift+tab", "shift+tab", "k", "F", "space", "enter", "u", "u", "u", "esc")
+	for _, q := range b.queries {
+		for name := range q.Filters {
+			if name == "" {
+				t.Fatalf("a query filters on no dimension: %+v", q)
+			}
+		}
+	}
+}
+
+// v reaches every chart that fits, bars included, from the comparison.
+func TestChartCycleReachesBars(t *testing.T) {
+	view := drive(t, newFake(), "en", 80, 24, "j", "j", "j", "j", "c", "k", "k", "k", "v")
+	if !strings.Contains(view, "People by Province × Exposure · bars") {
+		t.Errorf("after the comparison, v shows bars:\n%s", view)
+	}
+}
+
+// A slicer action from the palette acts on the slicer, not on the list
+// shown over it; clicks do nothing while the palette is open.
+func TestPaletteActsOnTheSlicer(t *testing.T) {
+	cfg := screenConfig()
+	driveWith(t, cfg, "en", 80, 24, "V", ":", "clear", "enter")
+	if vs, _ := cfg.Views.List(); len(vs) != 1 {
+		t.Errorf("clear filters from the palette removed a saved view: %v", vs)
+	}
+	b := newFake()
+	drive(t, b, "en", 80, 24, ":", "click 5 4")
+	if q := b.last(); !slices.Equal(q.Dims, []string{"age_band"}) {
+		t.Errorf("a click behind the palette sliced by %v", q.Dims)
 	}
 }

@@ -73,6 +73,7 @@ type slicer struct {
 	picker  picker
 	picking *inventory.Field
 	pickDim inventory.Field // the dimension the open picker filters
+	pickSeq int             // ties the values to their request
 
 	res     *slice.Result
 	err     error
@@ -130,9 +131,17 @@ func (s *slicer) state() sliceState {
 	return sliceState{cursor: s.cursor, second: s.second, measure: s.measure, filters: fs, order: s.order, top: s.top, kind: s.kind, parent: s.parent, crumb: s.crumb}
 }
 
+// restore puts a state back. The state's filters are copied, so editing
+// them later leaves the history alone; the table follows the state's
+// chart at once, even before (or without) its query's answer.
 func (s *slicer) restore(st sliceState) {
-	s.cursor, s.second, s.measure, s.filters, s.order, s.top = st.cursor, st.second, st.measure, st.filters, st.order, st.top
+	fs := make([]filter, len(st.filters))
+	for i, f := range st.filters {
+		fs[i] = filter{dim: f.dim, values: slices.Clone(f.values)}
+	}
+	s.cursor, s.second, s.measure, s.filters, s.order, s.top = st.cursor, st.second, st.measure, fs, st.order, st.top
 	s.kind, s.parent, s.crumb = st.kind, st.parent, st.crumb
+	s.refreshTable()
 }
 
 // crumbs are the values drilled into, outermost first.
@@ -280,6 +289,15 @@ func (s slicer) Update(msg tea.Msg) (slicer, tea.Cmd) {
 		if s.picker.Active() {
 			return s.pick(msg)
 		}
+		if s.picking != nil {
+			// The values are on their way: keys are meant for the
+			// picker, so none acts on the slice; esc gives up.
+			if key.Matches(msg, s.ctx.keys.Cancel) {
+				s.picking = nil
+				s.pickSeq++
+			}
+			return s, nil
+		}
 		return s.key(msg)
 	case spinner.TickMsg:
 		if !s.running {
@@ -407,7 +425,7 @@ func (s slicer) key(msg tea.KeyMsg) (slicer, tea.Cmd) {
 			return s, nil
 		}
 		before := s.state()
-		s.kind = kinds[(slices.Index(kinds, s.shownKind())+1)%len(kinds)]
+		s.kind = nextKind(kinds, s.shownKind())
 		s.undo, s.redo = append(s.undo, before), nil
 		if s.kind.needsTotals() && !s.res.Query.Totals {
 			return s, s.run()
@@ -768,7 +786,8 @@ func (s *slicer) markRow() {
 // drawChart redraws the chart's window of rows, which follows the
 // table's cursor.
 func (s *slicer) drawChart() {
-	if s.res == nil {
+	if s.res == nil || len(s.res.Rows) == 0 {
+		s.chartView = ""
 		return
 	}
 	// The window scrolls only when the cursor leaves it, as the table's does.
