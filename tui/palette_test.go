@@ -166,7 +166,7 @@ func TestPaletteKeys(t *testing.T) {
 	if id != "measure.next" || !closed || p.Active() {
 		t.Errorf("enter on the third action: id %q closed %v active %v", id, closed, p.Active())
 	}
-	p, id, closed = openPalette("zh", 80, 24, "热", "enter")
+	_, id, closed = openPalette("zh", 80, 24, "热", "enter")
 	if id != "chart.heatmap" || !closed {
 		t.Errorf("热 enter: %q %v", id, closed)
 	}
