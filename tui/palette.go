@@ -100,14 +100,8 @@ func (p palette) Update(msg tea.KeyMsg) (palette, string, bool) {
 		}
 		p.active = false
 		return p, p.actions[p.shown[p.cursor].index].ID, true
-	case tea.KeyUp, tea.KeyCtrlP:
-		p.cursor = max(0, p.cursor-1)
-	case tea.KeyDown, tea.KeyCtrlN:
-		p.cursor = min(max(0, len(p.shown)-1), p.cursor+1)
-	case tea.KeyPgUp:
-		p.cursor = max(0, p.cursor-p.room())
-	case tea.KeyPgDown:
-		p.cursor = min(max(0, len(p.shown)-1), p.cursor+p.room())
+	case tea.KeyUp, tea.KeyCtrlP, tea.KeyDown, tea.KeyCtrlN, tea.KeyPgUp, tea.KeyPgDown:
+		p.cursor = moveCursor(msg.Type, p.cursor, len(p.shown), p.room())
 	default:
 		if q, changed := p.query.edit(msg, true); changed {
 			p.query = q
@@ -139,6 +133,21 @@ func (p palette) room() int {
 // hints are the lines that tell which keys work here.
 func (p palette) hints() []string {
 	return keyHints(p.width-4, []string{"↑/↓ " + p.t.move, "enter " + p.t.run, "esc " + p.t.close})
+}
+
+// moveCursor moves a list box's cursor over n rows for key k: a row
+// with ↑/↓ (ctrl+p/ctrl+n), a page of room rows with pgup/pgdn.
+func moveCursor(k tea.KeyType, cursor, n, room int) int {
+	step := 1
+	switch k {
+	case tea.KeyUp, tea.KeyCtrlP:
+		step = -1
+	case tea.KeyPgUp:
+		step = -room
+	case tea.KeyPgDown:
+		step = room
+	}
+	return min(max(0, n-1), max(0, cursor+step))
 }
 
 // boxHead is the top of a list box with a search: the title with the

@@ -125,14 +125,8 @@ func (p picker) Update(msg tea.KeyMsg) (next picker, chosen []string, done, appl
 	case tea.KeyEnter:
 		p.active = false
 		return p, p.selected(), true, true
-	case tea.KeyUp, tea.KeyCtrlP:
-		p.cursor = max(0, p.cursor-1)
-	case tea.KeyDown, tea.KeyCtrlN:
-		p.cursor = min(max(0, len(p.shown)-1), p.cursor+1)
-	case tea.KeyPgUp:
-		p.cursor = max(0, p.cursor-p.room())
-	case tea.KeyPgDown:
-		p.cursor = min(max(0, len(p.shown)-1), p.cursor+p.room())
+	case tea.KeyUp, tea.KeyCtrlP, tea.KeyDown, tea.KeyCtrlN, tea.KeyPgUp, tea.KeyPgDown:
+		p.cursor = moveCursor(msg.Type, p.cursor, len(p.shown), p.room())
 	case tea.KeySpace:
 		if len(p.shown) > 0 {
 			v := p.values[p.shown[p.cursor].index].Value
