@@ -171,3 +171,14 @@ func TestPaletteActsOnTheSlicer(t *testing.T) {
 		t.Errorf("a click behind the palette sliced by %v", q.Dims)
 	}
 }
+
+// The largest terminal the workbench is made for: every screen fits.
+func TestLargestTerminal(t *testing.T) {
+	for _, keys := range [][]string{{"j"}, {"j", "v"}, {"b", "j"}, {"b", "j", "v"}, {"j", "j", "j"}, {"j", "j", "j", "j", "c", "k"}, {"j", "F"}, {":"}, {"?"}, {"V"}, {"L"}, {"C"}} {
+		view := driveWith(t, screenConfig(), "zh", 300, 100, keys...)
+		checkSize(t, view, 300, 100)
+		if !strings.Contains(view, testWatermark) {
+			t.Errorf("keys %v: no watermark at 300×100", keys)
+		}
+	}
+}
