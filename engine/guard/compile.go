@@ -161,6 +161,29 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 		}
 	}
 
+	holdNames := make([]string, 0, len(q.Holding))
+	for name := range q.Holding {
+		holdNames = append(holdNames, name)
+	}
+	slices.Sort(holdNames)
+	for _, name := range holdNames {
+		vals := q.Holding[name]
+		f, ok := inv.Field(name)
+		switch {
+		case !ok:
+			return nil, bad("unknown dimension %q to hold", name)
+		case f.Role != inventory.MultiDimension:
+			return nil, bad("%q is not a multi-valued dimension: filter it instead", name)
+		case len(vals) == 0:
+			return nil, bad("holding %q lists no values", name)
+		}
+		// Each value is a condition of its own: the people hold them all.
+		for _, v := range vals {
+			p.base = p.base.and(cond{Dim: name, Multi: true, Values: []string{v}})
+		}
+		where = append(where, fmt.Sprintf("list_has_all(t.%s, [%s])", quote(name), p.params(vals)))
+	}
+
 	// Each record's inputs are computed once, in a projection under the
 	// aggregate, however many aggregates use them.
 	var cols []string

@@ -451,7 +451,7 @@ func (e *Engine) other(ctx context.Context, q slice.Query, p *plan, main *table,
 		return nil, nil, nil
 	}
 	d := p.dims[0]
-	oq := slice.Query{Measure: q.Measure, Filters: map[string][]string{}}
+	oq := slice.Query{Measure: q.Measure, Filters: map[string][]string{}, Holding: q.Holding}
 	for name, vals := range q.Filters {
 		oq.Filters[name] = vals
 	}

@@ -250,7 +250,7 @@ func (e *Engine) table(ctx context.Context, p *plan) (*table, error) {
 // margin runs the slice of q over only the dimensions dims: its total,
 // or its margin along one dimension.
 func (e *Engine) margin(ctx context.Context, q slice.Query, dims []string) (*table, error) {
-	m := slice.Query{Dims: dims, Measure: q.Measure, Filters: map[string][]string{}}
+	m := slice.Query{Dims: dims, Measure: q.Measure, Filters: map[string][]string{}, Holding: q.Holding}
 	for name, vals := range q.Filters {
 		f, _ := e.inv.Field(name)
 		if f.Role == inventory.Time && !slices.Contains(dims, name) && e.inv.Series(mustMeasure(e.inv, q.Measure)) != name {

@@ -68,7 +68,12 @@ func ParseOrder(s string) (Order, error) {
 type Query struct {
 	Dims    []string            // 0-2 dimension names
 	Filters map[string][]string // dimension name → accepted values
-	Measure string              // measure name
+	// Holding keeps, for a multi-valued dimension, only the people whose
+	// list holds every one of these values, without restricting which
+	// of its values are sliced: the categories that people who prefer
+	// 美妆 also prefer. Association rules count co-occurrence this way.
+	Holding map[string][]string
+	Measure string // measure name
 	Order   Order
 	TopN    int // keep the N rows of largest value (0: all), in Order
 	// Totals asks for the margins: the grand total and, with two

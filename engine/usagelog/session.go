@@ -103,6 +103,7 @@ func (s *Session) Close() error {
 type QueryRecord struct {
 	By       []string            `json:"by,omitempty"`
 	Where    map[string][]string `json:"where,omitempty"`
+	Holding  map[string][]string `json:"holding,omitempty"`
 	Measure  string              `json:"measure"`
 	Order    string              `json:"order,omitempty"`
 	Top      int                 `json:"top,omitempty"`
@@ -131,7 +132,7 @@ func (l Slices) Run(ctx context.Context, q slice.Query) (*slice.Result, error) {
 	if err != nil && ctx.Err() != nil {
 		return res, err // cancelled: nothing was released
 	}
-	rec := QueryRecord{By: q.Dims, Where: q.Filters, Measure: q.Measure, Order: q.Order.String(), Top: q.TopN, K: l.Engine.K(),
+	rec := QueryRecord{By: q.Dims, Where: q.Filters, Holding: q.Holding, Measure: q.Measure, Order: q.Order.String(), Top: q.TopN, K: l.Engine.K(),
 		Totals: q.Totals, Other: q.Other}
 	if len(rec.Where) == 0 {
 		rec.Where = nil
