@@ -92,7 +92,7 @@ Compliance:  persona status      (every licence here: days left, deadline, log h
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newSampleCmd(), newDemoCmd(), newKeygenCmd(), newEnrolCmd(), newTrustCmd(),
+	root.AddCommand(newAnalyseCmd(), newSampleCmd(), newDemoCmd(), newKeygenCmd(), newEnrolCmd(), newTrustCmd(),
 		newPackCmd(), newInspectCmd(), newOpenCmd(), newQueryCmd(), newLogCmd(), newDeleteCmd(), newCertCmd(), newStatusCmd())
 	return root
 }

@@ -17,56 +17,65 @@ type LiftOptions struct {
 	// Exposure is the dimension that says who saw the campaign; Exposed
 	// and Control are its two values. Empty: the one dimension whose
 	// name says exposure, with its ordered values (control, exposed).
-	Exposure, Exposed, Control string
+	Exposure string `json:"exposure"`
+	Exposed  string `json:"exposed"`
+	Control  string `json:"control"`
 	// Conversion is a rate measure (share); Value, if set, a measure per
 	// person (mean), such as GMV per person. Empty: the inventory's
 	// first of each kind.
-	Conversion, Value string
+	Conversion string `json:"conversion"`
+	Value      string `json:"value,omitempty"`
 	// By, if set, breaks the lift down by this dimension's values.
-	By string
+	By string `json:"by,omitempty"`
 	// Adjust, if set, compares like with like: within each of this
 	// dimension's values, then weighted by the exposed people in each
 	// (the effect on the exposed). Exposure is rarely at random; when it
 	// favours people who convert more anyway, the plain comparison
 	// overstates the effect.
-	Adjust string
+	Adjust string `json:"adjust,omitempty"`
 	// AdjustHolding, if set (DIM=VALUE of a multi-valued dimension),
 	// splits each stratum further into the people who hold the value
 	// and those who do not, such as those who prefer 美妆.
-	AdjustHolding string
-	Filters       map[string][]string
-	Level         float64 // of the confidence intervals; 0 means 0.95
+	AdjustHolding string              `json:"adjust_holding,omitempty"`
+	Filters       map[string][]string `json:"where,omitempty"`
+	Level         float64             `json:"level"` // of the confidence intervals; 0 means 0.95
 }
 
 // Arm is one side of a comparison: the exposed or the control group.
 type Arm struct {
-	People   int64
-	Rate     float64 // conversion rate, 0–1
-	Value    float64 // the value measure per person
-	HasValue bool
-	Withheld bool // a number of this arm was withheld by the guard
-	Reason   slice.Reason
+	People   int64        `json:"people"`
+	Rate     float64      `json:"rate"`  // conversion rate, 0–1
+	Value    float64      `json:"value"` // the value measure per person
+	HasValue bool         `json:"has_value"`
+	Withheld bool         `json:"withheld,omitempty"` // a number of this arm was withheld by the guard
+	Reason   slice.Reason `json:"-"`
 }
 
 // LiftRow compares the arms in one segment ("" is everyone).
 type LiftRow struct {
-	Segment          string
-	Exposed, Control Arm
+	Segment string `json:"segment"`
+	Exposed Arm    `json:"exposed"`
+	Control Arm    `json:"control"`
 	// OK is false when an arm is withheld, or too small to compare:
 	// then only the arms' own shown numbers are filled in.
-	OK bool
+	OK bool `json:"compared"`
 	// Diff is the difference in conversion rate (exposed − control);
 	// Lift the relative lift (exposed ÷ control − 1); each with its
 	// confidence interval.
-	Diff, DiffLo, DiffHi float64
-	Lift, LiftLo, LiftHi float64
+	Diff   float64 `json:"diff"`
+	DiffLo float64 `json:"diff_lo"`
+	DiffHi float64 `json:"diff_hi"`
+	Lift   float64 `json:"lift"`
+	LiftLo float64 `json:"lift_lo"`
+	LiftHi float64 `json:"lift_hi"`
 	// ValueDiff and ValueLift compare the value per person.
-	ValueDiff, ValueLift float64
+	ValueDiff float64 `json:"value_diff"`
+	ValueLift float64 `json:"value_lift"`
 	// Strata and Coverage, when adjusted: the strata compared, and the
 	// share of the exposed people in them (strata with a withheld arm
 	// are left out).
-	Strata   int
-	Coverage float64
+	Strata   int     `json:"strata,omitempty"`
+	Coverage float64 `json:"coverage,omitempty"`
 }
 
 // Lift is a campaign-lift run's outcome.

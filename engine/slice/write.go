@@ -170,14 +170,25 @@ func (r *Result) WriteTable(w io.Writer, lang string) error {
 			rows[i] = append(rows[i], notes[i])
 		}
 	}
-	widths := make([]int, len(rows[0]))
+	numeric := len(r.Dims) // columns from here on are right-aligned, but for the note
+	notesAt := len(r.Header(lang))
+	return WriteColumns(w, rows, func(i int) bool { return i >= numeric && i < notesAt })
+}
+
+// WriteColumns writes rows as a text table for people: columns two
+// spaces apart, as wide as their widest cell in terminal cells (CJK
+// counts two), right-aligned where right says so, the last column not
+// padded.
+func WriteColumns(w io.Writer, rows [][]string, right func(col int) bool) error {
+	var widths []int
 	for _, row := range rows {
 		for i, c := range row {
+			if i == len(widths) {
+				widths = append(widths, 0)
+			}
 			widths[i] = max(widths[i], runewidth.StringWidth(c))
 		}
 	}
-	numeric := len(r.Dims) // columns from here on are right-aligned, but for the note
-	notesAt := len(r.Header(lang))
 	var b strings.Builder
 	for _, row := range rows {
 		for i, c := range row {
@@ -185,7 +196,7 @@ func (r *Result) WriteTable(w io.Writer, lang string) error {
 				b.WriteString("  ")
 			}
 			pad := strings.Repeat(" ", widths[i]-runewidth.StringWidth(c))
-			if i >= numeric && i < notesAt {
+			if right(i) {
 				b.WriteString(pad + c)
 			} else if i < len(row)-1 {
 				b.WriteString(c + pad)

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/persona-workbench/persona/engine/analysis"
+	"github.com/persona-workbench/persona/engine/guard"
+	"github.com/persona-workbench/persona/engine/usagelog"
+)
+
+func newAnalyseCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "analyse",
+		Aliases: []string{"analyze"},
+		Short:   "Run an analysis on a package's data: association rules, campaign lift",
+		Long: `Run an analysis on a licensed package, opened exactly as ` + "`persona query`" + ` opens it.
+
+Analyses start from slices that pass the privacy guard (docs/PRIVACY.md),
+like every other number: what the guard withholds, an analysis does not
+use or show. Each run is recorded in the licence's usage log, with each
+slice it asked for.`,
+	}
+	cmd.AddCommand(newRulesCmd(), newLiftCmd())
+	return cmd
+}
+
+// parseWhere reads --where DIM=V1,V2 flags.
+func parseWhere(filters []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, f := range filters {
+		name, vals, ok := strings.Cut(f, "=")
+		if !ok || name == "" || vals == "" {
+			return nil, withHint(fmt.Errorf("--where %q is not DIM=VALUE[,VALUE…]", f), "e.g. --where province=广东,浙江")
+		}
+		out[name] = append(out[name], strings.Split(vals, ",")...)
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+// analysisError adds what to do to an analysis's error.
+func analysisError(err error) error {
+	switch {
+	case errors.Is(err, guard.ErrHistory):
+		return withHint(err, "the privacy guard checks every result against this history; restore it from a backup of the workspace, or ask the licensor")
+	case err != nil:
+		return withHint(err, "run `persona query PKG --by help` to list dimensions and measures")
+	}
+	return nil
+}
+
+func checkFormat(format string) error {
+	if format != "table" && format != "csv" && format != "json" {
+		return withHint(fmt.Errorf("unknown format %q", format), "use --format table, csv or json")
+	}
+	return nil
+}
+
+func newRulesCmd() *cobra.Command {
+	var (
+		src      source
+		opt      analysis.RulesOptions
+		where    []string
+		top      int
+		format   string
+		langFlag string
+	)
+	cmd := &cobra.Command{
+		Use:   "rules PKG --dim DIM",
+		Short: "Association rules between the values of a multi-valued dimension",
+		Long: `Find which values of a multi-valued dimension go together: people who prefer
+美妆 also prefer 母婴 more often than people in general do (lift above 1).
+
+For each rule "if A then B": people (who hold both), support (their share of
+the population), confidence (the share of A's holders who hold B) and lift
+(confidence over the share who hold B). The counts are guarded slices: a
+count of fewer than k people, or one that differs from another by fewer
+than k, is withheld and its rule not shown. --min-support is never below
+the licence's k.`,
+		Example: `  persona analyse rules brand.persona --dim categories --top 20
+  persona analyse rules brand.persona --dim page_types --min-confidence 0.5 --format csv
+  persona analyse rules brand.persona --dim categories --where gender=女`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			src.path = args[0]
+			lg, err := lang(langFlag)
+			if err != nil {
+				return err
+			}
+			if err := checkFormat(format); err != nil {
+				return err
+			}
+			if top < 0 || opt.MinSupport < 0 {
+				return withHint(fmt.Errorf("--top and --min-support must not be negative"), "e.g. --top 20 --min-support 100")
+			}
+			if opt.Filters, err = parseWhere(where); err != nil {
+				return err
+			}
+			o, err := src.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer o.Close()
+			start := time.Now()
+			res, err := analysis.AssociationRules(cmd.Context(), o.slices("cli"), opt)
+			rec := map[string]any{"analysis": "rules", "dim": opt.Dim, "where": opt.Filters, "min_support": opt.MinSupport,
+				"min_confidence": opt.MinConfidence}
+			if err != nil {
+				rec["error"] = err.Error()
+			} else {
+				rec["rules"], rec["pairs"], rec["pairs_withheld"], rec["seconds"] = len(res.Rules), res.Pairs, res.Withheld, time.Since(start).Seconds()
+			}
+			if lerr := o.session.Record(usagelog.KindAnalysis, rec); lerr != nil && err == nil {
+				return fmt.Errorf("the usage log could not record this analysis, so its result is withheld: %w", lerr)
+			}
+			if err != nil {
+				return analysisError(err)
+			}
+			switch format {
+			case "csv":
+				return res.WriteCSV(cmd.OutOrStdout())
+			case "json":
+				return res.WriteJSON(cmd.OutOrStdout())
+			}
+			return res.WriteTable(cmd.OutOrStdout(), lg, top)
+		},
+	}
+	src.flags(cmd.Flags())
+	cmd.Flags().StringVar(&opt.Dim, "dim", "categories", "a multi-valued dimension: its values are the items")
+	cmd.Flags().Int64Var(&opt.MinSupport, "min-support", 0, "fewest people a rule rests on (never below k)")
+	cmd.Flags().Float64Var(&opt.MinConfidence, "min-confidence", 0, "lowest confidence shown, 0–1")
+	cmd.Flags().StringArrayVar(&where, "where", nil, "the population: DIM=V1,V2 (repeatable)")
+	cmd.Flags().IntVar(&top, "top", 0, "in the table, the N rules of highest lift (0: all)")
+	cmd.Flags().StringVar(&format, "format", "table", "output format: table, csv or json")
+	cmd.Flags().StringVar(&langFlag, "lang", "", "labels in zh or en (default: from the locale)")
+	return cmd
+}
+
+func newLiftCmd() *cobra.Command {
+	var (
+		src      source
+		opt      analysis.LiftOptions
+		where    []string
+		format   string
+		langFlag string
+	)
+	cmd := &cobra.Command{
+		Use:   "lift PKG",
+		Short: "Campaign lift: the exposed against the others, overall and by segment",
+		Long: `Compare the people exposed to the campaign with the others: conversion rate
+(with its difference and relative lift, and confidence intervals) and value
+per person, for everyone and, with --by, for each value of a dimension.
+
+Exposure is rarely at random: when the campaign reached people who convert
+more anyway, the plain comparison overstates its effect. --adjust DIM
+compares like with like within each value of DIM, then weighs the strata by
+their exposed people (the effect on the exposed); --adjust-holding
+DIM=VALUE splits each stratum further by whether people hold a value of a
+multi-valued dimension. Every number comes from guarded slices; a stratum
+with a withheld side is left out, and the coverage says how much of the
+exposed population the adjusted figure covers. Value per person has no
+interval: the guard releases means, not spreads.`,
+		Example: `  persona analyse lift brand.persona
+  persona analyse lift brand.persona --by age_band --adjust member_level --adjust-holding categories=美妆
+  persona analyse lift brand.persona --by province --format csv`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			src.path = args[0]
+			lg, err := lang(langFlag)
+			if err != nil {
+				return err
+			}
+			if err := checkFormat(format); err != nil {
+				return err
+			}
+			if opt.Filters, err = parseWhere(where); err != nil {
+				return err
+			}
+			o, err := src.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer o.Close()
+			start := time.Now()
+			res, err := analysis.CampaignLift(cmd.Context(), o.slices("cli"), opt)
+			rec := map[string]any{"analysis": "lift", "options": opt}
+			if err != nil {
+				rec["error"] = err.Error()
+			} else {
+				rec["options"], rec["rows"], rec["seconds"] = res.Options, len(res.Rows), time.Since(start).Seconds()
+			}
+			if lerr := o.session.Record(usagelog.KindAnalysis, rec); lerr != nil && err == nil {
+				return fmt.Errorf("the usage log could not record this analysis, so its result is withheld: %w", lerr)
+			}
+			if err != nil {
+				return analysisError(err)
+			}
+			switch format {
+			case "csv":
+				return res.WriteCSV(cmd.OutOrStdout())
+			case "json":
+				return res.WriteJSON(cmd.OutOrStdout())
+			}
+			return res.WriteTable(cmd.OutOrStdout(), lg)
+		},
+	}
+	src.flags(cmd.Flags())
+	f := cmd.Flags()
+	f.StringVar(&opt.Exposure, "exposure", "", "the dimension saying who was exposed (default: the one named so)")
+	f.StringVar(&opt.Exposed, "exposed", "", "its value for the exposed (default: its second value)")
+	f.StringVar(&opt.Control, "control", "", "its value for the others (default: its first value)")
+	f.StringVar(&opt.Conversion, "conversion", "", "the rate measure compared (default: the first rate)")
+	f.StringVar(&opt.Value, "value", "", "the per-person measure compared (default: the first mean)")
+	f.StringVar(&opt.By, "by", "", "break the lift down by this dimension")
+	f.StringVar(&opt.Adjust, "adjust", "", "compare within each value of this dimension")
+	f.StringVar(&opt.AdjustHolding, "adjust-holding", "", "and within holders of DIM=VALUE and the others")
+	f.Float64Var(&opt.Level, "level", 0.95, "confidence level of the intervals")
+	f.StringArrayVar(&where, "where", nil, "the population: DIM=V1,V2 (repeatable)")
+	f.StringVar(&format, "format", "table", "output format: table, csv or json")
+	f.StringVar(&langFlag, "lang", "", "labels in zh or en (default: from the locale)")
+	return cmd
+}

@@ -1,0 +1,72 @@
+package e2e
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// persona analyse runs on a licensed package: rules and lift in each
+// format, a one-line error for bad input, and every run in the usage log.
+func TestAnalyse(t *testing.T) {
+	ws := filepath.Join(t.TempDir(), "ws")
+	copyDir(t, lic.pristine, ws)
+	env := []string{"PERSONA_HOME=" + ws}
+
+	r := personaEnv(t, env, "analyse", "rules", lic.pkg, "--dim", "categories", "--top", "5", "--lang", "en")
+	if r.code != 0 || !strings.Contains(r.stdout, "Association rules: Preferred categories") || !strings.Contains(r.stdout, "5 of ") {
+		t.Fatalf("rules table (exit %d):\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = personaEnv(t, env, "analyse", "rules", lic.pkg, "--format", "json")
+	var rules struct {
+		People int64
+		K      int
+		Rules  []struct {
+			People int64
+			Lift   float64
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rules); err != nil || len(rules.Rules) == 0 || rules.K != 10 {
+		t.Fatalf("rules JSON: %v\n%s", err, r.stdout)
+	}
+	for _, x := range rules.Rules {
+		if x.People < int64(rules.K) {
+			t.Errorf("a rule rests on %d people", x.People)
+		}
+	}
+
+	r = personaEnv(t, env, "analyse", "lift", lic.pkg, "--by", "age_band", "--adjust", "member_level", "--lang", "zh")
+	if r.code != 0 || !strings.Contains(r.stdout, "活动提升：已曝光 对比 未曝光") || !strings.Contains(r.stdout, "全部") || !strings.Contains(r.stdout, "18-24") {
+		t.Fatalf("lift table (exit %d):\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = personaEnv(t, env, "analyse", "lift", lic.pkg, "--format", "csv")
+	if lines := strings.Split(strings.TrimSpace(r.stdout), "\n"); r.code != 0 || len(lines) != 2 || !strings.HasPrefix(lines[0], "segment,exposed_people") {
+		t.Fatalf("lift CSV (exit %d):\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"rules", lic.pkg, "--dim", "province"}, `"province" is not a multi-valued dimension`},
+		{[]string{"rules", lic.pkg, "--min-confidence", "2"}, "minimum confidence 2 is not between 0 and 1"},
+		{[]string{"rules", lic.pkg, "--format", "xml"}, `unknown format "xml"`},
+		{[]string{"lift", lic.pkg, "--by", "nothing"}, `"nothing" is not a single-valued dimension`},
+		{[]string{"lift", lic.pkg, "--adjust-holding", "categories"}, "want DIM=VALUE of a multi-valued dimension"},
+		{[]string{"lift", lic.pkg, "--where", "province"}, `--where "province" is not DIM=VALUE`},
+	} {
+		r := personaEnv(t, env, append([]string{"analyse"}, c.args...)...)
+		lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+		if r.code == 0 || !strings.Contains(lines[0], c.want) || len(lines) > 2 || r.stdout != "" {
+			t.Errorf("analyse %v: exit %d, stderr:\n%s\nwant one line with %q (and a hint)", c.args, r.code, r.stderr, c.want)
+		}
+	}
+
+	show := personaEnv(t, env, "log", "show", "--licence", lic.id, "--kind", "analysis", "--json")
+	for _, want := range []string{`"analysis": "rules"`, `"analysis": "lift"`, `"pairs_withheld"`, `"adjust": "member_level"`} {
+		if !strings.Contains(show.stdout, want) {
+			t.Errorf("usage log lacks %s:\n%s", want, show.stdout)
+		}
+	}
+}
