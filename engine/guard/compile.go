@@ -71,9 +71,14 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 	p := &plan{m: m, timeDim: -1}
 	series := inv.Series(m)
 
-	var from, keys, where []string
-	from = append(from, quote(inv.Table)+" AS t")
-	timeVar := "" // SQL expression of the period index when time is a dimension
+	// where filters the rows the unnested lists and periods make; base
+	// filters the records themselves, in a subquery under them: DuckDB
+	// does not push a record's filter below a lateral unnest, and
+	// filtering after it made a filtered multi-valued slice 25 times
+	// slower than an unfiltered one.
+	var from, keys, where, base []string
+	from = append(from, "") // the records, once base is known
+	timeVar := ""           // SQL expression of the period index when time is a dimension
 	for i, name := range q.Dims {
 		f, ok := inv.Field(name)
 		if !ok {
@@ -125,7 +130,7 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 		dimPos := slices.IndexFunc(p.dims, func(d inventory.Field) bool { return d.Name == name })
 		switch f.Role {
 		case inventory.Dimension:
-			where = append(where, inFilter("t."+quote(name), vals, p))
+			base = append(base, inFilter("t."+quote(name), vals, p))
 			p.base = p.base.and(cond{Dim: name, Values: vals})
 		case inventory.MultiDimension:
 			p.base = p.base.and(cond{Dim: name, Multi: true, Values: vals})
@@ -133,7 +138,7 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 				multiFilter[dimPos] = vals
 				where = append(where, inFilter(fmt.Sprintf("d%d.v", dimPos), vals, p))
 			} else {
-				where = append(where, fmt.Sprintf("list_has_any(t.%s, [%s])", quote(name), p.params(vals)))
+				base = append(base, fmt.Sprintf("list_has_any(t.%s, [%s])", quote(name), p.params(vals)))
 			}
 		case inventory.Time:
 			if series != f.Name && (m.Kind != inventory.Count || timeVar == "") {
@@ -181,7 +186,9 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 		for _, v := range vals {
 			p.base = p.base.and(cond{Dim: name, Multi: true, Values: []string{v}})
 		}
-		where = append(where, fmt.Sprintf("list_has_all(t.%s, [%s])", quote(name), p.params(vals)))
+		for _, v := range vals {
+			base = append(base, fmt.Sprintf("list_contains(t.%s, %s)", quote(name), p.param(v)))
+		}
 	}
 
 	// Each record's inputs are computed once, in a projection under the
@@ -271,6 +278,10 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 		cols = []string{"1 AS one"} // a total of the count measure needs no column
 	}
 
+	from[0] = quote(inv.Table) + " AS t"
+	if len(base) > 0 {
+		from[0] = fmt.Sprintf("(SELECT * FROM %s AS t WHERE %s) AS t", quote(inv.Table), strings.Join(base, " AND "))
+	}
 	var records strings.Builder
 	fmt.Fprintf(&records, "SELECT %s FROM %s", strings.Join(cols, ", "), strings.Join(from, ", "))
 	if len(where) > 0 {

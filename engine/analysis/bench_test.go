@@ -1,0 +1,67 @@
+package analysis_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/persona-workbench/persona/engine/analysis"
+	"github.com/persona-workbench/persona/engine/dataset"
+	"github.com/persona-workbench/persona/sample"
+)
+
+// BenchmarkAnalyses times each analysis on the sample at 1M and 10M
+// records (BENCH_ROWS=1000000 for one size only), through a fresh guard
+// per size: every slice the analysis asks for is checked against the
+// ones before it, as in a session.
+func BenchmarkAnalyses(b *testing.B) {
+	sizes := []int64{1_000_000, 10_000_000}
+	if s := os.Getenv("BENCH_ROWS"); s != "" {
+		var n int64
+		fmt.Sscan(s, &n)
+		sizes = []int64{n}
+	}
+	for _, rows := range sizes {
+		r, err := sample.NewReader(context.Background(), sample.Options{Rows: rows, Seed: sample.DefaultSeed})
+		if err != nil {
+			b.Fatal(err)
+		}
+		d, err := dataset.OpenArrow(context.Background(), sample.Inventory(rows, sample.DefaultSeed), r, dataset.Options{K: 10})
+		r.Release()
+		if err != nil {
+			b.Fatal(err)
+		}
+		runs := []struct {
+			name string
+			run  func() error
+		}{
+			{"rules/categories", func() error {
+				_, err := analysis.AssociationRules(context.Background(), d.Slices, analysis.RulesOptions{Dim: "categories"})
+				return err
+			}},
+			{"rules/page_types", func() error {
+				_, err := analysis.AssociationRules(context.Background(), d.Slices, analysis.RulesOptions{Dim: "page_types"})
+				return err
+			}},
+			{"lift/plain", func() error {
+				_, err := analysis.CampaignLift(context.Background(), d.Slices, analysis.LiftOptions{})
+				return err
+			}},
+			{"lift/by_age_adjusted", func() error {
+				_, err := analysis.CampaignLift(context.Background(), d.Slices, analysis.LiftOptions{By: "age_band", Adjust: "member_level", AdjustHolding: "categories=美妆"})
+				return err
+			}},
+		}
+		for _, x := range runs {
+			b.Run(fmt.Sprintf("%s/%dM", x.name, rows/1_000_000), func(b *testing.B) {
+				for b.Loop() {
+					if err := x.run(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+		d.Close()
+	}
+}
