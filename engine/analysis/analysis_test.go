@@ -231,3 +231,32 @@ func TestLiftBySegment(t *testing.T) {
 		t.Errorf("lift at 25-34 %v, elsewhere %v: want the planted extra 0.10 to show", in, out)
 	}
 }
+
+// In 西藏 (about 150 people) the converted among the exposed are fewer
+// than k: the guard withholds their rate, so no lift is shown there, and
+// no stratum of fewer than k people enters an adjusted lift.
+func TestLiftNeverRevealsSmallGroups(t *testing.T) {
+	res, err := analysis.CampaignLift(context.Background(), demo(t).Slices, analysis.LiftOptions{
+		Filters: map[string][]string{"province": {"西藏"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res.Rows[0]; r.OK || !(r.Exposed.Withheld || r.Control.Withheld) {
+		t.Errorf("西藏 compared: %+v", r)
+	}
+	adj, err := analysis.CampaignLift(context.Background(), demo(t).Slices, analysis.LiftOptions{
+		By: "city_tier", Adjust: "member_level", AdjustHolding: "categories=汽车用品"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range adj.Rows {
+		if r.OK && (r.Coverage <= 0 || r.Coverage > 1) {
+			t.Errorf("%s: coverage %.3f", r.Segment, r.Coverage)
+		}
+		for _, a := range []analysis.Arm{r.Exposed, r.Control} {
+			if !a.Withheld && a.People > 0 && a.People < int64(adj.K) {
+				t.Errorf("%s: an arm of %d people", r.Segment, a.People)
+			}
+		}
+	}
+}
