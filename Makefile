@@ -46,6 +46,7 @@ bench:
 	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchtime 10x -timeout 60m ./engine/guard/
 	$(GO) test -tags $(TAGS) -run '^$$' -bench . ./sample/
 	$(GO) test -tags $(TAGS) -run '^$$' -bench 'View|NewSlice' -benchtime 100x -count 11 ./tui/ | awk -f tools/median.awk
+	$(GO) test -tags $(TAGS) -run '^$$' -bench Analyses -benchtime 1x -count 3 -timeout 60m ./engine/analysis/ | awk -f tools/median.awk
 
 ## fuzz: fuzz every parser of untrusted input, FUZZTIME each (make test: 300 inputs each)
 fuzz:
