@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"strings"
 	"time"
 
@@ -56,6 +58,45 @@ func analysisError(err error) error {
 	return nil
 }
 
+// output is an analysis's result, in the formats for other programs.
+type output interface {
+	WriteCSV(io.Writer) error
+	WriteJSON(io.Writer) error
+}
+
+// analyse opens the package and runs an analysis on its guarded slices,
+// records it in the usage log (rec, with what run found or its error),
+// and writes it; a result whose record could not be written is withheld.
+func analyse(cmd *cobra.Command, src *source, format string, rec map[string]any,
+	run func(analysis.Runner) (output, map[string]any, error), table func(output) error) error {
+	o, err := src.open(cmd.Context())
+	if err != nil {
+		return err
+	}
+	defer o.Close()
+	start := time.Now()
+	res, found, err := run(o.slices("cli"))
+	if err != nil {
+		rec["error"] = err.Error()
+	} else {
+		maps.Copy(rec, found)
+		rec["seconds"] = time.Since(start).Seconds()
+	}
+	if lerr := o.session.Record(usagelog.KindAnalysis, rec); lerr != nil && err == nil {
+		return fmt.Errorf("the usage log could not record this analysis, so its result is withheld: %w", lerr)
+	}
+	if err != nil {
+		return analysisError(err)
+	}
+	switch format {
+	case "csv":
+		return res.WriteCSV(cmd.OutOrStdout())
+	case "json":
+		return res.WriteJSON(cmd.OutOrStdout())
+	}
+	return table(res)
+}
+
 func checkFormat(format string) error {
 	if format != "table" && format != "csv" && format != "json" {
 		return withHint(fmt.Errorf("unknown format %q", format), "use --format table, csv or json")
@@ -103,33 +144,15 @@ the licence's k.`,
 			if opt.Filters, err = parseWhere(where); err != nil {
 				return err
 			}
-			o, err := src.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer o.Close()
-			start := time.Now()
-			res, err := analysis.AssociationRules(cmd.Context(), o.slices("cli"), opt)
 			rec := map[string]any{"analysis": "rules", "dim": opt.Dim, "where": opt.Filters, "min_support": opt.MinSupport,
 				"min_confidence": opt.MinConfidence}
-			if err != nil {
-				rec["error"] = err.Error()
-			} else {
-				rec["rules"], rec["pairs"], rec["pairs_withheld"], rec["seconds"] = len(res.Rules), res.Pairs, res.Withheld, time.Since(start).Seconds()
-			}
-			if lerr := o.session.Record(usagelog.KindAnalysis, rec); lerr != nil && err == nil {
-				return fmt.Errorf("the usage log could not record this analysis, so its result is withheld: %w", lerr)
-			}
-			if err != nil {
-				return analysisError(err)
-			}
-			switch format {
-			case "csv":
-				return res.WriteCSV(cmd.OutOrStdout())
-			case "json":
-				return res.WriteJSON(cmd.OutOrStdout())
-			}
-			return res.WriteTable(cmd.OutOrStdout(), lg, top)
+			return analyse(cmd, &src, format, rec, func(r analysis.Runner) (output, map[string]any, error) {
+				res, err := analysis.AssociationRules(cmd.Context(), r, opt)
+				if err != nil {
+					return nil, nil, err
+				}
+				return res, map[string]any{"rules": len(res.Rules), "pairs": res.Pairs, "pairs_withheld": res.Withheld}, nil
+			}, func(res output) error { return res.(*analysis.Rules).WriteTable(cmd.OutOrStdout(), lg, top) })
 		},
 	}
 	src.flags(cmd.Flags())
@@ -183,32 +206,14 @@ interval: the guard releases means, not spreads.`,
 			if opt.Filters, err = parseWhere(where); err != nil {
 				return err
 			}
-			o, err := src.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer o.Close()
-			start := time.Now()
-			res, err := analysis.CampaignLift(cmd.Context(), o.slices("cli"), opt)
 			rec := map[string]any{"analysis": "lift", "options": opt}
-			if err != nil {
-				rec["error"] = err.Error()
-			} else {
-				rec["options"], rec["rows"], rec["seconds"] = res.Options, len(res.Rows), time.Since(start).Seconds()
-			}
-			if lerr := o.session.Record(usagelog.KindAnalysis, rec); lerr != nil && err == nil {
-				return fmt.Errorf("the usage log could not record this analysis, so its result is withheld: %w", lerr)
-			}
-			if err != nil {
-				return analysisError(err)
-			}
-			switch format {
-			case "csv":
-				return res.WriteCSV(cmd.OutOrStdout())
-			case "json":
-				return res.WriteJSON(cmd.OutOrStdout())
-			}
-			return res.WriteTable(cmd.OutOrStdout(), lg)
+			return analyse(cmd, &src, format, rec, func(r analysis.Runner) (output, map[string]any, error) {
+				res, err := analysis.CampaignLift(cmd.Context(), r, opt)
+				if err != nil {
+					return nil, nil, err
+				}
+				return res, map[string]any{"options": res.Options, "rows": len(res.Rows)}, nil
+			}, func(res output) error { return res.(*analysis.Lift).WriteTable(cmd.OutOrStdout(), lg) })
 		},
 	}
 	src.flags(cmd.Flags())
