@@ -12,7 +12,7 @@ import (
 func (a App) capturing() bool {
 	return a.showViews && a.views.capturing() ||
 		a.showComp && a.comp.capturing() ||
-		!a.showViews && !a.showLog && !a.showComp && a.slicer.capturing()
+		!a.showViews && !a.showLog && !a.showComp && !a.showAn && a.slicer.capturing()
 }
 
 // bound are the palette's actions that a key also does, by ID.
@@ -30,7 +30,7 @@ func (a App) bound() []struct {
 		{"clear-filters", k.ClearFilter}, {"second", k.Second}, {"compare", k.Compare},
 		{"next-measure", k.NextMeasure}, {"previous-measure", k.PrevMeasure}, {"sort", k.Sort},
 		{"top", k.Top}, {"chart", k.Chart}, {"undo", k.Undo}, {"redo", k.Redo},
-		{"save-view", k.SaveView}, {"views", k.Views}, {"usage-log", k.UsageLog},
+		{"save-view", k.SaveView}, {"views", k.Views}, {"analyses", k.Analyses}, {"usage-log", k.UsageLog},
 		{"compliance", k.Compliance}, {"next-pane", k.Focus}, {"help", k.Help}, {"lock", k.LockNow}, {"quit", k.Quit},
 	}
 }
@@ -58,7 +58,7 @@ func (a App) actions() []paletteAction {
 
 // global are the palette's actions that belong to no one screen.
 var global = map[string]bool{
-	"save-view": true, "views": true, "usage-log": true, "compliance": true, "help": true, "lock": true, "quit": true,
+	"save-view": true, "views": true, "analyses": true, "usage-log": true, "compliance": true, "help": true, "lock": true, "quit": true,
 }
 
 // run does the palette's action id.
@@ -67,7 +67,7 @@ func (a App) run(id string) (tea.Model, tea.Cmd) {
 	// first, so a key that means something else there (x removes a
 	// saved view) is not taken by it.
 	if !global[id] {
-		a.showViews, a.showLog, a.showComp = false, false, false
+		a.showViews, a.showLog, a.showComp, a.showAn = false, false, false, false
 		a.layout()
 	}
 	for _, e := range a.bound() {

@@ -55,6 +55,9 @@ type Config struct {
 	Watermark string
 	// Views, if set, keeps saved views (S saves, V lists).
 	Views Views
+	// OnAnalysis, if set, hears of each analysis run (A), for the usage
+	// log.
+	OnAnalysis OnAnalysis
 }
 
 // shared is the context every screen sees.
@@ -97,6 +100,8 @@ type App struct {
 	lock      lockScreen
 	views     viewsScreen
 	palette   palette // the command palette (:), over every screen
+	an        analysesScreen
+	showAn    bool
 	showViews bool
 	help      help.Model
 	fullHelp  bool
@@ -121,7 +126,7 @@ func New(cfg Config) App {
 	h.Styles.FullDesc = ctx.st.Subtle
 	a := App{ctx: ctx, slicer: newSlicer(ctx, cfg.Backend), help: h, onAck: cfg.OnAcknowledge, usage: newUsageScreen(ctx, cfg.UsageLog),
 		comp: newComplianceScreen(ctx, cfg.Compliance), lock: newLockScreen(ctx, cfg.Lock), views: newViewsScreen(ctx, cfg.Views),
-		palette: newPalette(ctx.st, lang)}
+		palette: newPalette(ctx.st, lang), an: newAnalysesScreen(ctx, cfg.Backend, cfg.OnAnalysis)}
 	if cfg.Gate != nil {
 		g := newGate(ctx, *cfg.Gate)
 		a.gate = &g
@@ -195,7 +200,7 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			a.views, cmd = a.views.Update(msg)
 			return a, cmd
 		}
-		if !a.showViews && !a.showLog && !a.showComp && a.gate == nil && a.slicer.capturing() {
+		if !a.showViews && !a.showLog && !a.showComp && !a.showAn && a.gate == nil && a.slicer.capturing() {
 			var cmd tea.Cmd
 			a.slicer, cmd = a.slicer.Update(msg)
 			return a, cmd
@@ -213,7 +218,7 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		case a.comp.done != "":
 			return a, nil // the data is gone: only quitting is left
 		case a.gate == nil && a.comp.c != nil && (key.Matches(msg, a.ctx.keys.Compliance) || a.showComp && key.Matches(msg, a.ctx.keys.Cancel)):
-			a.showComp, a.showLog = !a.showComp, false
+			a.showComp, a.showLog, a.showAn = !a.showComp, false, false
 			a.layout()
 			if a.showComp {
 				return a, a.comp.refresh()
@@ -221,14 +226,21 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return a, nil
 		case a.gate == nil && a.comp.done == "" && a.views.store != nil && key.Matches(msg, a.ctx.keys.SaveView):
 			a.views.startSaving(a.slicer.savedView())
-			a.showViews, a.showLog, a.showComp = true, false, false
+			a.showViews, a.showLog, a.showComp, a.showAn = true, false, false, false
 			a.layout()
 			return a, nil
 		case a.gate == nil && a.views.store != nil && (key.Matches(msg, a.ctx.keys.Views) || a.showViews && key.Matches(msg, a.ctx.keys.Cancel)):
-			a.showViews, a.showLog, a.showComp = !a.showViews, false, false
+			a.showViews, a.showLog, a.showComp, a.showAn = !a.showViews, false, false, false
 			a.layout()
 			if a.showViews {
 				return a, a.views.refresh()
+			}
+			return a, nil
+		case a.gate == nil && a.an.backend != nil && (key.Matches(msg, a.ctx.keys.Analyses) || a.showAn && !a.an.busy() && key.Matches(msg, a.ctx.keys.Cancel)):
+			a.showAn, a.showViews, a.showLog, a.showComp = !a.showAn, false, false, false
+			a.layout()
+			if a.showAn && a.an.rules == nil && a.an.result == nil && !a.an.running {
+				return a, a.an.start()
 			}
 			return a, nil
 		case key.Matches(msg, a.ctx.keys.Help):
@@ -237,7 +249,7 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			a.layout()
 			return a, nil
 		case a.gate == nil && (key.Matches(msg, a.ctx.keys.UsageLog) || a.showLog && key.Matches(msg, a.ctx.keys.Cancel)):
-			a.showLog, a.showComp = !a.showLog, false
+			a.showLog, a.showComp, a.showAn = !a.showLog, false, false
 			a.layout()
 			if a.showLog {
 				return a, a.usage.refresh()
@@ -260,11 +272,15 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				a.views, _ = a.views.Update(keyOf(dir))
 			}
 			return a, nil
-		case a.showLog || a.showComp:
+		case a.showLog || a.showComp || a.showAn:
 			return a, nil
 		}
 		var cmd tea.Cmd
 		a.slicer, cmd = a.slicer.mouse(msg)
+		return a, cmd
+	case analysisMsg, analysisProgressMsg:
+		var cmd tea.Cmd
+		a.an, cmd = a.an.Update(msg)
 		return a, cmd
 	case usageLogMsg:
 		var cmd tea.Cmd
@@ -313,6 +329,12 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return a, cmd
 		}
 	}
+	if a.showAn {
+		if _, ok := msg.(tea.KeyMsg); ok {
+			a.an, cmd = a.an.Update(msg)
+			return a, cmd
+		}
+	}
 	if a.showViews {
 		if _, ok := msg.(tea.KeyMsg); ok {
 			a.views, cmd = a.views.Update(msg)
@@ -340,6 +362,7 @@ func (a *App) layout() {
 	a.comp.SetSize(a.ctx.width, a.ctx.height-helpH)
 	a.lock.SetSize(a.ctx.width, a.ctx.height-helpH)
 	a.views.SetSize(a.ctx.width, a.ctx.height-helpH)
+	a.an.SetSize(a.ctx.width, a.ctx.height-helpH)
 }
 
 // screen is the active screen.
@@ -361,6 +384,9 @@ func (a App) screen() interface {
 	}
 	if a.showViews {
 		return a.views
+	}
+	if a.showAn {
+		return a.an
 	}
 	return a.slicer
 }

@@ -53,11 +53,13 @@ func newFake() *fakeBackend {
 			{Name: "exposure", Label: l("活动曝光", "Exposure"), Role: inventory.Dimension, Type: "VARCHAR", Order: []string{"未曝光", "已曝光"}},
 			{Name: "gmv", Label: l("成交额", "GMV"), Role: inventory.Measure, Type: "DOUBLE"},
 			{Name: "monthly_orders", Label: l("订单数", "Orders"), Role: inventory.Measure, Type: "INTEGER[]", Series: "month"},
+			{Name: "converted", Label: l("转化", "Converted"), Role: inventory.Measure, Type: "BOOLEAN"},
 		},
 		Measures: []inventory.MeasureDef{
 			{Name: "people", Label: l("人数", "People"), Kind: inventory.Count, Unit: "人"},
 			{Name: "gmv", Label: l("成交额", "GMV"), Kind: inventory.Sum, Field: "gmv", Unit: "元"},
 			{Name: "orders", Label: l("订单数", "Orders"), Kind: inventory.Sum, Field: "monthly_orders", Unit: "单"},
+			{Name: "conversion", Label: l("转化率", "Conversion"), Kind: inventory.Share, Field: "converted", Decimals: 1, Percent: true},
 		},
 	}}
 }
@@ -112,6 +114,17 @@ func (f *fakeBackend) Run(ctx context.Context, q slice.Query) (*slice.Result, er
 			}
 		}
 	}
+	if q.Measure == "conversion" {
+		// A rate: 8% among the exposed, 6% among the others.
+		for i := range res.Rows {
+			if !res.Rows[i].Suppressed {
+				res.Rows[i].Value = 0.06
+				if slices.Contains(res.Rows[i].Keys, "已曝光") {
+					res.Rows[i].Value = 0.08
+				}
+			}
+		}
+	}
 	if len(q.Dims) == 0 {
 		return res, nil
 	}
@@ -119,6 +132,15 @@ func (f *fakeBackend) Run(ctx context.Context, q slice.Query) (*slice.Result, er
 		if vals, ok := q.Filters[d]; ok {
 			res.Rows = slices.DeleteFunc(res.Rows, func(r slice.Row) bool { return !slices.Contains(vals, r.Keys[i]) })
 		}
+	}
+	if q.Totals {
+		// The grand total: the people of the shown cells.
+		total := slice.Row{}
+		for _, r := range res.Rows {
+			total.People += r.People
+			total.Value += r.Value
+		}
+		res.Total = &total
 	}
 	if q.Totals && len(q.Dims) == 2 {
 		// Each dimension's margins: the sums of the shown cells; a row
@@ -171,7 +193,7 @@ type probe struct {
 func (p probe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	m, cmd := p.App.Update(msg)
 	p.App = m.(App)
-	p.busy.Store(p.App.slicer.running || p.App.views.loading || p.App.slicer.picking != nil || p.App.usage.loading || p.App.comp.loading)
+	p.busy.Store(p.App.slicer.running || p.App.views.loading || p.App.slicer.picking != nil || p.App.usage.loading || p.App.comp.loading || p.App.an.running)
 	switch msg.(type) {
 	case tea.KeyMsg, tea.WindowSizeMsg, tea.MouseMsg:
 		p.inputs.Add(1)

@@ -25,6 +25,10 @@ type texts struct {
 	diff, lift, chartBars, chartColumns, chartLines, chartHeatmap            string
 	chartGrouped, chartStacked, chartPercent, chartCompare                   string
 	keyLock                                                                  string
+	keyAnalyses, keyAnDim, keyAnBy, keyAnAdjust, anNoMulti, anTitle, anRules string
+	anLift, anProgress, anPeople, anWithheld, anHeat, anIf, anThen           string
+	anSupport, anConfidence, anLiftCol, anAgainst, anAdjusted, anAxis        string
+	anInterval                                                               string
 	chartPrefix, sliceBy, measurePrefix, keyPrevMeasure, trend               string
 }
 
@@ -62,7 +66,12 @@ var textsZH = texts{
 	compareLegend: "提升 = %[2]s ÷ %[1]s − 1", everyone: "全部",
 	diff: "差值", lift: "提升", chartBars: "条形图", chartColumns: "柱状图", chartLines: "折线图",
 	chartHeatmap: "热力图", chartGrouped: "分组条形图", chartStacked: "堆叠条形图", chartPercent: "百分比堆叠", chartCompare: "对比",
-	keyPrevMeasure: "上一个指标", trend: "趋势", keyLock: "立即锁屏", chartPrefix: "图表：", sliceBy: "按维度切片：", measurePrefix: "指标：",
+	keyPrevMeasure: "上一个指标", trend: "趋势", keyLock: "立即锁屏",
+	keyAnalyses: "分析", keyAnDim: "换维度", keyAnBy: "按维度细分", keyAnAdjust: "分层调整",
+	anNoMulti: "数据中没有多值维度，无法计算关联规则", anTitle: "分析", anRules: "关联规则", anLift: "活动提升",
+	anProgress: "计算中… %d / %d", anPeople: "人数", anWithheld: "%d / %d 对被隐私保护隐藏", anHeat: "提升度热力图（行：如果，列：那么）",
+	anIf: "如果", anThen: "那么", anSupport: "支持度", anConfidence: "置信度", anLiftCol: "提升度",
+	anAgainst: "对比", anAdjusted: "分层调整：", anAxis: "横轴", anInterval: "置信区间", chartPrefix: "图表：", sliceBy: "按维度切片：", measurePrefix: "指标：",
 }
 
 var textsEN = texts{
@@ -99,7 +108,12 @@ var textsEN = texts{
 	compareLegend: "lift = %[2]s ÷ %[1]s − 1", everyone: "everyone",
 	diff: "difference", lift: "lift", chartBars: "bars", chartColumns: "columns", chartLines: "lines",
 	chartHeatmap: "heatmap", chartGrouped: "grouped bars", chartStacked: "stacked bars", chartPercent: "100% stacked", chartCompare: "comparison",
-	keyPrevMeasure: "previous measure", trend: "trend", keyLock: "lock now", chartPrefix: "chart: ", sliceBy: "slice by ", measurePrefix: "measure: ",
+	keyPrevMeasure: "previous measure", trend: "trend", keyLock: "lock now",
+	keyAnalyses: "analyses", keyAnDim: "next dimension", keyAnBy: "break down by", keyAnAdjust: "adjust within",
+	anNoMulti: "the data has no multi-valued dimension to find rules in", anTitle: "Analyses", anRules: "Association rules", anLift: "Campaign lift",
+	anProgress: "working… %d of %d", anPeople: "people", anWithheld: "%d of %d pairs withheld by the privacy guard", anHeat: "lift heatmap (rows: if, columns: then)",
+	anIf: "if", anThen: "then", anSupport: "support", anConfidence: "confidence", anLiftCol: "lift",
+	anAgainst: "against", anAdjusted: "adjusted within", anAxis: "axis", anInterval: "interval", chartPrefix: "chart: ", sliceBy: "slice by ", measurePrefix: "measure: ",
 }
 
 func textsFor(lang string) texts {

@@ -15,6 +15,7 @@ type keyMap struct {
 	SaveView, Views, OpenView          key.Binding
 	RemoveView, Drill, Compare         key.Binding
 	Palette, Pick, LockNow             key.Binding
+	Analyses, AnDim, AnBy, AnAdjust    key.Binding
 }
 
 func newKeyMap(t texts) keyMap {
@@ -47,6 +48,10 @@ func newKeyMap(t texts) keyMap {
 		Palette:     b([]string{":"}, ":", t.keyPalette),
 		Pick:        b([]string{"F"}, "F", t.keyPick),
 		LockNow:     b([]string{"ctrl+l"}, "ctrl+l", t.keyLock),
+		Analyses:    b([]string{"A"}, "A", t.keyAnalyses),
+		AnDim:       b([]string{"d"}, "d", t.keyAnDim),
+		AnBy:        b([]string{"b"}, "b", t.keyAnBy),
+		AnAdjust:    b([]string{"a"}, "a", t.keyAnAdjust),
 		ForceQuit:   b([]string{"ctrl+c"}, "ctrl+c", t.keyQuit),
 		Undo:        b([]string{"u"}, "u", t.keyUndo),
 		Redo:        b([]string{"ctrl+r", "U"}, "ctrl+r/U", t.keyRedo),
@@ -68,6 +73,6 @@ func (k keyMap) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.Focus, k.FocusBack, k.Help, k.LockNow, k.Quit},
 		{k.Second, k.Compare, k.NextMeasure, k.PrevMeasure, k.Sort, k.Top, k.Chart},
 		{k.Drill, k.Filter, k.ClearFilter, k.Undo, k.Redo, k.Cancel},
-		{k.Pick, k.Palette, k.SaveView, k.Views, k.UsageLog, k.Compliance},
+		{k.Pick, k.Palette, k.SaveView, k.Views, k.Analyses, k.UsageLog, k.Compliance},
 	}
 }

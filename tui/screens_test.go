@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,6 +47,8 @@ func TestEveryScreen(t *testing.T) {
 		{"view_name", []string{"S", "省份"}},
 		{"usage_log", []string{"L"}},
 		{"compliance", []string{"C"}},
+		{"analyses_rules", []string{"A"}},
+		{"analyses_lift", []string{"A", "tab", "b"}},
 	}
 	for _, sc := range screens {
 		for _, lang := range []string{"zh", "en"} {
@@ -180,5 +183,39 @@ func TestLargestTerminal(t *testing.T) {
 		if !strings.Contains(view, testWatermark) {
 			t.Errorf("keys %v: no watermark at 300×100", keys)
 		}
+	}
+}
+
+// A runs the association rules on the open data, tab the campaign lift;
+// each run is reported for the usage log, and esc closes the screen.
+func TestAnalysesScreen(t *testing.T) {
+	var mu sync.Mutex
+	var recs []map[string]any
+	cfg := screenConfig()
+	cfg.OnAnalysis = func(rec map[string]any) { mu.Lock(); recs = append(recs, rec); mu.Unlock() }
+	view := driveWith(t, cfg, "en", 100, 30, "A")
+	for _, want := range []string{"Association rules", "if", "then", "lift", "服饰"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("rules screen lacks %q:\n%s", want, view)
+		}
+	}
+	view = driveWith(t, cfg, "en", 100, 30, "A", "tab", "b")
+	for _, want := range []string{"已曝光 against 未曝光", "everyone", "+33.3%", "18-24", "●"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("lift screen lacks %q:\n%s", want, view)
+		}
+	}
+	view = driveWith(t, cfg, "en", 100, 30, "A", "esc")
+	if !strings.Contains(view, "People by Age band") {
+		t.Errorf("esc did not close the analyses:\n%s", view)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	kinds := map[any]int{}
+	for _, r := range recs {
+		kinds[r["analysis"]]++
+	}
+	if kinds["rules"] != 3 || kinds["lift"] != 2 {
+		t.Errorf("reported runs: %v", kinds)
 	}
 }

@@ -165,6 +165,7 @@ func runWorkbench(ctx context.Context, o *opened, lg string, lockIdle time.Durat
 			Status:  func() ([]erase.LicenceStatus, error) { return erase.Status(o.ws, time.Now()) },
 			Delete:  o.deleteLicence,
 		},
+		OnAnalysis: func(rec map[string]any) { o.session.Record(usagelog.KindAnalysis, rec) },
 		OnAcknowledge: func() {
 			o.session.Record(usagelog.KindAcknowledge, map[string]string{"licence_id": o.Licence.ID, "purpose": o.Licence.Purpose})
 		},

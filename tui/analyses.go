@@ -1,0 +1,421 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/persona-workbench/persona/engine/analysis"
+	"github.com/persona-workbench/persona/engine/inventory"
+	"github.com/persona-workbench/persona/engine/slice"
+)
+
+// OnAnalysis, if set, hears of each analysis run, for the usage log:
+// what was asked and what was found, or the error.
+type OnAnalysis func(rec map[string]any)
+
+// analysisMsg carries an analysis's outcome; seq ties it to the run.
+type analysisMsg struct {
+	seq   int
+	rules *analysis.Rules
+	lift  *analysis.Lift
+	err   error
+}
+
+// analysisProgressMsg says how far a run is, and waits for the next.
+type analysisProgressMsg struct {
+	seq         int
+	done, total int
+	next        <-chan analysisProgressMsg
+}
+
+// analysesScreen runs the analyses on the open data: association rules
+// between the values of a multi-valued dimension (a ranked table and a
+// lift heatmap), and the campaign's lift by segment (an interval chart).
+// Every number comes from guarded slices, as everywhere else.
+type analysesScreen struct {
+	ctx     *shared
+	backend Backend
+	report  OnAnalysis
+
+	lift     bool // the lift tab, else rules
+	multi    []inventory.Field
+	single   []inventory.Field
+	itemDim  int // index into multi
+	by       int // index into single, -1: everyone only
+	adjust   int // index into single, -1: not adjusted
+	running  bool
+	cancel   context.CancelFunc
+	seq      int
+	done     int
+	total    int
+	rules    *analysis.Rules
+	result   *analysis.Lift
+	err      error
+	top      int // first rule shown
+	width    int
+	height   int
+	heat     heatmap
+	heatView string
+}
+
+func newAnalysesScreen(ctx *shared, b Backend, report OnAnalysis) analysesScreen {
+	s := analysesScreen{ctx: ctx, backend: b, report: report, by: -1, adjust: -1}
+	if b == nil {
+		return s
+	}
+	for _, d := range b.Inventory().Dimensions() {
+		switch d.Role {
+		case inventory.MultiDimension:
+			s.multi = append(s.multi, d)
+		case inventory.Dimension:
+			s.single = append(s.single, d)
+		}
+	}
+	return s
+}
+
+// running reports whether keys other than esc should wait.
+func (s analysesScreen) busy() bool { return s.running }
+
+// start runs the current tab's analysis in a command; progress comes
+// back through a channel the screen keeps reading.
+func (s *analysesScreen) start() tea.Cmd {
+	s.stop()
+	s.seq++
+	s.err, s.done, s.total = nil, 0, 0
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel, s.running = cancel, true
+	seq, b, report := s.seq, s.backend, s.report
+	progress := make(chan analysisProgressMsg, 64)
+	var run func() analysisMsg
+	if s.lift {
+		opt := analysis.LiftOptions{}
+		if s.by >= 0 {
+			opt.By = s.single[s.by].Name
+		}
+		if s.adjust >= 0 {
+			opt.Adjust = s.single[s.adjust].Name
+		}
+		run = func() analysisMsg {
+			res, err := analysis.CampaignLift(ctx, b, opt)
+			rec := map[string]any{"analysis": "lift", "options": opt, "source": "tui"}
+			if err == nil {
+				rec["options"], rec["rows"] = res.Options, len(res.Rows)
+			}
+			return finish(seq, report, rec, err, analysisMsg{seq: seq, lift: res, err: err})
+		}
+	} else {
+		if len(s.multi) == 0 {
+			s.running, s.err = false, fmt.Errorf("%s", s.ctx.t.anNoMulti)
+			return nil
+		}
+		opt := analysis.RulesOptions{Dim: s.multi[s.itemDim].Name, Progress: func(done, total int) {
+			select {
+			case progress <- analysisProgressMsg{seq: seq, done: done, total: total, next: progress}:
+			default: // the screen is behind: skip this one
+			}
+		}}
+		run = func() analysisMsg {
+			res, err := analysis.AssociationRules(ctx, b, opt)
+			rec := map[string]any{"analysis": "rules", "dim": opt.Dim, "source": "tui"}
+			if err == nil {
+				rec["rules"], rec["pairs"], rec["pairs_withheld"] = len(res.Rules), res.Pairs, res.Withheld
+			}
+			return finish(seq, report, rec, err, analysisMsg{seq: seq, rules: res, err: err})
+		}
+	}
+	return tea.Batch(func() tea.Msg { m := run(); close(progress); return m }, waitProgress(progress))
+}
+
+// finish reports a run for the usage log.
+func finish(seq int, report OnAnalysis, rec map[string]any, err error, m analysisMsg) analysisMsg {
+	if err != nil {
+		rec["error"] = err.Error()
+	}
+	if report != nil && !strings.Contains(fmt.Sprint(err), "context canceled") {
+		report(rec)
+	}
+	return m
+}
+
+// waitProgress reads the next progress report, if any.
+func waitProgress(ch <-chan analysisProgressMsg) tea.Cmd {
+	return func() tea.Msg {
+		if m, ok := <-ch; ok {
+			return m
+		}
+		return nil
+	}
+}
+
+func (s *analysesScreen) stop() {
+	if s.cancel != nil {
+		s.cancel()
+		s.cancel = nil
+	}
+}
+
+// Update handles runs, progress and keys.
+func (s analysesScreen) Update(msg tea.Msg) (analysesScreen, tea.Cmd) {
+	switch msg := msg.(type) {
+	case analysisProgressMsg:
+		if msg.seq != s.seq || !s.running {
+			return s, nil
+		}
+		s.done, s.total = msg.done, msg.total
+		return s, waitProgress(msg.next)
+	case analysisMsg:
+		if msg.seq != s.seq {
+			return s, nil
+		}
+		s.running = false
+		s.stop()
+		s.err = msg.err
+		if msg.err == nil {
+			if msg.rules != nil {
+				s.rules, s.top = msg.rules, 0
+			}
+			if msg.lift != nil {
+				s.result = msg.lift
+			}
+		}
+		s.redraw()
+		return s, nil
+	case tea.KeyMsg:
+		k := s.ctx.keys
+		switch {
+		case key.Matches(msg, k.Cancel):
+			if s.running {
+				s.stop()
+				s.seq++
+				s.running, s.err = false, fmt.Errorf("%s", s.ctx.t.cancelled)
+			}
+			return s, nil
+		case s.running:
+			return s, nil
+		case key.Matches(msg, k.Focus), key.Matches(msg, k.FocusBack):
+			s.lift = !s.lift
+			s.err = nil
+			if s.lift && s.result == nil || !s.lift && s.rules == nil {
+				return s, s.start()
+			}
+			s.redraw()
+		case key.Matches(msg, k.Refresh):
+			return s, s.start()
+		case key.Matches(msg, k.AnDim):
+			if !s.lift && len(s.multi) > 1 {
+				s.itemDim = (s.itemDim + 1) % len(s.multi)
+				return s, s.start()
+			}
+		case key.Matches(msg, k.AnBy):
+			if s.lift {
+				s.by = cycleDim(s.by, len(s.single), s.adjust)
+				return s, s.start()
+			}
+		case key.Matches(msg, k.AnAdjust):
+			if s.lift {
+				s.adjust = cycleDim(s.adjust, len(s.single), s.by)
+				return s, s.start()
+			}
+		case key.Matches(msg, k.Down):
+			if !s.lift && s.rules != nil {
+				s.top = min(s.top+1, max(0, len(s.rules.Rules)-1))
+			}
+		case key.Matches(msg, k.Up):
+			s.top = max(0, s.top-1)
+		}
+	}
+	return s, nil
+}
+
+// cycleDim steps a dimension choice through none and each index but
+// skip.
+func cycleDim(at, n, skip int) int {
+	for i := 0; i <= n; i++ {
+		at++
+		if at >= n {
+			return -1
+		}
+		if at != skip {
+			return at
+		}
+	}
+	return -1
+}
+
+// SetSize sets the area the screen draws in.
+func (s *analysesScreen) SetSize(w, h int) {
+	s.width, s.height = w, h
+	s.redraw()
+}
+
+// redraw draws the lift heatmap of the rules, which changes only with
+// the result or the size.
+func (s *analysesScreen) redraw() {
+	s.heatView = ""
+	r := s.rules
+	if r == nil || len(r.Lifts) == 0 || s.width < 60 {
+		return
+	}
+	// The heatmap is drawn from a two-dimension result whose cells are
+	// the pairs' lifts: if (rows) by then (columns).
+	res := &slice.Result{
+		Dims:    []inventory.Field{r.Dim, r.Dim},
+		Measure: inventory.MeasureDef{Name: "lift", Kind: inventory.Ratio, Decimals: 2},
+		K:       r.K,
+	}
+	for _, a := range r.Items {
+		for _, b := range r.Items {
+			if a.Value == b.Value {
+				continue
+			}
+			if l, ok := r.Lifts[[2]string{a.Value, b.Value}]; ok {
+				res.Rows = append(res.Rows, slice.Row{Keys: []string{a.Value, b.Value}, Value: l, People: int64(r.K)})
+			} else if !a.Withheld && a.People >= r.MinSupport {
+				res.Rows = append(res.Rows, slice.Row{Keys: []string{a.Value, b.Value}, Suppressed: true, Reason: slice.FewPeople})
+			}
+		}
+	}
+	h := max(4, s.height/2-2)
+	s.heat.SetSize(s.width, h)
+	s.heat.Set(res, 0, "", s.ctx.st, s.ctx.t)
+	s.heatView = s.heat.View()
+}
+
+// View draws the current tab.
+func (s analysesScreen) View() string {
+	st, t := s.ctx.st, s.ctx.t
+	tabs := []string{t.anRules, t.anLift}
+	for i := range tabs {
+		if i == 1 == s.lift {
+			tabs[i] = st.Focused.Render("[" + tabs[i] + "]")
+		} else {
+			tabs[i] = st.Subtle.Render(" " + tabs[i] + " ")
+		}
+	}
+	lines := []string{s.ctx.titleBar(st.Title, " Persona Workbench │ "+t.anTitle, s.width), " " + strings.Join(tabs, "  ")}
+	switch {
+	case s.running:
+		p := t.loading
+		if s.total > 0 {
+			p = fmt.Sprintf(t.anProgress, s.done, s.total)
+		}
+		lines = append(lines, "", " "+p)
+	case s.err != nil:
+		lines = append(lines, "", st.Error.Render(fit(" "+firstLine(s.err.Error()), s.width)))
+	case s.lift && s.result != nil:
+		lines = append(lines, s.liftLines()...)
+	case !s.lift && s.rules != nil:
+		lines = append(lines, s.ruleLines()...)
+	}
+	return block(lines, s.width, s.height)
+}
+
+func (s analysesScreen) ruleLines() []string {
+	st, t, lang := s.ctx.st, s.ctx.t, s.ctx.lang
+	r := s.rules
+	out := []string{fit(fmt.Sprintf(" %s · %s %s · k=%d · %s", r.Dim.Label.In(lang), t.anPeople, inventory.Group(strconv.FormatInt(r.People, 10)), r.K,
+		fmt.Sprintf(t.anWithheld, r.Withheld, r.Pairs)), s.width), ""}
+	if s.heatView != "" {
+		out = append(out, st.Header.Render(" "+t.anHeat))
+		out = append(out, strings.Split(s.heatView, "\n")...)
+		out = append(out, "")
+	}
+	rows := [][]string{{t.anIf, t.anThen, t.anPeople, t.anSupport, t.anConfidence, t.anLiftCol}}
+	room := max(1, s.height-len(out)-2)
+	for _, x := range r.Rules[min(s.top, len(r.Rules)):] {
+		if len(rows) > room {
+			break
+		}
+		rows = append(rows, []string{slice.KeyLabel(x.If), slice.KeyLabel(x.Then), inventory.Group(strconv.FormatInt(x.People, 10)),
+			fmt.Sprintf("%.1f%%", 100*x.Support), fmt.Sprintf("%.1f%%", 100*x.Confidence), fmt.Sprintf("%.2f", x.Lift)})
+	}
+	var b strings.Builder
+	slice.WriteColumns(&b, rows, func(i int) bool { return i >= 2 })
+	for i, l := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
+		if i == 0 {
+			l = st.Header.Render(l)
+		}
+		out = append(out, " "+l)
+	}
+	return out
+}
+
+// liftLines draw each segment's lift as an interval on one axis: the
+// interval as ─, the estimate as ●, zero as │; then the numbers.
+func (s analysesScreen) liftLines() []string {
+	st, t, lang := s.ctx.st, s.ctx.t, s.ctx.lang
+	l := s.result
+	o := l.Options
+	head := fmt.Sprintf(" %s %s %s · %s", o.Exposed, t.anAgainst, o.Control, l.Conversion.Label.In(lang))
+	if l.By.Name != "" {
+		head += " · " + t.by + " " + l.By.Label.In(lang)
+	}
+	if l.Adjust.Name != "" {
+		head += " · " + t.anAdjusted + " " + l.Adjust.Label.In(lang)
+	}
+	out := []string{fit(head, s.width), ""}
+	lo, hi := 0.0, 0.0
+	for _, r := range l.Rows {
+		if r.OK {
+			lo, hi = math.Min(lo, r.LiftLo), math.Max(hi, r.LiftHi)
+		}
+	}
+	labelW := 8
+	for _, r := range l.Rows {
+		labelW = max(labelW, lipgloss.Width(s.segment(r.Segment)))
+	}
+	labelW = min(labelW, s.width/4)
+	numW := 30
+	axisW := max(10, s.width-labelW-numW-4)
+	pos := func(v float64) int {
+		if hi == lo {
+			return 0
+		}
+		return min(axisW-1, max(0, int(math.Round((v-lo)/(hi-lo)*float64(axisW-1)))))
+	}
+	for _, r := range l.Rows {
+		if len(out) >= s.height-2 {
+			break
+		}
+		axis := []rune(strings.Repeat(" ", axisW))
+		axis[pos(0)] = '│'
+		text := st.Withheld.Render("× " + t.withheld)
+		if r.OK {
+			for i := pos(r.LiftLo); i <= pos(r.LiftHi); i++ {
+				axis[i] = '─'
+			}
+			axis[pos(r.Lift)] = '●'
+			text = fmt.Sprintf("%+.1f%% [%.1f, %.1f]", 100*r.Lift, 100*r.LiftLo, 100*r.LiftHi)
+		}
+		out = append(out, " "+fit(s.segment(r.Segment), labelW)+" "+st.Bar.Render(string(axis))+"  "+text)
+	}
+	out = append(out, st.Subtle.Render(fit(fmt.Sprintf(" %s %.1f%% … %.1f%% · │ 0 · ● %s · ─ %s", t.anAxis, 100*lo, 100*hi, t.anLiftCol, t.anInterval), s.width)))
+	return out
+}
+
+func (s analysesScreen) segment(seg string) string {
+	if seg == "" {
+		return s.ctx.t.everyone
+	}
+	return slice.KeyLabel(seg)
+}
+
+// ShortHelp implements help.KeyMap.
+func (s analysesScreen) ShortHelp() []key.Binding {
+	k := s.ctx.keys
+	if s.lift {
+		return []key.Binding{k.Focus, k.AnBy, k.AnAdjust, k.Refresh, k.Cancel, k.Quit}
+	}
+	return []key.Binding{k.Focus, k.AnDim, k.Down, k.Refresh, k.Cancel, k.Quit}
+}
+
+// FullHelp implements help.KeyMap.
+func (s analysesScreen) FullHelp() [][]key.Binding { return [][]key.Binding{s.ShortHelp()} }
