@@ -70,3 +70,29 @@ func TestAnalyse(t *testing.T) {
 		}
 	}
 }
+
+// The workbench's analyses screen runs both analyses on the package and
+// records them in the usage log.
+func TestAnalysesInTmux(t *testing.T) {
+	tm, ws := workbench(t, "--lock-after 0")
+	tm.run("send-keys", "A")
+	rules := tm.waitFor(`if +then +people +support +confidence +lift`)
+	if !strings.Contains(rules, "lift heatmap") || !strings.Contains(rules, "Preferred categories") {
+		t.Errorf("rules screen:\n%s", rules)
+	}
+	tm.run("send-keys", "Tab")
+	tm.waitFor(`已曝光 against 未曝光 · Conversion rate`)
+	tm.run("send-keys", "b")
+	lift := tm.waitFor(`by Age band`)
+	if !strings.Contains(lift, "everyone") || !strings.Contains(lift, "●") {
+		t.Errorf("lift screen:\n%s", lift)
+	}
+	tm.run("send-keys", "q")
+	tm.waitExit()
+	r := personaEnv(t, []string{"PERSONA_HOME=" + ws}, "log", "show", "--licence", lic.id, "--kind", "analysis", "--json")
+	for _, want := range []string{`"analysis": "rules"`, `"analysis": "lift"`, `"source": "tui"`} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("usage log lacks %s:\n%s", want, r.stdout)
+		}
+	}
+}

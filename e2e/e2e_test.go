@@ -183,6 +183,7 @@ func TestSampleWrites(t *testing.T) {
 type tmux struct {
 	t      *testing.T
 	socket string
+	pid    int // the program in the pane
 }
 
 func newTmux(t *testing.T, w, h int, env, command string) *tmux {
@@ -194,6 +195,7 @@ func newTmux(t *testing.T, w, h int, env, command string) *tmux {
 	tm.run("-f", "/dev/null", "new-session", "-d", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h),
 		"env "+env+" TERM=xterm-256color "+command)
 	pid, _ := strconv.Atoi(strings.TrimSpace(tm.run("display-message", "-p", "#{pane_pid}")))
+	tm.pid = pid
 	// Cleanups run last-registered first, so this one runs before the
 	// test's temporary folders are removed: it waits until the program
 	// has finished writing to them.
@@ -207,6 +209,18 @@ func newTmux(t *testing.T, w, h int, env, command string) *tmux {
 		}
 	})
 	return tm
+}
+
+// waitExit waits until the program in the pane has exited.
+func (tm *tmux) waitExit() {
+	tm.t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
+		if !running(tm.pid) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tm.t.Fatal("the program did not exit")
 }
 
 // running reports whether process pid is alive (a zombie has finished).
