@@ -97,11 +97,12 @@ func analyse(cmd *cobra.Command, src *source, format string, rec map[string]any,
 	return table(res)
 }
 
-func checkFormat(format string) error {
+// langAndFormat checks --lang and --format, and returns the language.
+func langAndFormat(langFlag, format string) (string, error) {
 	if format != "table" && format != "csv" && format != "json" {
-		return withHint(fmt.Errorf("unknown format %q", format), "use --format table, csv or json")
+		return "", withHint(fmt.Errorf("unknown format %q", format), "use --format table, csv or json")
 	}
-	return nil
+	return lang(langFlag)
 }
 
 func newRulesCmd() *cobra.Command {
@@ -131,11 +132,8 @@ the licence's k.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			src.path = args[0]
-			lg, err := lang(langFlag)
+			lg, err := langAndFormat(langFlag, format)
 			if err != nil {
-				return err
-			}
-			if err := checkFormat(format); err != nil {
 				return err
 			}
 			if top < 0 || opt.MinSupport < 0 {
@@ -196,11 +194,8 @@ interval: the guard releases means, not spreads.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			src.path = args[0]
-			lg, err := lang(langFlag)
+			lg, err := langAndFormat(langFlag, format)
 			if err != nil {
-				return err
-			}
-			if err := checkFormat(format); err != nil {
 				return err
 			}
 			if opt.Filters, err = parseWhere(where); err != nil {
