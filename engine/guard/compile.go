@@ -279,8 +279,11 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 	}
 
 	from[0] = quote(inv.Table) + " AS t"
-	if len(base) > 0 {
+	switch {
+	case len(base) > 0 && len(from) > 1:
 		from[0] = fmt.Sprintf("(SELECT * FROM %s AS t WHERE %s) AS t", quote(inv.Table), strings.Join(base, " AND "))
+	case len(base) > 0:
+		where = append(base, where...) // no unnest: a plain filter is pushed down
 	}
 	var records strings.Builder
 	fmt.Fprintf(&records, "SELECT %s FROM %s", strings.Join(cols, ", "), strings.Join(from, ", "))
