@@ -10,9 +10,9 @@ import (
 // capturing reports whether some field is taking typed keys: a view's
 // name, the picker, the compliance confirmation.
 func (a App) capturing() bool {
-	return a.showViews && a.views.capturing() ||
-		a.showComp && a.comp.capturing() ||
-		!a.showViews && !a.showLog && !a.showComp && !a.showAn && a.slicer.capturing()
+	return a.over == overViews && a.views.capturing() ||
+		a.over == overComp && a.comp.capturing() ||
+		a.over == overNone && a.slicer.capturing()
 }
 
 // bound are the palette's actions that a key also does, by ID.
@@ -67,7 +67,7 @@ func (a App) run(id string) (tea.Model, tea.Cmd) {
 	// first, so a key that means something else there (x removes a
 	// saved view) is not taken by it.
 	if !global[id] {
-		a.showViews, a.showLog, a.showComp, a.showAn = false, false, false, false
+		a.over = overNone
 		a.layout()
 	}
 	for _, e := range a.bound() {

@@ -87,24 +87,41 @@ func (c *shared) titleBar(style lipgloss.Style, text string, width int) string {
 	return style.Render(fit(line, width))
 }
 
+// overlay is a screen shown over the slicer: one at a time.
+type overlay int
+
+const (
+	overNone overlay = iota
+	overViews
+	overLog
+	overComp
+	overAnalyses
+)
+
+// toggle shows o over the slicer, or closes it if it is shown.
+func (a *App) toggle(o overlay) {
+	if a.over == o {
+		a.over = overNone
+	} else {
+		a.over = o
+	}
+}
+
 // App is the root model.
 type App struct {
-	ctx       *shared
-	gate      *gate // the licence gate, until acknowledged
-	onAck     func()
-	usage     usageScreen
-	showLog   bool
-	comp      complianceScreen
-	showComp  bool
-	slicer    slicer
-	lock      lockScreen
-	views     viewsScreen
-	palette   palette // the command palette (:), over every screen
-	an        analysesScreen
-	showAn    bool
-	showViews bool
-	help      help.Model
-	fullHelp  bool
+	ctx      *shared
+	gate     *gate // the licence gate, until acknowledged
+	onAck    func()
+	usage    usageScreen
+	comp     complianceScreen
+	slicer   slicer
+	lock     lockScreen
+	views    viewsScreen
+	palette  palette // the command palette (:), over every screen
+	an       analysesScreen
+	over     overlay // the screen shown over the slicer, if any
+	help     help.Model
+	fullHelp bool
 }
 
 // New builds the interface.
@@ -195,17 +212,17 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			a.palette.SetSize(a.ctx.width, a.ctx.height-2)
 			return a, nil
 		}
-		if a.showViews && a.views.capturing() {
+		if a.over == overViews && a.views.capturing() {
 			var cmd tea.Cmd
 			a.views, cmd = a.views.Update(msg)
 			return a, cmd
 		}
-		if !a.showViews && !a.showLog && !a.showComp && !a.showAn && a.gate == nil && a.slicer.capturing() {
+		if a.over == overNone && a.gate == nil && a.slicer.capturing() {
 			var cmd tea.Cmd
 			a.slicer, cmd = a.slicer.Update(msg)
 			return a, cmd
 		}
-		if a.showComp && a.comp.capturing() && a.comp.done == "" {
+		if a.over == overComp && a.comp.capturing() && a.comp.done == "" {
 			var cmd tea.Cmd
 			a.comp, cmd = a.comp.Update(msg)
 			a.layout()
@@ -217,29 +234,29 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return a, tea.Quit
 		case a.comp.done != "":
 			return a, nil // the data is gone: only quitting is left
-		case a.gate == nil && a.comp.c != nil && (key.Matches(msg, a.ctx.keys.Compliance) || a.showComp && key.Matches(msg, a.ctx.keys.Cancel)):
-			a.showComp, a.showLog, a.showAn = !a.showComp, false, false
+		case a.gate == nil && a.comp.c != nil && (key.Matches(msg, a.ctx.keys.Compliance) || a.over == overComp && key.Matches(msg, a.ctx.keys.Cancel)):
+			a.toggle(overComp)
 			a.layout()
-			if a.showComp {
+			if a.over == overComp {
 				return a, a.comp.refresh()
 			}
 			return a, nil
 		case a.gate == nil && a.comp.done == "" && a.views.store != nil && key.Matches(msg, a.ctx.keys.SaveView):
 			a.views.startSaving(a.slicer.savedView())
-			a.showViews, a.showLog, a.showComp, a.showAn = true, false, false, false
+			a.over = overViews
 			a.layout()
 			return a, nil
-		case a.gate == nil && a.views.store != nil && (key.Matches(msg, a.ctx.keys.Views) || a.showViews && key.Matches(msg, a.ctx.keys.Cancel)):
-			a.showViews, a.showLog, a.showComp, a.showAn = !a.showViews, false, false, false
+		case a.gate == nil && a.views.store != nil && (key.Matches(msg, a.ctx.keys.Views) || a.over == overViews && key.Matches(msg, a.ctx.keys.Cancel)):
+			a.toggle(overViews)
 			a.layout()
-			if a.showViews {
+			if a.over == overViews {
 				return a, a.views.refresh()
 			}
 			return a, nil
-		case a.gate == nil && a.an.backend != nil && (key.Matches(msg, a.ctx.keys.Analyses) || a.showAn && !a.an.busy() && key.Matches(msg, a.ctx.keys.Cancel)):
-			a.showAn, a.showViews, a.showLog, a.showComp = !a.showAn, false, false, false
+		case a.gate == nil && a.an.backend != nil && (key.Matches(msg, a.ctx.keys.Analyses) || a.over == overAnalyses && !a.an.busy() && key.Matches(msg, a.ctx.keys.Cancel)):
+			a.toggle(overAnalyses)
 			a.layout()
-			if a.showAn && a.an.rules == nil && a.an.result == nil && !a.an.running {
+			if a.over == overAnalyses && a.an.rules == nil && a.an.result == nil && !a.an.running {
 				return a, a.an.start()
 			}
 			return a, nil
@@ -248,10 +265,10 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			a.help.ShowAll = a.fullHelp
 			a.layout()
 			return a, nil
-		case a.gate == nil && (key.Matches(msg, a.ctx.keys.UsageLog) || a.showLog && key.Matches(msg, a.ctx.keys.Cancel)):
-			a.showLog, a.showComp, a.showAn = !a.showLog, false, false
+		case a.gate == nil && (key.Matches(msg, a.ctx.keys.UsageLog) || a.over == overLog && key.Matches(msg, a.ctx.keys.Cancel)):
+			a.toggle(overLog)
 			a.layout()
-			if a.showLog {
+			if a.over == overLog {
 				return a, a.usage.refresh()
 			}
 			return a, nil
@@ -263,7 +280,7 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		a.lock.touch()
 		switch {
-		case a.showViews:
+		case a.over == overViews:
 			if !a.views.capturing() && (msg.Button == tea.MouseButtonWheelUp || msg.Button == tea.MouseButtonWheelDown) && msg.Action == tea.MouseActionPress {
 				dir := a.ctx.keys.Down
 				if msg.Button == tea.MouseButtonWheelUp {
@@ -272,7 +289,7 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				a.views, _ = a.views.Update(keyOf(dir))
 			}
 			return a, nil
-		case a.showLog || a.showComp || a.showAn:
+		case a.over != overNone:
 			return a, nil
 		}
 		var cmd tea.Cmd
@@ -316,37 +333,27 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		a.gate = &g
 		return a, cmd
 	}
-	if a.showLog {
-		if _, ok := msg.(tea.KeyMsg); ok {
+	if _, key := msg.(tea.KeyMsg); key && a.over != overNone {
+		// Keys go to the screen shown over the slicer.
+		switch a.over {
+		case overLog:
 			a.usage, cmd = a.usage.Update(msg)
-			return a, cmd
-		}
-	}
-	if a.showComp {
-		if _, ok := msg.(tea.KeyMsg); ok {
+		case overComp:
 			a.comp, cmd = a.comp.Update(msg)
 			a.layout()
-			return a, cmd
-		}
-	}
-	if a.showAn {
-		if _, ok := msg.(tea.KeyMsg); ok {
+		case overAnalyses:
 			a.an, cmd = a.an.Update(msg)
-			return a, cmd
-		}
-	}
-	if a.showViews {
-		if _, ok := msg.(tea.KeyMsg); ok {
+		case overViews:
 			a.views, cmd = a.views.Update(msg)
 			if v, ok := a.views.take(); ok {
 				// Opened in the same step, so the query is under way
 				// before the next key.
-				a.showViews = false
+				a.over = overNone
 				a.layout()
 				return a, a.slicer.apply(v)
 			}
-			return a, cmd
 		}
+		return a, cmd
 	}
 	a.slicer, cmd = a.slicer.Update(msg)
 	return a, cmd
@@ -376,16 +383,17 @@ func (a App) screen() interface {
 	if a.gate != nil {
 		return *a.gate
 	}
-	if a.showComp || a.comp.done != "" {
+	if a.comp.done != "" {
+		return a.comp // the data is gone
+	}
+	switch a.over {
+	case overComp:
 		return a.comp
-	}
-	if a.showLog {
+	case overLog:
 		return a.usage
-	}
-	if a.showViews {
+	case overViews:
 		return a.views
-	}
-	if a.showAn {
+	case overAnalyses:
 		return a.an
 	}
 	return a.slicer
