@@ -24,6 +24,18 @@ type plan struct {
 	fields  []string
 	periods []int
 	timeDim int
+	eng     *Engine // for the SQL of derived dimensions
+}
+
+// column is the SQL of a single-valued dimension's value in a record:
+// its column, or a derived dimension's expression.
+func (p *plan) column(name string) string {
+	if p.eng != nil {
+		if s, ok := p.eng.segmentation(name); ok {
+			return segmentSQL(s, p)
+		}
+	}
+	return "t." + quote(name)
 }
 
 func (p *plan) param(v any) string {
@@ -57,7 +69,10 @@ func bad(format string, a ...any) error {
 
 // compile checks q against the inventory and builds its SQL.
 func (e *Engine) compile(q slice.Query) (*plan, error) {
-	inv := e.inv
+	if err := e.knowSegments(q); err != nil {
+		return nil, err
+	}
+	inv := e.Inventory()
 	if len(q.Dims) > slice.MaxDims {
 		return nil, bad("%d dimensions, at most %d", len(q.Dims), slice.MaxDims)
 	}
@@ -68,7 +83,7 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 	if !ok {
 		return nil, bad("unknown measure %q", q.Measure)
 	}
-	p := &plan{m: m, timeDim: -1}
+	p := &plan{m: m, timeDim: -1, eng: e}
 	series := inv.Series(m)
 
 	// where filters the rows the unnested lists and periods make; base
@@ -90,7 +105,7 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 		switch f.Role {
 		case inventory.Dimension:
 			// An empty string and NULL are both a missing value: one group.
-			keys = append(keys, "nullif(t."+quote(f.Name)+", '')")
+			keys = append(keys, "nullif("+p.column(f.Name)+", '')")
 		case inventory.MultiDimension:
 			alias := fmt.Sprintf("d%d", i)
 			// Lists hold distinct values (dataset.Open makes sure), so a
@@ -130,7 +145,7 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 		dimPos := slices.IndexFunc(p.dims, func(d inventory.Field) bool { return d.Name == name })
 		switch f.Role {
 		case inventory.Dimension:
-			base = append(base, inFilter("t."+quote(name), vals, p))
+			base = append(base, inFilter(p.column(name), vals, p))
 			p.base = p.base.and(cond{Dim: name, Values: vals})
 		case inventory.MultiDimension:
 			p.base = p.base.and(cond{Dim: name, Multi: true, Values: vals})

@@ -355,12 +355,13 @@ func (e *Engine) counted(ctx context.Context, pairs [][2]Entry) ([]int64, error)
 	}
 	const batch = 256 // aggregates per scan
 	count := "count(*)"
-	if w, ok := e.inv.WeightField(); ok {
+	inv := e.Inventory()
+	if w, ok := inv.WeightField(); ok {
 		count = "sum(t." + quote(w.Name) + ")"
 	}
 	for len(todo) > 0 {
 		n := min(batch, len(todo))
-		pl := &plan{}
+		pl := &plan{eng: e}
 		var b strings.Builder
 		b.WriteString("SELECT ")
 		for j, i := range todo[:n] {
@@ -377,7 +378,7 @@ func (e *Engine) counted(ctx context.Context, pairs [][2]Entry) ([]int64, error)
 			}
 			fmt.Fprintf(&b, "coalesce(%s FILTER (WHERE %s), 0)::BIGINT", count, differ)
 		}
-		fmt.Fprintf(&b, " FROM %s AS t", quote(e.inv.Table))
+		fmt.Fprintf(&b, " FROM %s AS t", quote(inv.Table))
 		rows, err := e.db.QueryContext(ctx, b.String(), pl.args...)
 		if err != nil {
 			return nil, fmt.Errorf("check differences: %w", err)
@@ -409,7 +410,7 @@ func (e *Engine) counted(ctx context.Context, pairs [][2]Entry) ([]int64, error)
 // contribution is a record's contribution to a sum of field over
 // periods, as a number.
 func (e *Engine) contribution(field string, periods []int, pl *plan) string {
-	f, _ := e.inv.Field(field)
+	f, _ := e.Inventory().Field(field)
 	col := "t." + quote(f.Name)
 	switch {
 	case f.Type == "BOOLEAN":

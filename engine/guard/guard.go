@@ -55,9 +55,12 @@ type Querier interface {
 // Engine runs slices over one table described by an inventory and
 // releases only what the rules allow.
 type Engine struct {
-	db  Querier
-	inv *inventory.Inventory
-	k   int
+	db Querier
+	k  int
+
+	dmu  sync.RWMutex // guards inv and defs, which Derive extends
+	inv  *inventory.Inventory
+	defs map[string]slice.Segmentation // derived dimensions, by name
 
 	mu    sync.Mutex // one release at a time: check, then record
 	hist  History
@@ -88,7 +91,7 @@ func New(db Querier, inv *inventory.Inventory, columns map[string]string, k int)
 			return nil, fmt.Errorf("data does not match inventory: column %q is %s, inventory says %s", f.Name, typ, f.Type)
 		}
 	}
-	e := &Engine{db: db, inv: inv, k: k}
+	e := &Engine{db: db, inv: inv, k: k, defs: map[string]slice.Segmentation{}}
 	e.UseHistory(&Memory{})
 	return e, nil
 }
@@ -103,13 +106,19 @@ func (e *Engine) UseHistory(h History) {
 }
 
 // Inventory returns the engine's inventory.
-func (e *Engine) Inventory() *inventory.Inventory { return e.inv }
+// It lists the segment dimensions derived so far (Derive) after the
+// data's own fields.
+func (e *Engine) Inventory() *inventory.Inventory {
+	e.dmu.RLock()
+	defer e.dmu.RUnlock()
+	return e.inv
+}
 
 // K returns the minimum group size.
 func (e *Engine) K() int { return e.k }
 
 func (e *Engine) peopleLabel() inventory.Label {
-	for _, m := range e.inv.Measures {
+	for _, m := range e.Inventory().Measures {
 		if m.Kind == inventory.Count {
 			return m.Label
 		}
@@ -252,8 +261,9 @@ func (e *Engine) table(ctx context.Context, p *plan) (*table, error) {
 func (e *Engine) margin(ctx context.Context, q slice.Query, dims []string) (*table, error) {
 	m := slice.Query{Dims: dims, Measure: q.Measure, Filters: map[string][]string{}, Holding: q.Holding}
 	for name, vals := range q.Filters {
-		f, _ := e.inv.Field(name)
-		if f.Role == inventory.Time && !slices.Contains(dims, name) && e.inv.Series(mustMeasure(e.inv, q.Measure)) != name {
+		inv := e.Inventory()
+		f, _ := inv.Field(name)
+		if f.Role == inventory.Time && !slices.Contains(dims, name) && inv.Series(mustMeasure(inv, q.Measure)) != name {
 			// Head counts do not vary by period: the filter selected
 			// rows of the time dimension, which the total sums over.
 			continue
@@ -312,6 +322,10 @@ func (e *Engine) fetch(ctx context.Context, p *plan) ([]*cell, error) {
 // learn adds entries to the engine's index of the history.
 func (e *Engine) learn(es []Entry) {
 	for _, en := range es {
+		if en.Def != nil {
+			e.define(*en.Def)
+			continue
+		}
 		en = en.withKey()
 		key := en.key()
 		if old, ok := e.keys[key]; ok && (old.Protected || !en.Protected) {

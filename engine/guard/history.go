@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/persona-workbench/persona/engine/sealed"
+	"github.com/persona-workbench/persona/engine/slice"
 )
 
 // key identifies what an entry counts.
@@ -48,6 +49,10 @@ type Entry struct {
 	// Protected entries were never released: their size would give away
 	// a withheld cell, so no result may show exactly them either.
 	Protected bool `json:"protected,omitempty"`
+	// Def, when set, makes this entry the definition of a derived
+	// dimension (Engine.Derive) rather than a population: later entries
+	// and later sessions count its segments by it.
+	Def *slice.Segmentation `json:"def,omitempty"`
 
 	cached string // key(), once worked out
 }

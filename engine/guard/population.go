@@ -164,7 +164,7 @@ func (p Pop) sql(pl *plan) string {
 func condsSQL(cs []cond, pl *plan) []string {
 	parts := make([]string, len(cs))
 	for i, c := range cs {
-		col := "t." + quote(c.Dim)
+		col := pl.column(c.Dim)
 		if c.Multi {
 			parts[i] = fmt.Sprintf("list_has_any(%s, [%s])", col, pl.params(c.Values))
 		} else {

@@ -1,0 +1,141 @@
+package guard
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/persona-workbench/persona/engine/inventory"
+	"github.com/persona-workbench/persona/engine/slice"
+)
+
+// MaxProfiles is the most groups a ProfileQuery may return: enough for
+// every combination of the dimensions a model uses on the largest data
+// sets, small enough to keep a model's memory bounded.
+const MaxProfiles = 2_000_000
+
+// Profiles groups the people by their values of q's dimensions for a
+// model fitted in the engine (see slice.ProfileQuery). It holds group
+// sizes that may be below k: the caller must release nothing of them
+// except through Run, or as numbers over the whole population.
+func (e *Engine) Profiles(ctx context.Context, q slice.ProfileQuery) ([]slice.Profile, error) {
+	if err := e.knowSegments(slice.Query{Dims: q.Dims, Filters: q.Filters}); err != nil {
+		return nil, err
+	}
+	inv := e.Inventory()
+	if len(q.Dims) == 0 {
+		return nil, bad("profiles need at least one dimension")
+	}
+	if q.Folds < 0 || q.Folds > 100 {
+		return nil, bad("folds must be between 0 and 100")
+	}
+	p := &plan{eng: e}
+	var cols []string
+	for i, name := range q.Dims {
+		f, ok := inv.Field(name)
+		switch {
+		case !ok:
+			return nil, bad("unknown dimension %q", name)
+		case slices.Index(q.Dims, name) != i:
+			return nil, bad("dimension %q given twice", name)
+		case f.Role == inventory.Dimension:
+			cols = append(cols, fmt.Sprintf("coalesce(%s, '') AS k%d", p.column(name), i))
+		case f.Role == inventory.MultiDimension:
+			cols = append(cols, fmt.Sprintf("coalesce(list_sort(t.%s), []) AS k%d", quote(name), i))
+		default:
+			return nil, bad("%q is a %s field, not a dimension a model can use", name, f.Role)
+		}
+	}
+	w := "1"
+	if wf, ok := inv.WeightField(); ok {
+		w = "t." + quote(wf.Name)
+	}
+	target := "false"
+	if q.Target != "" {
+		if name, vals, ok := strings.Cut(q.Target, "="); ok {
+			f, ok := inv.Field(name)
+			if !ok || f.Role != inventory.Dimension {
+				return nil, bad("target %q is not a single-valued dimension", name)
+			}
+			target = inFilter(p.column(name), strings.Split(vals, ","), p)
+		} else {
+			f, ok := inv.Field(q.Target)
+			if !ok || f.Role != inventory.Measure || f.Type != "BOOLEAN" {
+				return nil, bad("target %q is not a yes/no field", q.Target)
+			}
+			target = "coalesce(t." + quote(f.Name) + ", false)"
+		}
+	}
+	fold := "0"
+	if q.Folds > 0 {
+		fold = fmt.Sprintf("(hash(t.rowid) %% %d)::INTEGER", q.Folds)
+	}
+	var where []string
+	names := make([]string, 0, len(q.Filters))
+	for name := range q.Filters {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		f, ok := inv.Field(name)
+		vals := q.Filters[name]
+		switch {
+		case !ok || len(vals) == 0:
+			return nil, bad("unknown filter dimension %q, or no values", name)
+		case f.Role == inventory.Dimension:
+			where = append(where, inFilter(p.column(name), vals, p))
+		case f.Role == inventory.MultiDimension:
+			where = append(where, fmt.Sprintf("list_has_any(t.%s, [%s])", quote(name), p.params(vals)))
+		default:
+			return nil, bad("%q cannot filter a model's input", name)
+		}
+	}
+	sql := fmt.Sprintf("SELECT %s, %s AS fold, sum(%s)::BIGINT, sum(CASE WHEN %s THEN %s ELSE 0 END)::BIGINT FROM %s AS t",
+		strings.Join(cols, ", "), fold, w, target, w, quote(inv.Table))
+	if len(where) > 0 {
+		sql += " WHERE " + strings.Join(where, " AND ")
+	}
+	sql += fmt.Sprintf(" GROUP BY ALL LIMIT %d", MaxProfiles+1)
+	rows, err := e.db.QueryContext(ctx, sql, p.args...)
+	if err != nil {
+		return nil, fmt.Errorf("profiles: %w", err)
+	}
+	defer rows.Close()
+	var out []slice.Profile
+	n := len(q.Dims)
+	for rows.Next() {
+		raw := make([]any, n)
+		pr := slice.Profile{Values: make([][]string, n)}
+		dest := make([]any, 0, n+3)
+		for i := range raw {
+			dest = append(dest, &raw[i])
+		}
+		dest = append(dest, &pr.Fold, &pr.People, &pr.Positive)
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("profiles: %w", err)
+		}
+		for i, v := range raw {
+			switch x := v.(type) {
+			case string:
+				pr.Values[i] = []string{x}
+			case []any:
+				l := make([]string, 0, len(x))
+				for _, s := range x {
+					if s, ok := s.(string); ok && s != "" {
+						l = append(l, s)
+					}
+				}
+				pr.Values[i] = l
+			}
+		}
+		out = append(out, pr)
+		if len(out) > MaxProfiles {
+			return nil, fmt.Errorf("%w: these dimensions make more than %d groups; choose fewer or coarser ones", slice.ErrQuery, MaxProfiles)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("profiles: %w", err)
+	}
+	return out, nil
+}
