@@ -27,6 +27,10 @@ type Backend interface {
 	Run(ctx context.Context, q slice.Query) (*slice.Result, error)
 	Inventory() *inventory.Inventory
 	K() int
+	// Profiles and Derive serve the analyses that fit a model
+	// (analysis.Runner).
+	Profiles(ctx context.Context, q slice.ProfileQuery) ([]slice.Profile, error)
+	Derive(s slice.Segmentation) (inventory.Field, error)
 }
 
 // Config sets up the interface.

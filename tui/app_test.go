@@ -75,6 +75,14 @@ var canned = map[string][]slice.Row{
 func (f *fakeBackend) Inventory() *inventory.Inventory { return f.inv }
 func (f *fakeBackend) K() int                          { return 10 }
 
+func (f *fakeBackend) Profiles(context.Context, slice.ProfileQuery) ([]slice.Profile, error) {
+	return nil, errors.New("the fake backend has no profiles")
+}
+
+func (f *fakeBackend) Derive(slice.Segmentation) (inventory.Field, error) {
+	return inventory.Field{}, errors.New("the fake backend derives nothing")
+}
+
 func (f *fakeBackend) Run(ctx context.Context, q slice.Query) (*slice.Result, error) {
 	f.mu.Lock()
 	f.queries = append(f.queries, q)

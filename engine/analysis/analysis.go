@@ -1,13 +1,23 @@
-// Package analysis runs the workbench's analyses — association rules and
-// campaign lift — on a licensed data set.
+// Package analysis runs the workbench's analyses — segmentation,
+// association rules, classification and campaign lift — on a licensed
+// data set.
 //
-// An analysis never reads records: every number it starts from is a
-// slice released by the privacy guard (engine/guard), so the guard's
-// rules — k people, complementary suppression, difference checks against
-// every earlier result of the licence — hold for analysis outputs too.
-// What an analysis adds (confidence, lift, intervals) is computed from
-// released numbers only; where one of them is withheld, what depends on
-// it is withheld with the same reason.
+// An analysis never reads records. Association rules and campaign lift
+// start from slices released by the privacy guard (engine/guard), so the
+// guard's rules — k people, complementary suppression, difference checks
+// against every earlier result of the licence — hold for their outputs;
+// what they add (confidence, lift, intervals) is computed from released
+// numbers only, and where one of them is withheld, what depends on it is
+// withheld with the same reason.
+//
+// Segmentation and classification fit a model, which needs the joint
+// distribution of several dimensions: they read grouped profiles
+// (Runner.Profiles), which stay inside the analysis. What they show is
+// either released by the guard again — a segment's size and traits are a
+// slice by the segment dimension, a tree leaf's people and rate are a
+// slice under the leaf's conditions — or a number over the whole
+// population or a holdout (a silhouette, an accuracy, an AUC, a
+// coefficient of a level held by at least k people).
 package analysis
 
 import (
@@ -25,6 +35,11 @@ type Runner interface {
 	Run(ctx context.Context, q slice.Query) (*slice.Result, error)
 	Inventory() *inventory.Inventory
 	K() int
+	// Profiles groups people for a model fitted here; what it returns
+	// is never released as it is (see slice.ProfileQuery).
+	Profiles(ctx context.Context, q slice.ProfileQuery) ([]slice.Profile, error)
+	// Derive makes a segmentation a dimension to slice by.
+	Derive(s slice.Segmentation) (inventory.Field, error)
 }
 
 // ErrAnalysis is wrapped by every error in an analysis's description.
