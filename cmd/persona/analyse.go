@@ -19,15 +19,18 @@ func newAnalyseCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "analyse",
 		Aliases: []string{"analyze"},
-		Short:   "Run an analysis on a package's data: association rules, campaign lift",
+		Short:   "Run an analysis on a package's data: segments, association rules, classification, campaign lift",
 		Long: `Run an analysis on a licensed package, opened exactly as ` + "`persona query`" + ` opens it.
 
 Analyses start from slices that pass the privacy guard (docs/PRIVACY.md),
 like every other number: what the guard withholds, an analysis does not
-use or show. Each run is recorded in the licence's usage log, with each
-slice it asked for.`,
+use or show. Segmentation and classification fit a model to people grouped
+by the chosen dimensions; what they show is again a guarded slice (a
+segment's traits, a tree leaf's people) or a figure over the whole
+population (a silhouette, an AUC). Each run is recorded in the licence's
+usage log, with each slice it asked for.`,
 	}
-	cmd.AddCommand(newRulesCmd(), newLiftCmd())
+	cmd.AddCommand(newSegmentsCmd(), newRulesCmd(), newLiftCmd())
 	return cmd
 }
 
@@ -222,6 +225,68 @@ interval: the guard releases means, not spreads.`,
 	f.StringVar(&opt.Adjust, "adjust", "", "compare within each value of this dimension")
 	f.StringVar(&opt.AdjustHolding, "adjust-holding", "", "and within holders of DIM=VALUE and the others")
 	f.Float64Var(&opt.Level, "level", 0.95, "confidence level of the intervals")
+	f.StringArrayVar(&where, "where", nil, "the population: DIM=V1,V2 (repeatable)")
+	f.StringVar(&format, "format", "table", "output format: table, csv or json")
+	f.StringVar(&langFlag, "lang", "", "labels in zh or en (default: from the locale)")
+	return cmd
+}
+
+func newSegmentsCmd() *cobra.Command {
+	var (
+		src      source
+		opt      analysis.SegmentOptions
+		dims     []string
+		where    []string
+		format   string
+		langFlag string
+	)
+	cmd := &cobra.Command{
+		Use:   "segments PKG",
+		Short: "Segment people into groups alike over chosen dimensions",
+		Long: `Cluster people into segments over some dimensions (weighted k-means on their
+one-hot encoded values, each dimension weighing alike) and profile each
+segment: its people, its measures, its typical values and the traits it
+over- and under-indexes on (index 100: the same share as the population).
+
+Without --k the number of segments is chosen between --min-k and --max-k by
+the silhouette (how much closer people are to their own segment than to the
+next one); the table shows it for each number tried.
+
+The segments become a dimension of the licence's data, named in the
+output (segment_…): slice and filter by it with ` + "`persona query --by`" + ` and in
+the workbench, in this session and later ones. Every profile number is a
+guarded slice by that dimension; a segment of fewer than k people is
+withheld like any other group.`,
+		Example: `  persona analyse segments brand.persona
+  persona analyse segments brand.persona --k 5 --dims gender,age_band,member_level,categories
+  persona analyse segments brand.persona --where region=华东 --format json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			src.path = args[0]
+			lg, err := langAndFormat(langFlag, format)
+			if err != nil {
+				return err
+			}
+			if opt.Filters, err = parseWhere(where); err != nil {
+				return err
+			}
+			opt.Dims = dims
+			rec := map[string]any{"analysis": "segments", "dims": opt.Dims, "k": opt.K, "min_k": opt.MinK, "max_k": opt.MaxK, "where": opt.Filters}
+			return analyse(cmd, &src, format, rec, func(r analysis.Runner) (output, map[string]any, error) {
+				res, err := analysis.Segmentation(cmd.Context(), r, opt)
+				if err != nil {
+					return nil, nil, err
+				}
+				return res, map[string]any{"dimension": res.Field.Name, "segments": res.K, "silhouette": res.Choice().Silhouette}, nil
+			}, func(res output) error { return res.(*analysis.Segments).WriteTable(cmd.OutOrStdout(), lg) })
+		},
+	}
+	src.flags(cmd.Flags())
+	f := cmd.Flags()
+	f.StringSliceVar(&dims, "dims", nil, "dimensions to segment by (default: "+strings.Join(analysis.DefaultSegmentDims, ",")+")")
+	f.IntVar(&opt.K, "k", 0, "number of segments, 2–20 (default: chosen by the silhouette)")
+	f.IntVar(&opt.MinK, "min-k", 2, "fewest segments tried")
+	f.IntVar(&opt.MaxK, "max-k", 8, "most segments tried")
 	f.StringArrayVar(&where, "where", nil, "the population: DIM=V1,V2 (repeatable)")
 	f.StringVar(&format, "format", "table", "output format: table, csv or json")
 	f.StringVar(&langFlag, "lang", "", "labels in zh or en (default: from the locale)")

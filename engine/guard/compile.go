@@ -24,15 +24,20 @@ type plan struct {
 	fields  []string
 	periods []int
 	timeDim int
-	eng     *Engine // for the SQL of derived dimensions
+	eng     *Engine  // for the SQL of derived dimensions
+	derived []string // the derived dimensions the plan uses
 }
 
-// column is the SQL of a single-valued dimension's value in a record:
-// its column, or a derived dimension's expression.
+// column is the SQL of a single-valued dimension's value in a record. A
+// derived dimension is a column too, added to the table the first time
+// a plan that uses it runs (Engine.ensure).
 func (p *plan) column(name string) string {
 	if p.eng != nil {
-		if s, ok := p.eng.segmentation(name); ok {
-			return segmentSQL(s, p)
+		if _, ok := p.eng.segmentation(name); ok {
+			if !slices.Contains(p.derived, name) {
+				p.derived = append(p.derived, name)
+			}
+			return "t." + quote(name) + "::VARCHAR"
 		}
 	}
 	return "t." + quote(name)
@@ -293,10 +298,11 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 		cols = []string{"1 AS one"} // a total of the count measure needs no column
 	}
 
-	from[0] = quote(inv.Table) + " AS t"
+	src := quote(inv.Table)
+	from[0] = src + " AS t"
 	switch {
 	case len(base) > 0 && len(from) > 1:
-		from[0] = fmt.Sprintf("(SELECT * FROM %s AS t WHERE %s) AS t", quote(inv.Table), strings.Join(base, " AND "))
+		from[0] = fmt.Sprintf("(SELECT * FROM %s AS t WHERE %s) AS t", src, strings.Join(base, " AND "))
 	case len(base) > 0:
 		where = append(base, where...) // no unnest: a plain filter is pushed down
 	}

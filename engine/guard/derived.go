@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strconv"
@@ -95,38 +96,167 @@ func (e *Engine) knowSegments(q slice.Query) error {
 	return nil
 }
 
-// segmentSQL is the expression of a record's segment: the name of the
-// segment with the lowest score (the first of equal ones). Values go in
-// as parameters; weights are numbers, written out exactly.
-func segmentSQL(s slice.Segmentation, p *plan) string {
-	num := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
-	scores := make([]string, len(s.Values))
-	for i := range s.Values {
-		parts := []string{num(s.Bias[i])}
-		for _, t := range s.Terms {
-			vals := make([]string, 0, len(t.Weights))
-			for v := range t.Weights {
-				vals = append(vals, v)
-			}
-			slices.Sort(vals)
-			var c strings.Builder
-			for _, v := range vals {
-				if w := t.Weights[v][i]; w != 0 {
-					fmt.Fprintf(&c, " WHEN %s THEN %s", p.param(v), num(w))
+// ensure adds the derived dimensions names to the table, those not
+// added yet: a column of the segments' names, worked out once, so that a
+// slice by segment costs what a slice by any dimension does. The data's
+// own columns are never changed.
+func (e *Engine) ensure(ctx context.Context, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	e.matMu.Lock()
+	defer e.matMu.Unlock()
+	table := quote(e.Inventory().Table)
+	for _, name := range names {
+		if e.made[name] {
+			continue
+		}
+		s, ok := e.segmentation(name)
+		if !ok {
+			return fmt.Errorf("the release history names segment dimension %s, whose definition is missing", name)
+		}
+		labels := make([]string, len(s.Values))
+		for i, v := range s.Values {
+			labels[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
+		}
+		p := &plan{eng: e}
+		src := segmentSource(p, table, []string{name})
+		for _, stmt := range []struct {
+			sql  string
+			args []any
+		}{
+			{fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s ENUM(%s)", table, quote(name), strings.Join(labels, ", ")), nil},
+			{fmt.Sprintf("UPDATE %s AS t SET %s = s.__v0 FROM %s AS s WHERE t.rowid = s.rowid", table, quote(name), src), p.args},
+		} {
+			rows, err := e.db.QueryContext(ctx, stmt.sql, stmt.args...)
+			if err == nil {
+				for rows.Next() { // the statement runs as its result is read
 				}
+				err = rows.Err()
+				rows.Close()
 			}
-			if c.Len() == 0 {
-				continue
-			}
-			f, _ := p.eng.Inventory().Field(t.Dim)
-			if f.Role == inventory.MultiDimension {
-				parts = append(parts, fmt.Sprintf("coalesce(list_sum(list_transform(t.%s, lambda x: CASE x%s ELSE 0 END)), 0)", quote(t.Dim), c.String()))
-			} else {
-				parts = append(parts, fmt.Sprintf("CASE t.%s%s ELSE 0 END", quote(t.Dim), c.String()))
+			if err != nil {
+				return fmt.Errorf("work out segments of %s: %w", name, err)
 			}
 		}
-		scores[i] = "(" + strings.Join(parts, " + ") + ")::DOUBLE"
+		e.made[name] = true
 	}
-	return fmt.Sprintf("list_transform([[%s]], lambda l: [%s][list_position(l, list_min(l))])[1]",
-		strings.Join(scores, ", "), p.params(s.Values))
+	return nil
+}
+
+// segmentSource is the records of table with the segment of each
+// derived dimension names[j] as column __v{j}, and rowid. A segment is worked out in three projections, each
+// a few cheap vector operations per record: each term's value as a
+// number (a multi-valued term's list as a bit mask), each segment's
+// score, then the first segment of lowest score. Values go in as
+// parameters; weights are numbers, written out exactly.
+func segmentSource(p *plan, table string, names []string) string {
+	// Exponent form: DuckDB reads a plain decimal literal as a DECIMAL,
+	// whose arithmetic is many times slower than a DOUBLE's.
+	num := func(x float64) string { return strconv.FormatFloat(x, 'e', -1, 64) }
+	var codes, scores, picks []string
+	for j, name := range names {
+		s, _ := p.eng.segmentation(name)
+		terms := make([]string, len(s.Values)) // each segment's score
+		for i := range terms {
+			terms[i] = num(s.Bias[i])
+		}
+		for d, t := range s.Terms {
+			vals := make([]string, 0, len(t.Weights))
+			for v, ws := range t.Weights {
+				if slices.ContainsFunc(ws, func(w float64) bool { return w != 0 }) {
+					vals = append(vals, v)
+				}
+			}
+			if len(vals) == 0 {
+				continue
+			}
+			slices.Sort(vals)
+			code := fmt.Sprintf("__c%d_%d", j, d)
+			f, _ := p.eng.Inventory().Field(t.Dim)
+			multi := f.Role == inventory.MultiDimension
+			var c strings.Builder
+			for b, v := range vals {
+				n := int64(b)
+				if multi {
+					n = 1 << (b % 62)
+				}
+				fmt.Fprintf(&c, " WHEN %s THEN %d", p.param(v), n)
+			}
+			if multi && len(vals) > 62 {
+				// More values than bits: one mask per 62 values.
+				for lo := 0; lo < len(vals); lo += 62 {
+					part := vals[lo:min(lo+62, len(vals))]
+					var pc strings.Builder
+					for b, v := range part {
+						fmt.Fprintf(&pc, " WHEN %s THEN %d", p.param(v), int64(1)<<b)
+					}
+					pcode := fmt.Sprintf("%s_%d", code, lo)
+					codes = append(codes, fmt.Sprintf("coalesce(list_sum(list_transform(t.%s, lambda x: CASE x%s ELSE 0 END)), 0)::BIGINT AS %s", quote(t.Dim), pc.String(), pcode))
+					for i := range terms {
+						for b, v := range part {
+							if w := t.Weights[v][i]; w != 0 {
+								terms[i] += fmt.Sprintf(" + ((%s >> %d) & 1) * %s", pcode, b, num(w))
+							}
+						}
+					}
+				}
+				continue
+			}
+			if multi {
+				codes = append(codes, fmt.Sprintf("coalesce(list_sum(list_transform(t.%s, lambda x: CASE x%s ELSE 0 END)), 0)::BIGINT AS %s", quote(t.Dim), c.String(), code))
+			} else {
+				codes = append(codes, fmt.Sprintf("CASE t.%s%s ELSE -1 END AS %s", quote(t.Dim), c.String(), code))
+			}
+			for i := range terms {
+				if multi {
+					for b, v := range vals {
+						if w := t.Weights[v][i]; w != 0 {
+							terms[i] += fmt.Sprintf(" + ((%s >> %d) & 1) * %s", code, b, num(w))
+						}
+					}
+					continue
+				}
+				var cw strings.Builder
+				for b, v := range vals {
+					if w := t.Weights[v][i]; w != 0 {
+						fmt.Fprintf(&cw, " WHEN %d THEN %s", b, num(w))
+					}
+				}
+				if cw.Len() > 0 {
+					terms[i] += fmt.Sprintf(" + CASE %s%s ELSE 0 END", code, cw.String())
+				}
+			}
+		}
+		score := func(i int) string { return fmt.Sprintf("__s%d_%d", j, i) }
+		for i, t := range terms {
+			scores = append(scores, fmt.Sprintf("(%s)::DOUBLE AS %s", t, score(i)))
+		}
+		var pick strings.Builder
+		pick.WriteString("CASE")
+		for i := range s.Values {
+			var conds []string
+			for o := range s.Values {
+				switch {
+				case o < i:
+					conds = append(conds, score(i)+" < "+score(o))
+				case o > i:
+					conds = append(conds, score(i)+" <= "+score(o))
+				}
+			}
+			fmt.Fprintf(&pick, " WHEN %s THEN %s", strings.Join(conds, " AND "), p.param(s.Values[i]))
+		}
+		fmt.Fprintf(&pick, " END AS __v%d", j)
+		picks = append(picks, pick.String())
+	}
+	src := fmt.Sprintf("(SELECT *, rowid AS rowid%s FROM %s AS t)", prefixed(codes), table)
+	src = fmt.Sprintf("(SELECT *%s FROM %s AS t)", prefixed(scores), src)
+	return fmt.Sprintf("(SELECT *%s FROM %s AS t)", prefixed(picks), src)
+}
+
+func prefixed(cols []string) string {
+	if len(cols) == 0 {
+		return ""
+	}
+	return ", " + strings.Join(cols, ", ")
 }

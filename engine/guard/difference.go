@@ -379,6 +379,9 @@ func (e *Engine) counted(ctx context.Context, pairs [][2]Entry) ([]int64, error)
 			fmt.Fprintf(&b, "coalesce(%s FILTER (WHERE %s), 0)::BIGINT", count, differ)
 		}
 		fmt.Fprintf(&b, " FROM %s AS t", quote(inv.Table))
+		if err := e.ensure(ctx, pl.derived); err != nil {
+			return nil, err
+		}
 		rows, err := e.db.QueryContext(ctx, b.String(), pl.args...)
 		if err != nil {
 			return nil, fmt.Errorf("check differences: %w", err)

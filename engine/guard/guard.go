@@ -62,6 +62,9 @@ type Engine struct {
 	inv  *inventory.Inventory
 	defs map[string]slice.Segmentation // derived dimensions, by name
 
+	matMu sync.Mutex
+	made  map[string]bool // derived dimensions added to the table
+
 	mu    sync.Mutex // one release at a time: check, then record
 	hist  History
 	known []Entry          // released and protected populations, by People
@@ -91,7 +94,7 @@ func New(db Querier, inv *inventory.Inventory, columns map[string]string, k int)
 			return nil, fmt.Errorf("data does not match inventory: column %q is %s, inventory says %s", f.Name, typ, f.Type)
 		}
 	}
-	e := &Engine{db: db, inv: inv, k: k, defs: map[string]slice.Segmentation{}}
+	e := &Engine{db: db, inv: inv, k: k, defs: map[string]slice.Segmentation{}, made: map[string]bool{}}
 	e.UseHistory(&Memory{})
 	return e, nil
 }
@@ -284,6 +287,9 @@ func mustMeasure(inv *inventory.Inventory, name string) inventory.MeasureDef {
 
 // fetch runs the cells' SQL.
 func (e *Engine) fetch(ctx context.Context, p *plan) ([]*cell, error) {
+	if err := e.ensure(ctx, p.derived); err != nil {
+		return nil, err
+	}
 	rows, err := e.db.QueryContext(ctx, p.sql, p.args...)
 	if err != nil {
 		return nil, fmt.Errorf("run slice: %w", err)

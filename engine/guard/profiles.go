@@ -97,6 +97,9 @@ func (e *Engine) Profiles(ctx context.Context, q slice.ProfileQuery) ([]slice.Pr
 		sql += " WHERE " + strings.Join(where, " AND ")
 	}
 	sql += fmt.Sprintf(" GROUP BY ALL LIMIT %d", MaxProfiles+1)
+	if err := e.ensure(ctx, p.derived); err != nil {
+		return nil, err
+	}
 	rows, err := e.db.QueryContext(ctx, sql, p.args...)
 	if err != nil {
 		return nil, fmt.Errorf("profiles: %w", err)
