@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -45,10 +46,34 @@ func TestAnalyse(t *testing.T) {
 		t.Fatalf("lift CSV (exit %d):\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
+	r = personaEnv(t, env, "analyse", "segments", lic.pkg, "--k", "4", "--lang", "en")
+	if r.code != 0 || !strings.Contains(r.stdout, "Segmentation: 4 segments") || !strings.Contains(r.stdout, "over-indexes (index)") {
+		t.Fatalf("segments table (exit %d):\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	seg := regexp.MustCompile(`segment_[0-9a-f]+`).FindString(r.stdout)
+	// In a later session the segments are a dimension like any other.
+	r = personaEnv(t, env, "query", lic.pkg, "--by", "help")
+	if !strings.Contains(r.stdout, seg) {
+		t.Fatalf("--by help does not list %s:\n%s%s", seg, r.stdout, r.stderr)
+	}
+	r = personaEnv(t, env, "query", lic.pkg, "--by", seg+",age_band", "--format", "csv")
+	if lines := strings.Split(strings.TrimSpace(r.stdout), "\n"); r.code != 0 || len(lines) < 4*6 || !strings.Contains(r.stdout, "S1,18-24") {
+		t.Fatalf("query by %s (exit %d):\n%s%s", seg, r.code, r.stdout, r.stderr)
+	}
+
+	r = personaEnv(t, env, "analyse", "classify", lic.pkg, "--target", "purchase_frequency=高频(12-35单/年),超高频(≥36单/年)", "--depth", "3", "--lang", "zh")
+	if r.code != 0 || !strings.Contains(r.stdout, "会员等级") || !strings.Contains(r.stdout, "AUC") {
+		t.Fatalf("classify table (exit %d):\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
 	for _, c := range []struct {
 		args []string
 		want string
 	}{
+		{[]string{"classify", lic.pkg}, "--target is missing"},
+		{[]string{"classify", lic.pkg, "--target", "gender"}, `"gender"`},
+		{[]string{"segments", lic.pkg, "--dims", "monthly_gmv"}, `"monthly_gmv" is a measure field`},
+		{[]string{"segments", lic.pkg, "--k", "1"}, "1 segments: choose between 2 and 20"},
 		{[]string{"rules", lic.pkg, "--dim", "province"}, `"province" is not a multi-valued dimension`},
 		{[]string{"rules", lic.pkg, "--min-confidence", "2"}, "minimum confidence 2 is not between 0 and 1"},
 		{[]string{"rules", lic.pkg, "--format", "xml"}, `unknown format "xml"`},
@@ -64,7 +89,7 @@ func TestAnalyse(t *testing.T) {
 	}
 
 	show := personaEnv(t, env, "log", "show", "--licence", lic.id, "--kind", "analysis", "--json")
-	for _, want := range []string{`"analysis": "rules"`, `"analysis": "lift"`, `"pairs_withheld"`, `"adjust": "member_level"`} {
+	for _, want := range []string{`"analysis": "segments"`, `"silhouette"`, `"analysis": "classify"`, `"tree_auc"`, `"analysis": "rules"`, `"analysis": "lift"`, `"pairs_withheld"`, `"adjust": "member_level"`} {
 		if !strings.Contains(show.stdout, want) {
 			t.Errorf("usage log lacks %s:\n%s", want, show.stdout)
 		}
@@ -90,7 +115,7 @@ func TestAnalysesInTmux(t *testing.T) {
 	tm.run("send-keys", "q")
 	tm.waitExit()
 	r := personaEnv(t, []string{"PERSONA_HOME=" + ws}, "log", "show", "--licence", lic.id, "--kind", "analysis", "--json")
-	for _, want := range []string{`"analysis": "rules"`, `"analysis": "lift"`, `"source": "tui"`} {
+	for _, want := range []string{`"analysis": "segments"`, `"silhouette"`, `"analysis": "classify"`, `"tree_auc"`, `"analysis": "rules"`, `"analysis": "lift"`, `"source": "tui"`} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("usage log lacks %s:\n%s", want, r.stdout)
 		}

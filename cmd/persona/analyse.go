@@ -30,7 +30,7 @@ segment's traits, a tree leaf's people) or a figure over the whole
 population (a silhouette, an AUC). Each run is recorded in the licence's
 usage log, with each slice it asked for.`,
 	}
-	cmd.AddCommand(newSegmentsCmd(), newRulesCmd(), newLiftCmd())
+	cmd.AddCommand(newSegmentsCmd(), newRulesCmd(), newClassifyCmd(), newLiftCmd())
 	return cmd
 }
 
@@ -287,6 +287,73 @@ withheld like any other group.`,
 	f.IntVar(&opt.K, "k", 0, "number of segments, 2–20 (default: chosen by the silhouette)")
 	f.IntVar(&opt.MinK, "min-k", 2, "fewest segments tried")
 	f.IntVar(&opt.MaxK, "max-k", 8, "most segments tried")
+	f.StringArrayVar(&where, "where", nil, "the population: DIM=V1,V2 (repeatable)")
+	f.StringVar(&format, "format", "table", "output format: table, csv or json")
+	f.StringVar(&langFlag, "lang", "", "labels in zh or en (default: from the locale)")
+	return cmd
+}
+
+func newClassifyCmd() *cobra.Command {
+	var (
+		src      source
+		opt      analysis.ClassifyOptions
+		features []string
+		where    []string
+		format   string
+		langFlag string
+	)
+	cmd := &cobra.Command{
+		Use:   "classify PKG --target TARGET",
+		Short: "Predict a target from the dimensions: a decision tree and a logistic regression",
+		Long: `Predict who meets a target — a yes/no field such as campaign_converted, or
+some values of a dimension such as purchase_frequency=高频(12-35单/年),超高频(≥36单/年)
+— from the other dimensions, with an interpretable decision tree and a
+logistic regression.
+
+Both are fitted on four fifths of the people and scored on the fifth left
+out (the same people each time): accuracy, AUC, and the accuracy of always
+guessing the commoner answer, for comparison. Feature importance: the
+tree's share of its Gini decrease, and the holdout AUC the regression loses
+without the feature.
+
+The tree's leaves read as rules in words. Each holds at least --min-leaf
+people (never fewer than k) when fitted, and its people and rate over the
+whole population are guarded slices: a leaf the guard withholds says so.
+Levels held by fewer than k people get no coefficient of their own.`,
+		Example: `  persona analyse classify brand.persona --target campaign_converted
+  persona analyse classify brand.persona --target 'purchase_frequency=高频(12-35单/年),超高频(≥36单/年)' --depth 3
+  persona analyse classify brand.persona --target campaign_converted --features member_level,categories --format json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			src.path = args[0]
+			lg, err := langAndFormat(langFlag, format)
+			if err != nil {
+				return err
+			}
+			if opt.Target == "" {
+				return withHint(fmt.Errorf("--target is missing"), "e.g. --target campaign_converted, or --target DIM=VALUE[,VALUE…]")
+			}
+			if opt.Filters, err = parseWhere(where); err != nil {
+				return err
+			}
+			opt.Features = features
+			rec := map[string]any{"analysis": "classify", "target": opt.Target, "features": opt.Features, "depth": opt.MaxDepth,
+				"min_leaf": opt.MinLeaf, "where": opt.Filters}
+			return analyse(cmd, &src, format, rec, func(r analysis.Runner) (output, map[string]any, error) {
+				res, err := analysis.Classify(cmd.Context(), r, opt)
+				if err != nil {
+					return nil, nil, err
+				}
+				return res, map[string]any{"leaves": len(res.Tree.Leaves), "tree_auc": res.TreeMetrics.AUC, "logistic_auc": res.LogisticMetrics.AUC}, nil
+			}, func(res output) error { return res.(*analysis.Classification).WriteTable(cmd.OutOrStdout(), lg) })
+		},
+	}
+	src.flags(cmd.Flags())
+	f := cmd.Flags()
+	f.StringVar(&opt.Target, "target", "", "what to predict: a yes/no field, or DIM=V1,V2")
+	f.StringSliceVar(&features, "features", nil, "dimensions to predict from (default: those with few values, and the lists)")
+	f.IntVar(&opt.MaxDepth, "depth", analysis.DefaultTreeDepth, "the tree's depth, 1–6")
+	f.Int64Var(&opt.MinLeaf, "min-leaf", 0, "fewest people in a leaf (default: 1% of those fitted on; never below k)")
 	f.StringArrayVar(&where, "where", nil, "the population: DIM=V1,V2 (repeatable)")
 	f.StringVar(&format, "format", "table", "output format: table, csv or json")
 	f.StringVar(&langFlag, "lang", "", "labels in zh or en (default: from the locale)")

@@ -85,9 +85,8 @@ total, or with --by help to list them.`,
 				return err
 			}
 			defer o.Close()
-			ds := o.Dataset
 			if len(dims) == 1 && dims[0] == "help" {
-				return listNames(cmd, ds.Inventory, lg)
+				return listNames(cmd, o.slices("cli").Inventory(), lg)
 			}
 			res, err := o.slices("cli").Run(cmd.Context(), q)
 			switch {

@@ -52,6 +52,14 @@ func BenchmarkAnalyses(b *testing.B) {
 				_, err := analysis.CampaignLift(context.Background(), d.Slices, analysis.LiftOptions{By: "age_band", Adjust: "member_level", AdjustHolding: "categories=美妆"})
 				return err
 			}},
+			{"segments", func() error {
+				_, err := analysis.Segmentation(context.Background(), d.Slices, analysis.SegmentOptions{})
+				return err
+			}},
+			{"classify/conversion", func() error {
+				_, err := analysis.Classify(context.Background(), d.Slices, analysis.ClassifyOptions{Target: "campaign_converted"})
+				return err
+			}},
 		}
 		for _, x := range runs {
 			b.Run(fmt.Sprintf("%s/%dM", x.name, rows/1_000_000), func(b *testing.B) {

@@ -30,6 +30,13 @@ type SegmentOptions struct {
 	Progress func(done, total int)
 }
 
+// ModelSample is the most records a segmentation or classification is
+// fitted on: a larger data set is sampled (the same records each time).
+// A million people fix the models' parameters far more finely than the
+// shown figures need, and keep the profiles within guard.MaxProfiles.
+// What is shown about segments and leaves is counted over every record.
+const ModelSample = 1_000_000
+
 // DefaultSegmentDims are the dimensions a segmentation uses unless told
 // otherwise, those the inventory has: who people are, how they buy and
 // what they like.
@@ -136,7 +143,7 @@ func Segmentation(ctx context.Context, r Runner, opt SegmentOptions) (*Segments,
 		step++
 	}
 	progress()
-	profiles, err := r.Profiles(ctx, slice.ProfileQuery{Dims: opt.Dims, Filters: opt.Filters})
+	profiles, err := r.Profiles(ctx, slice.ProfileQuery{Dims: opt.Dims, Filters: opt.Filters, Sample: ModelSample})
 	if err != nil {
 		return nil, err
 	}

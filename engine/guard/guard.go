@@ -106,6 +106,13 @@ func (e *Engine) UseHistory(h History) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.hist, e.known, e.keys, e.inter = h, nil, map[string]Entry{}, map[[2]string]int64{}
+	// Read what it holds now, so that Inventory lists the segment
+	// dimensions derived in earlier sessions. A history that cannot be
+	// read fails the first Run, which reads it again.
+	if fresh, err := h.Lock(); err == nil {
+		e.learn(fresh)
+		h.Unlock()
+	}
 }
 
 // Inventory returns the engine's inventory.

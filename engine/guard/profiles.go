@@ -72,6 +72,9 @@ func (e *Engine) Profiles(ctx context.Context, q slice.ProfileQuery) ([]slice.Pr
 		fold = fmt.Sprintf("(hash(t.rowid) %% %d)::INTEGER", q.Folds)
 	}
 	var where []string
+	if q.Sample > 0 && inv.Records > q.Sample {
+		where = append(where, fmt.Sprintf("hash(t.rowid, 'sample') %% 1000000 < %d", max(1, q.Sample*1_000_000/inv.Records)))
+	}
 	names := make([]string, 0, len(q.Filters))
 	for name := range q.Filters {
 		names = append(names, name)

@@ -130,6 +130,10 @@ type ProfileQuery struct {
 	Target  string
 	Filters map[string][]string
 	Folds   int // 0: no folds
+	// Sample, when above 0, fits the model on about this many records,
+	// drawn by a hash of their position (the same ones every time),
+	// when the data set holds more.
+	Sample int64
 }
 
 // Profile is one group of a ProfileQuery's answer.
