@@ -422,6 +422,9 @@ func encode(dims []inventory.Field, profiles []slice.Profile) *space {
 		pt.nz = slices.Compact(pt.nz)
 		sp.points = append(sp.points, pt)
 	}
+	// Profiles come in no set order; the seeding draws by position, so
+	// sort them for the same segments every run.
+	slices.SortFunc(sp.points, func(a, b sparsePt) int { return slices.Compare(a.nz, b.nz) })
 	return sp
 }
 
