@@ -100,6 +100,35 @@ func analyse(cmd *cobra.Command, src *source, format string, rec map[string]any,
 	return table(res)
 }
 
+// analyseFlags are the flags every analysis takes: the package, the
+// population, the output format and the language.
+type analyseFlags struct {
+	src      source
+	where    []string
+	format   string
+	langFlag string
+}
+
+func (a *analyseFlags) add(cmd *cobra.Command) {
+	a.src.flags(cmd.Flags())
+	f := cmd.Flags()
+	f.StringArrayVar(&a.where, "where", nil, "the population: DIM=V1,V2 (repeatable)")
+	f.StringVar(&a.format, "format", "table", "output format: table, csv or json")
+	f.StringVar(&a.langFlag, "lang", "", "labels in zh or en (default: from the locale)")
+}
+
+// prepare checks the flags before the package is opened: the language,
+// and the population's filters.
+func (a *analyseFlags) prepare(args []string) (string, map[string][]string, error) {
+	a.src.path = args[0]
+	lg, err := langAndFormat(a.langFlag, a.format)
+	if err != nil {
+		return "", nil, err
+	}
+	filters, err := parseWhere(a.where)
+	return lg, filters, err
+}
+
 // langAndFormat checks --lang and --format, and returns the language.
 func langAndFormat(langFlag, format string) (string, error) {
 	if format != "table" && format != "csv" && format != "json" {
@@ -110,12 +139,9 @@ func langAndFormat(langFlag, format string) (string, error) {
 
 func newRulesCmd() *cobra.Command {
 	var (
-		src      source
-		opt      analysis.RulesOptions
-		where    []string
-		top      int
-		format   string
-		langFlag string
+		fl  analyseFlags
+		opt analysis.RulesOptions
+		top int
 	)
 	cmd := &cobra.Command{
 		Use:   "rules PKG --dim DIM",
@@ -134,20 +160,17 @@ the licence's k.`,
   persona analyse rules brand.persona --dim categories --where gender=女`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			src.path = args[0]
-			lg, err := langAndFormat(langFlag, format)
+			lg, filters, err := fl.prepare(args)
 			if err != nil {
 				return err
 			}
+			opt.Filters = filters
 			if top < 0 || opt.MinSupport < 0 {
 				return withHint(fmt.Errorf("--top and --min-support must not be negative"), "e.g. --top 20 --min-support 100")
 			}
-			if opt.Filters, err = parseWhere(where); err != nil {
-				return err
-			}
 			rec := map[string]any{"analysis": "rules", "dim": opt.Dim, "where": opt.Filters, "min_support": opt.MinSupport,
 				"min_confidence": opt.MinConfidence}
-			return analyse(cmd, &src, format, rec, func(r analysis.Runner) (output, map[string]any, error) {
+			return analyse(cmd, &fl.src, fl.format, rec, func(r analysis.Runner) (output, map[string]any, error) {
 				res, err := analysis.AssociationRules(cmd.Context(), r, opt)
 				if err != nil {
 					return nil, nil, err
@@ -156,24 +179,18 @@ the licence's k.`,
 			}, func(res output) error { return res.(*analysis.Rules).WriteTable(cmd.OutOrStdout(), lg, top) })
 		},
 	}
-	src.flags(cmd.Flags())
+	fl.add(cmd)
 	cmd.Flags().StringVar(&opt.Dim, "dim", "categories", "a multi-valued dimension: its values are the items")
 	cmd.Flags().Int64Var(&opt.MinSupport, "min-support", 0, "fewest people a rule rests on (never below k)")
 	cmd.Flags().Float64Var(&opt.MinConfidence, "min-confidence", 0, "lowest confidence shown, 0–1")
-	cmd.Flags().StringArrayVar(&where, "where", nil, "the population: DIM=V1,V2 (repeatable)")
 	cmd.Flags().IntVar(&top, "top", 0, "in the table, the N rules of highest lift (0: all)")
-	cmd.Flags().StringVar(&format, "format", "table", "output format: table, csv or json")
-	cmd.Flags().StringVar(&langFlag, "lang", "", "labels in zh or en (default: from the locale)")
 	return cmd
 }
 
 func newLiftCmd() *cobra.Command {
 	var (
-		src      source
-		opt      analysis.LiftOptions
-		where    []string
-		format   string
-		langFlag string
+		fl  analyseFlags
+		opt analysis.LiftOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "lift PKG",
@@ -196,16 +213,13 @@ interval: the guard releases means, not spreads.`,
   persona analyse lift brand.persona --by province --format csv`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			src.path = args[0]
-			lg, err := langAndFormat(langFlag, format)
+			lg, filters, err := fl.prepare(args)
 			if err != nil {
 				return err
 			}
-			if opt.Filters, err = parseWhere(where); err != nil {
-				return err
-			}
+			opt.Filters = filters
 			rec := map[string]any{"analysis": "lift", "options": opt}
-			return analyse(cmd, &src, format, rec, func(r analysis.Runner) (output, map[string]any, error) {
+			return analyse(cmd, &fl.src, fl.format, rec, func(r analysis.Runner) (output, map[string]any, error) {
 				res, err := analysis.CampaignLift(cmd.Context(), r, opt)
 				if err != nil {
 					return nil, nil, err
@@ -214,7 +228,7 @@ interval: the guard releases means, not spreads.`,
 			}, func(res output) error { return res.(*analysis.Lift).WriteTable(cmd.OutOrStdout(), lg) })
 		},
 	}
-	src.flags(cmd.Flags())
+	fl.add(cmd)
 	f := cmd.Flags()
 	f.StringVar(&opt.Exposure, "exposure", "", "the dimension saying who was exposed (default: the one named so)")
 	f.StringVar(&opt.Exposed, "exposed", "", "its value for the exposed (default: its second value)")
@@ -225,20 +239,14 @@ interval: the guard releases means, not spreads.`,
 	f.StringVar(&opt.Adjust, "adjust", "", "compare within each value of this dimension")
 	f.StringVar(&opt.AdjustHolding, "adjust-holding", "", "and within holders of DIM=VALUE and the others")
 	f.Float64Var(&opt.Level, "level", 0.95, "confidence level of the intervals")
-	f.StringArrayVar(&where, "where", nil, "the population: DIM=V1,V2 (repeatable)")
-	f.StringVar(&format, "format", "table", "output format: table, csv or json")
-	f.StringVar(&langFlag, "lang", "", "labels in zh or en (default: from the locale)")
 	return cmd
 }
 
 func newSegmentsCmd() *cobra.Command {
 	var (
-		src      source
-		opt      analysis.SegmentOptions
-		dims     []string
-		where    []string
-		format   string
-		langFlag string
+		fl   analyseFlags
+		opt  analysis.SegmentOptions
+		dims []string
 	)
 	cmd := &cobra.Command{
 		Use:   "segments PKG",
@@ -262,17 +270,14 @@ withheld like any other group.`,
   persona analyse segments brand.persona --where region=华东 --format json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			src.path = args[0]
-			lg, err := langAndFormat(langFlag, format)
+			lg, filters, err := fl.prepare(args)
 			if err != nil {
 				return err
 			}
-			if opt.Filters, err = parseWhere(where); err != nil {
-				return err
-			}
+			opt.Filters = filters
 			opt.Dims = dims
 			rec := map[string]any{"analysis": "segments", "dims": opt.Dims, "k": opt.K, "min_k": opt.MinK, "max_k": opt.MaxK, "where": opt.Filters}
-			return analyse(cmd, &src, format, rec, func(r analysis.Runner) (output, map[string]any, error) {
+			return analyse(cmd, &fl.src, fl.format, rec, func(r analysis.Runner) (output, map[string]any, error) {
 				res, err := analysis.Segmentation(cmd.Context(), r, opt)
 				if err != nil {
 					return nil, nil, err
@@ -281,26 +286,20 @@ withheld like any other group.`,
 			}, func(res output) error { return res.(*analysis.Segments).WriteTable(cmd.OutOrStdout(), lg) })
 		},
 	}
-	src.flags(cmd.Flags())
+	fl.add(cmd)
 	f := cmd.Flags()
 	f.StringSliceVar(&dims, "dims", nil, "dimensions to segment by (default: "+strings.Join(analysis.DefaultSegmentDims, ",")+")")
 	f.IntVar(&opt.K, "k", 0, "number of segments, 2–20 (default: chosen by the silhouette)")
 	f.IntVar(&opt.MinK, "min-k", 2, "fewest segments tried")
 	f.IntVar(&opt.MaxK, "max-k", 8, "most segments tried")
-	f.StringArrayVar(&where, "where", nil, "the population: DIM=V1,V2 (repeatable)")
-	f.StringVar(&format, "format", "table", "output format: table, csv or json")
-	f.StringVar(&langFlag, "lang", "", "labels in zh or en (default: from the locale)")
 	return cmd
 }
 
 func newClassifyCmd() *cobra.Command {
 	var (
-		src      source
+		fl       analyseFlags
 		opt      analysis.ClassifyOptions
 		features []string
-		where    []string
-		format   string
-		langFlag string
 	)
 	cmd := &cobra.Command{
 		Use:   "classify PKG --target TARGET",
@@ -325,21 +324,18 @@ Levels held by fewer than k people get no coefficient of their own.`,
   persona analyse classify brand.persona --target campaign_converted --features member_level,categories --format json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			src.path = args[0]
-			lg, err := langAndFormat(langFlag, format)
+			lg, filters, err := fl.prepare(args)
 			if err != nil {
 				return err
 			}
+			opt.Filters = filters
 			if opt.Target == "" {
 				return withHint(fmt.Errorf("--target is missing"), "e.g. --target campaign_converted, or --target DIM=VALUE[,VALUE…]")
-			}
-			if opt.Filters, err = parseWhere(where); err != nil {
-				return err
 			}
 			opt.Features = features
 			rec := map[string]any{"analysis": "classify", "target": opt.Target, "features": opt.Features, "depth": opt.MaxDepth,
 				"min_leaf": opt.MinLeaf, "where": opt.Filters}
-			return analyse(cmd, &src, format, rec, func(r analysis.Runner) (output, map[string]any, error) {
+			return analyse(cmd, &fl.src, fl.format, rec, func(r analysis.Runner) (output, map[string]any, error) {
 				res, err := analysis.Classify(cmd.Context(), r, opt)
 				if err != nil {
 					return nil, nil, err
@@ -348,14 +344,11 @@ Levels held by fewer than k people get no coefficient of their own.`,
 			}, func(res output) error { return res.(*analysis.Classification).WriteTable(cmd.OutOrStdout(), lg) })
 		},
 	}
-	src.flags(cmd.Flags())
+	fl.add(cmd)
 	f := cmd.Flags()
 	f.StringVar(&opt.Target, "target", "", "what to predict: a yes/no field, or DIM=V1,V2")
 	f.StringSliceVar(&features, "features", nil, "dimensions to predict from (default: those with few values, and the lists)")
 	f.IntVar(&opt.MaxDepth, "depth", analysis.DefaultTreeDepth, "the tree's depth, 1–6")
 	f.Int64Var(&opt.MinLeaf, "min-leaf", 0, "fewest people in a leaf (default: 1% of those fitted on; never below k)")
-	f.StringArrayVar(&where, "where", nil, "the population: DIM=V1,V2 (repeatable)")
-	f.StringVar(&format, "format", "table", "output format: table, csv or json")
-	f.StringVar(&langFlag, "lang", "", "labels in zh or en (default: from the locale)")
 	return cmd
 }
