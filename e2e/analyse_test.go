@@ -115,7 +115,7 @@ func TestAnalysesInTmux(t *testing.T) {
 	tm.run("send-keys", "q")
 	tm.waitExit()
 	r := personaEnv(t, []string{"PERSONA_HOME=" + ws}, "log", "show", "--licence", lic.id, "--kind", "analysis", "--json")
-	for _, want := range []string{`"analysis": "segments"`, `"silhouette"`, `"analysis": "classify"`, `"tree_auc"`, `"analysis": "rules"`, `"analysis": "lift"`, `"source": "tui"`} {
+	for _, want := range []string{`"analysis": "rules"`, `"analysis": "lift"`, `"source": "tui"`} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("usage log lacks %s:\n%s", want, r.stdout)
 		}
