@@ -144,3 +144,73 @@ func TestProfiles(t *testing.T) {
 		}
 	}
 }
+
+// Segments defined to single out a small group do not reveal it: neither
+// a segment that is the group, nor two segmentations that differ by it,
+// in one session or across two.
+func TestSegmentAttacks(t *testing.T) {
+	ds := attackData(t)
+	P, L, n := small(t, ds.Store(), "province", "member_level")
+	t.Logf("secret group: %s × %s, %d people (k=%d)", P, L, n, attackK)
+	people := func(res *slice.Result, key string) (int64, bool) {
+		for _, r := range res.Rows {
+			if r.Keys[0] == key {
+				return r.People, !r.Suppressed
+			}
+		}
+		return 0, true // nobody
+	}
+
+	// A segment that is exactly the group, against the known total.
+	g := newGuarded(t, ds)
+	total := g.run(slice.Query{Measure: "people"}).Rows[0].People
+	isolate := slice.Segmentation{Label: inventory.Label{EN: "isolate"}, Values: []string{"rest", "group"}, Bias: []float64{0, 2},
+		Terms: []slice.SegmentTerm{
+			{Dim: "province", Weights: map[string][]float64{P: {0, -1}}},
+			{Dim: "member_level", Weights: map[string][]float64{L: {0, -1.5}}},
+		}}
+	f, err := g.e.Derive(isolate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := g.run(slice.Query{Dims: []string{f.Name}, Measure: "people"})
+	if v, shown := people(res, "group"); shown && v > 0 {
+		t.Errorf("the isolating segment shows %d people", v)
+	}
+	if v, shown := people(res, "rest"); shown && total-v == int64(n) {
+		t.Errorf("total %d less the rest %d gives the group away", total, v)
+	}
+
+	// Two segmentations whose first segments differ by the group: the
+	// province, and the province without the level.
+	for _, sessions := range []int{1, 2} {
+		g := newGuarded(t, ds)
+		province := slice.Segmentation{Label: inventory.Label{EN: "province"}, Values: []string{"in", "out"}, Bias: []float64{0.5, 0},
+			Terms: []slice.SegmentTerm{{Dim: "province", Weights: map[string][]float64{P: {-1, 0}}}}}
+		without := slice.Segmentation{Label: inventory.Label{EN: "without"}, Values: []string{"in", "out"}, Bias: []float64{0.5, 0},
+			Terms: []slice.SegmentTerm{
+				{Dim: "province", Weights: map[string][]float64{P: {-1, 0}}},
+				{Dim: "member_level", Weights: map[string][]float64{L: {5, 0}}},
+			}}
+		fa, err := g.e.Derive(province)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, aShown := people(g.run(slice.Query{Dims: []string{fa.Name}, Measure: "people"}), "in")
+		if sessions == 2 {
+			g.next()
+		}
+		fb, err := g.e.Derive(without)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, bShown := people(g.run(slice.Query{Dims: []string{fb.Name}, Measure: "people"}), "in")
+		t.Logf("%d session(s): province %d (shown %v), without the level %d (shown %v)", sessions, a, aShown, b, bShown)
+		if !aShown && !bShown {
+			t.Errorf("%d session(s): both withheld; the test shows nothing", sessions)
+		}
+		if aShown && bShown && a-b == int64(n) {
+			t.Errorf("%d session(s): %d − %d gives the group of %d away", sessions, a, b, n)
+		}
+	}
+}
