@@ -56,6 +56,11 @@ func TestAnalyse(t *testing.T) {
 	if !strings.Contains(r.stdout, seg) {
 		t.Fatalf("--by help does not list %s:\n%s%s", seg, r.stdout, r.stderr)
 	}
+	// Campaign lift by segment.
+	r = personaEnv(t, env, "analyse", "lift", lic.pkg, "--by", seg, "--format", "csv")
+	if r.code != 0 || !strings.Contains(r.stdout, "\nS1,") || !strings.Contains(r.stdout, "\nS4,") {
+		t.Fatalf("lift by %s (exit %d):\n%s%s", seg, r.code, r.stdout, r.stderr)
+	}
 	r = personaEnv(t, env, "query", lic.pkg, "--by", seg+",age_band", "--format", "csv")
 	if lines := strings.Split(strings.TrimSpace(r.stdout), "\n"); r.code != 0 || len(lines) < 4*6 || !strings.Contains(r.stdout, "S1,18-24") {
 		t.Fatalf("query by %s (exit %d):\n%s%s", seg, r.code, r.stdout, r.stderr)
