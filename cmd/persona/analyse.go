@@ -282,7 +282,10 @@ withheld like any other group.`,
 				if err != nil {
 					return nil, nil, err
 				}
-				return res, map[string]any{"dimension": res.Field.Name, "segments": res.K, "silhouette": res.Choice().Silhouette}, nil
+				// The definition goes in the record, so the licensor can see
+				// what each segment is: weights per value, no records.
+				return res, map[string]any{"dimension": res.Field.Name, "segments": res.K, "silhouette": res.Choice().Silhouette,
+					"definition": res.Def}, nil
 			}, func(res output) error { return res.(*analysis.Segments).WriteTable(cmd.OutOrStdout(), lg) })
 		},
 	}
