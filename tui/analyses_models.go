@@ -229,7 +229,7 @@ func (s analysesScreen) classLines() []string {
 		labelW = max(labelW, lipgloss.Width(label(x.Feature)))
 		most = math.Max(most, x.Logistic)
 	}
-	labelW = min(labelW, 16)
+	labelW = min(labelW, max(12, s.width/5))
 	barW := max(4, min(30, (s.width-labelW-2-7-9-4)/2))
 	bar := func(share float64) string {
 		n := int(math.Round(math.Max(0, math.Min(1, share)) * float64(barW)))
