@@ -101,8 +101,9 @@ func TestAnalyse(t *testing.T) {
 	}
 }
 
-// The workbench's analyses screen runs both analyses on the package and
-// records them in the usage log.
+// The workbench's analyses screen runs its analyses on the package and
+// records them in the usage log; the segments it finds are a dimension
+// the slicer slices by.
 func TestAnalysesInTmux(t *testing.T) {
 	tm, ws := workbench(t, "--lock-after 0")
 	tm.run("send-keys", "A")
@@ -117,10 +118,17 @@ func TestAnalysesInTmux(t *testing.T) {
 	if !strings.Contains(lift, "everyone") || !strings.Contains(lift, "●") {
 		t.Errorf("lift screen:\n%s", lift)
 	}
+	tm.run("send-keys", "Tab")
+	segs := tm.waitFor(`↑ over-indexes · ↓ under-indexes`)
+	if !regexp.MustCompile(`Segments \(\d\) · `).MatchString(segs) || !strings.Contains(segs, "silhouette") || !strings.Contains(segs, "S1") {
+		t.Errorf("segments screen:\n%s", segs)
+	}
+	tm.run("send-keys", "Enter")
+	tm.waitFor(`People by Segments \(\d\)`)
 	tm.run("send-keys", "q")
 	tm.waitExit()
 	r := personaEnv(t, []string{"PERSONA_HOME=" + ws}, "log", "show", "--licence", lic.id, "--kind", "analysis", "--json")
-	for _, want := range []string{`"analysis": "rules"`, `"analysis": "lift"`, `"source": "tui"`} {
+	for _, want := range []string{`"analysis": "rules"`, `"analysis": "lift"`, `"analysis": "segments"`, `"silhouette"`, `"source": "tui"`} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("usage log lacks %s:\n%s", want, r.stdout)
 		}

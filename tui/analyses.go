@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -22,10 +23,12 @@ type OnAnalysis func(rec map[string]any)
 
 // analysisMsg carries an analysis's outcome; seq ties it to the run.
 type analysisMsg struct {
-	seq   int
-	rules *analysis.Rules
-	lift  *analysis.Lift
-	err   error
+	seq      int
+	rules    *analysis.Rules
+	lift     *analysis.Lift
+	segments *analysis.Segments
+	classes  *analysis.Classification
+	err      error
 }
 
 // analysisProgressMsg says how far a run is, and waits for the next.
@@ -35,30 +38,62 @@ type analysisProgressMsg struct {
 	next        <-chan analysisProgressMsg
 }
 
+// anTab is one of the screen's tabs, in the order tab steps through.
+type anTab int
+
+const (
+	tabRules anTab = iota
+	tabLift
+	tabSegments
+	tabClassify
+	anTabs // how many there are
+)
+
+// classTarget is a target the classify tab offers.
+type classTarget struct {
+	spec  string // as analysis.ClassifyOptions.Target takes it
+	label inventory.Label
+}
+
+// maxSegments is the most segments n offers; 0 stands for auto.
+const maxSegments = 8
+
 // analysesScreen runs the analyses on the open data: association rules
 // between the values of a multi-valued dimension (a ranked table and a
-// lift heatmap), and the campaign's lift by segment (an interval chart).
+// lift heatmap), the campaign's lift by segment (an interval chart), a
+// segmentation (whose segments become a dimension to slice by) and a
+// classification (a tree and a logistic regression side by side).
 // Every number comes from guarded slices, as everywhere else.
 type analysesScreen struct {
 	ctx     *shared
 	backend Backend
 	report  OnAnalysis
 
-	lift     bool // the lift tab, else rules
-	multi    []inventory.Field
-	single   []inventory.Field
-	itemDim  int // index into multi
-	by       int // index into single, -1: everyone only
-	adjust   int // index into single, -1: not adjusted
-	running  bool
-	cancel   context.CancelFunc
-	seq      int
-	done     int
-	total    int
-	rules    *analysis.Rules
-	result   *analysis.Lift
-	err      error
-	top      int // first rule shown
+	tab     anTab
+	multi   []inventory.Field
+	single  []inventory.Field
+	itemDim int // index into multi
+	by      int // index into single, -1: everyone only
+	adjust  int // index into single, -1: not adjusted
+	segK    int // segments asked for, 0: chosen by the silhouette
+	targets []classTarget
+	target  int // index into targets
+	running bool
+	cancel  context.CancelFunc
+	seq     int
+	done    int
+	total   int
+	rules   *analysis.Rules
+	result  *analysis.Lift
+	segs    *analysis.Segments
+	classes *analysis.Classification
+	err     error
+	top     int // first rule shown
+	segTop  int // first segment shown
+	clsTop  int // first line of the classification shown
+	// sliceBy is the segment dimension enter asked to slice by, taken
+	// by the app.
+	sliceBy  string
 	width    int
 	height   int
 	heat     heatmap
@@ -70,7 +105,8 @@ func newAnalysesScreen(ctx *shared, b Backend, report OnAnalysis) analysesScreen
 	if b == nil {
 		return s
 	}
-	for _, d := range b.Inventory().Dimensions() {
+	inv := b.Inventory()
+	for _, d := range inv.Dimensions() {
 		switch d.Role {
 		case inventory.MultiDimension:
 			s.multi = append(s.multi, d)
@@ -78,11 +114,55 @@ func newAnalysesScreen(ctx *shared, b Backend, report OnAnalysis) analysesScreen
 			s.single = append(s.single, d)
 		}
 	}
+	s.targets = classTargets(inv)
 	return s
 }
 
-// running reports whether keys other than esc should wait.
+// classTargets are the targets a classification can predict: each
+// yes/no field, then, for each ordered single-valued dimension, its
+// upper half of values (the frequent buyers, the higher levels).
+func classTargets(inv *inventory.Inventory) []classTarget {
+	var out []classTarget
+	for _, f := range inv.Fields {
+		if f.Role == inventory.Measure && f.Type == "BOOLEAN" {
+			out = append(out, classTarget{spec: f.Name, label: f.Label})
+		}
+	}
+	for _, f := range inv.Fields {
+		if f.Role != inventory.Dimension || len(f.Order) < 2 || strings.HasPrefix(f.Name, slice.SegmentPrefix) {
+			continue
+		}
+		upper := f.Order[len(f.Order)/2:]
+		out = append(out, classTarget{spec: f.Name + "=" + strings.Join(upper, ","), label: inventory.Label{
+			ZH: f.Label.In("zh") + "：" + strings.Join(upper, "、"),
+			EN: f.Label.In("en") + ": " + strings.Join(upper, ", "),
+		}})
+	}
+	return out
+}
+
+// busy reports whether keys other than esc should wait.
 func (s analysesScreen) busy() bool { return s.running }
+
+// shown reports whether the current tab has a result to show.
+func (s analysesScreen) shown() bool {
+	switch s.tab {
+	case tabLift:
+		return s.result != nil
+	case tabSegments:
+		return s.segs != nil
+	case tabClassify:
+		return s.classes != nil
+	}
+	return s.rules != nil
+}
+
+// take returns the dimension the analyst asked to slice by, once.
+func (s *analysesScreen) take() (string, bool) {
+	name := s.sliceBy
+	s.sliceBy = ""
+	return name, name != ""
+}
 
 // start runs the current tab's analysis in a command; progress comes
 // back through a channel the screen keeps reading.
@@ -94,8 +174,15 @@ func (s *analysesScreen) start() tea.Cmd {
 	s.cancel, s.running = cancel, true
 	seq, b, report := s.seq, s.backend, s.report
 	progress := make(chan analysisProgressMsg, 64)
+	tell := func(done, total int) {
+		select {
+		case progress <- analysisProgressMsg{seq: seq, done: done, total: total, next: progress}:
+		default: // the screen is behind: skip this one
+		}
+	}
 	var run func() analysisMsg
-	if s.lift {
+	switch s.tab {
+	case tabLift:
 		opt := analysis.LiftOptions{}
 		if s.by >= 0 {
 			opt.By = s.single[s.by].Name
@@ -111,17 +198,42 @@ func (s *analysesScreen) start() tea.Cmd {
 			}
 			return finish(seq, report, rec, err, analysisMsg{seq: seq, lift: res, err: err})
 		}
-	} else {
+	case tabSegments:
+		opt := analysis.SegmentOptions{K: s.segK, Progress: tell}
+		run = func() analysisMsg {
+			res, err := analysis.Segmentation(ctx, b, opt)
+			rec := map[string]any{"analysis": "segments", "dims": opt.Dims, "k": opt.K, "source": "tui"}
+			if err == nil {
+				dims := make([]string, len(res.Dims))
+				for i, d := range res.Dims {
+					dims[i] = d.Name
+				}
+				rec["dims"], rec["dimension"], rec["segments"], rec["silhouette"] = dims, res.Field.Name, res.K, res.Choice().Silhouette
+			}
+			return finish(seq, report, rec, err, analysisMsg{seq: seq, segments: res, err: err})
+		}
+	case tabClassify:
+		if len(s.targets) == 0 {
+			s.stop()
+			s.running, s.err = false, fmt.Errorf("%s", s.ctx.t.anNoTarget)
+			return nil
+		}
+		opt := analysis.ClassifyOptions{Target: s.targets[s.target].spec, Progress: tell}
+		run = func() analysisMsg {
+			res, err := analysis.Classify(ctx, b, opt)
+			rec := map[string]any{"analysis": "classify", "target": opt.Target, "source": "tui"}
+			if err == nil {
+				rec["leaves"], rec["tree_auc"], rec["logistic_auc"] = len(res.Tree.Leaves), res.TreeMetrics.AUC, res.LogisticMetrics.AUC
+			}
+			return finish(seq, report, rec, err, analysisMsg{seq: seq, classes: res, err: err})
+		}
+	default:
 		if len(s.multi) == 0 {
+			s.stop()
 			s.running, s.err = false, fmt.Errorf("%s", s.ctx.t.anNoMulti)
 			return nil
 		}
-		opt := analysis.RulesOptions{Dim: s.multi[s.itemDim].Name, Progress: func(done, total int) {
-			select {
-			case progress <- analysisProgressMsg{seq: seq, done: done, total: total, next: progress}:
-			default: // the screen is behind: skip this one
-			}
-		}}
+		opt := analysis.RulesOptions{Dim: s.multi[s.itemDim].Name, Progress: tell}
 		run = func() analysisMsg {
 			res, err := analysis.AssociationRules(ctx, b, opt)
 			rec := map[string]any{"analysis": "rules", "dim": opt.Dim, "source": "tui"}
@@ -172,6 +284,11 @@ func (s analysesScreen) Update(msg tea.Msg) (analysesScreen, tea.Cmd) {
 		s.done, s.total = msg.done, msg.total
 		return s, waitProgress(msg.next)
 	case analysisMsg:
+		if msg.segments != nil && msg.err == nil {
+			// The segments are a dimension now, for the lift's
+			// breakdown too, even from a run no longer shown.
+			s.addDim(msg.segments.Field)
+		}
 		if msg.seq != s.seq {
 			return s, nil
 		}
@@ -185,54 +302,117 @@ func (s analysesScreen) Update(msg tea.Msg) (analysesScreen, tea.Cmd) {
 			if msg.lift != nil {
 				s.result = msg.lift
 			}
+			if msg.segments != nil {
+				s.segs, s.segTop = msg.segments, 0
+			}
+			if msg.classes != nil {
+				s.classes, s.clsTop = msg.classes, 0
+			}
 		}
 		s.redraw()
 		return s, nil
 	case tea.KeyMsg:
-		k := s.ctx.keys
-		switch {
-		case key.Matches(msg, k.Cancel):
-			if s.running {
-				s.stop()
-				s.seq++
-				s.running, s.err = false, fmt.Errorf("%s", s.ctx.t.cancelled)
-			}
-			return s, nil
-		case s.running:
-			return s, nil
-		case key.Matches(msg, k.Focus), key.Matches(msg, k.FocusBack):
-			s.lift = !s.lift
-			s.err = nil
-			if s.lift && s.result == nil || !s.lift && s.rules == nil {
-				return s, s.start()
-			}
-			s.redraw()
-		case key.Matches(msg, k.Refresh):
-			return s, s.start()
-		case key.Matches(msg, k.AnDim):
-			if !s.lift && len(s.multi) > 1 {
-				s.itemDim = (s.itemDim + 1) % len(s.multi)
-				return s, s.start()
-			}
-		case key.Matches(msg, k.AnBy):
-			if s.lift {
-				s.by = cycleDim(s.by, len(s.single), s.adjust)
-				return s, s.start()
-			}
-		case key.Matches(msg, k.AnAdjust):
-			if s.lift {
-				s.adjust = cycleDim(s.adjust, len(s.single), s.by)
-				return s, s.start()
-			}
-		case key.Matches(msg, k.Down):
-			if !s.lift && s.rules != nil {
-				s.top = min(s.top+1, max(0, len(s.rules.Rules)-1))
-			}
-		case key.Matches(msg, k.Up):
-			s.top = max(0, s.top-1)
-		}
+		return s.key(msg)
 	}
 	return s, nil
+}
+
+func (s analysesScreen) key(msg tea.KeyMsg) (analysesScreen, tea.Cmd) {
+	k := s.ctx.keys
+	switch {
+	case key.Matches(msg, k.Cancel):
+		if s.running {
+			s.stop()
+			s.seq++
+			s.running, s.err = false, fmt.Errorf("%s", s.ctx.t.cancelled)
+		}
+		return s, nil
+	case key.Matches(msg, k.Focus), key.Matches(msg, k.FocusBack):
+		// Another tab gives up the run under way, if any: only one
+		// runs at a time.
+		if s.running {
+			s.stop()
+			s.seq++
+			s.running = false
+		}
+		step := anTab(1)
+		if key.Matches(msg, k.FocusBack) {
+			step = anTabs - 1
+		}
+		s.tab = (s.tab + step) % anTabs
+		s.err = nil
+		if !s.shown() {
+			return s, s.start()
+		}
+		s.redraw()
+		return s, nil
+	case key.Matches(msg, k.Refresh):
+		return s, s.start()
+	}
+	// The keys that change what is asked start it again, even while a
+	// run is under way; the others wait for it.
+	switch s.tab {
+	case tabRules:
+		if key.Matches(msg, k.AnDim) && len(s.multi) > 1 {
+			s.itemDim = (s.itemDim + 1) % len(s.multi)
+			return s, s.start()
+		}
+	case tabLift:
+		switch {
+		case key.Matches(msg, k.AnBy):
+			s.by = cycleDim(s.by, len(s.single), s.adjust)
+			return s, s.start()
+		case key.Matches(msg, k.AnAdjust):
+			s.adjust = cycleDim(s.adjust, len(s.single), s.by)
+			return s, s.start()
+		}
+	case tabSegments:
+		if key.Matches(msg, k.AnK) {
+			// auto, 2, 3, … maxSegments, auto
+			s.segK = max(2, s.segK+1)
+			if s.segK > maxSegments {
+				s.segK = 0
+			}
+			return s, s.start()
+		}
+	case tabClassify:
+		if key.Matches(msg, k.AnTarget) && len(s.targets) > 1 {
+			s.target = (s.target + 1) % len(s.targets)
+			return s, s.start()
+		}
+	}
+	if s.running {
+		return s, nil
+	}
+	down := key.Matches(msg, k.Down)
+	switch {
+	case s.tab == tabSegments && key.Matches(msg, k.AnSlice) && s.segs != nil:
+		s.sliceBy = s.segs.Field.Name
+	case !down && !key.Matches(msg, k.Up):
+	case s.tab == tabRules && s.rules != nil:
+		s.top = scroll(s.top, down, len(s.rules.Rules))
+	case s.tab == tabSegments && s.segs != nil:
+		s.segTop = scroll(s.segTop, down, len(s.segs.Segments))
+	case s.tab == tabClassify && s.classes != nil:
+		s.clsTop = scroll(s.clsTop, down, len(s.classLines())-s.classRoom()+1)
+	}
+	return s, nil
+}
+
+// scroll moves the first of n things shown one up or down.
+func scroll(top int, down bool, n int) int {
+	if down {
+		return min(top+1, max(0, n-1))
+	}
+	return max(0, top-1)
+}
+
+// addDim adds a derived dimension to those the lift can be broken down
+// by.
+func (s *analysesScreen) addDim(f inventory.Field) {
+	if !slices.ContainsFunc(s.single, func(d inventory.Field) bool { return d.Name == f.Name }) {
+		s.single = append(s.single, f)
+	}
 }
 
 // cycleDim steps a dimension choice through none and each index but
@@ -292,9 +472,9 @@ func (s *analysesScreen) redraw() {
 // View draws the current tab.
 func (s analysesScreen) View() string {
 	st, t := s.ctx.st, s.ctx.t
-	tabs := []string{t.anRules, t.anLift}
+	tabs := []string{t.anRules, t.anLift, t.anSegments, t.anClassify}
 	for i := range tabs {
-		if i == 1 == s.lift {
+		if anTab(i) == s.tab {
 			tabs[i] = st.Focused.Render("[" + tabs[i] + "]")
 		} else {
 			tabs[i] = st.Subtle.Render(" " + tabs[i] + " ")
@@ -307,13 +487,21 @@ func (s analysesScreen) View() string {
 		if s.total > 0 {
 			p = fmt.Sprintf(t.anProgress, s.done, s.total)
 		}
-		lines = append(lines, "", " "+p)
+		if s.tab == tabClassify && len(s.targets) > 0 {
+			// t may have moved on: say what this run predicts.
+			p = t.anTarget + s.targets[s.target].label.In(s.ctx.lang) + " · " + p
+		}
+		lines = append(lines, "", fit(" "+p, s.width))
 	case s.err != nil:
 		lines = append(lines, "", st.Error.Render(fit(" "+firstLine(s.err.Error()), s.width)))
-	case s.lift && s.result != nil:
+	case s.tab == tabLift && s.result != nil:
 		lines = append(lines, s.liftLines()...)
-	case !s.lift && s.rules != nil:
+	case s.tab == tabRules && s.rules != nil:
 		lines = append(lines, s.ruleLines()...)
+	case s.tab == tabSegments && s.segs != nil:
+		lines = append(lines, s.segmentLines()...)
+	case s.tab == tabClassify && s.classes != nil:
+		lines = append(lines, s.classView()...)
 	}
 	return block(lines, s.width, s.height)
 }
@@ -411,11 +599,19 @@ func (s analysesScreen) segment(seg string) string {
 // ShortHelp implements help.KeyMap.
 func (s analysesScreen) ShortHelp() []key.Binding {
 	k := s.ctx.keys
-	if s.lift {
+	switch s.tab {
+	case tabLift:
 		return []key.Binding{k.Focus, k.AnBy, k.AnAdjust, k.Refresh, k.Cancel, k.Quit}
+	case tabSegments:
+		return []key.Binding{k.Focus, k.AnK, k.AnSlice, k.Down, k.Refresh, k.Cancel, k.Quit}
+	case tabClassify:
+		return []key.Binding{k.Focus, k.AnTarget, k.Down, k.Refresh, k.Cancel, k.Quit}
 	}
 	return []key.Binding{k.Focus, k.AnDim, k.Down, k.Refresh, k.Cancel, k.Quit}
 }
 
 // FullHelp implements help.KeyMap.
-func (s analysesScreen) FullHelp() [][]key.Binding { return [][]key.Binding{s.ShortHelp()} }
+func (s analysesScreen) FullHelp() [][]key.Binding {
+	k := s.ctx.keys
+	return [][]key.Binding{s.ShortHelp(), {k.FocusBack, k.Up, k.Down}}
+}

@@ -260,7 +260,7 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		case a.gate == nil && a.an.backend != nil && (key.Matches(msg, a.ctx.keys.Analyses) || a.over == overAnalyses && !a.an.busy() && key.Matches(msg, a.ctx.keys.Cancel)):
 			a.toggle(overAnalyses)
 			a.layout()
-			if a.over == overAnalyses && a.an.rules == nil && a.an.result == nil && !a.an.running {
+			if a.over == overAnalyses && !a.an.shown() && !a.an.running {
 				return a, a.an.start()
 			}
 			return a, nil
@@ -299,7 +299,16 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		var cmd tea.Cmd
 		a.slicer, cmd = a.slicer.mouse(msg)
 		return a, cmd
-	case analysisMsg, analysisProgressMsg:
+	case analysisMsg:
+		if msg.segments != nil && msg.err == nil {
+			// The engine has made the segments a dimension: the slicer
+			// offers it from now on.
+			a.slicer, _ = a.slicer.Update(dimensionMsg{field: msg.segments.Field})
+		}
+		var cmd tea.Cmd
+		a.an, cmd = a.an.Update(msg)
+		return a, cmd
+	case analysisProgressMsg:
 		var cmd tea.Cmd
 		a.an, cmd = a.an.Update(msg)
 		return a, cmd
@@ -347,6 +356,12 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			a.layout()
 		case overAnalyses:
 			a.an, cmd = a.an.Update(msg)
+			if name, ok := a.an.take(); ok {
+				// Back to the slicer, sliced by the segments.
+				a.over = overNone
+				a.layout()
+				return a, tea.Batch(cmd, a.slicer.sliceBy(name))
+			}
 		case overViews:
 			a.views, cmd = a.views.Update(msg)
 			if v, ok := a.views.take(); ok {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -33,17 +34,24 @@ func TestMain(m *testing.M) {
 }
 
 // fakeBackend answers from canned rows, so the UI tests need no database.
-// It records every query it is asked.
+// It records every query it is asked. The analyses that fit a model read
+// profiles of a small synthetic population (population_test.go), and
+// slices by the segments they derive are counted from it.
 type fakeBackend struct {
 	inv     *inventory.Inventory
 	mu      sync.Mutex
 	queries []slice.Query
 	rows    map[string][]slice.Row // each dimension's rows; canned if nil
+	pop     []fakeType
+	derived map[string]slice.Segmentation
+	// population answers every slice from the population, not only
+	// those fromPopulation picks.
+	population bool
 }
 
 func newFake() *fakeBackend {
 	l := func(zh, en string) inventory.Label { return inventory.Label{ZH: zh, EN: en} }
-	return &fakeBackend{inv: &inventory.Inventory{
+	return &fakeBackend{pop: fakePopulation(), derived: map[string]slice.Segmentation{}, inv: &inventory.Inventory{
 		Version: inventory.Version, Table: "personas", Dataset: l("测试数据", "Test data"),
 		Fields: []inventory.Field{
 			{Name: "age_band", Label: l("年龄段", "Age band"), Role: inventory.Dimension, Type: "VARCHAR", Order: []string{"18-24", "25-29", "30-34"}},
@@ -72,15 +80,40 @@ var canned = map[string][]slice.Row{
 	"exposure":   {{Keys: []string{"未曝光"}, Value: 120000, People: 120000}, {Keys: []string{"已曝光"}, Value: 80000, People: 80000}},
 }
 
-func (f *fakeBackend) Inventory() *inventory.Inventory { return f.inv }
-func (f *fakeBackend) K() int                          { return 10 }
-
-func (f *fakeBackend) Profiles(context.Context, slice.ProfileQuery) ([]slice.Profile, error) {
-	return nil, errors.New("the fake backend has no profiles")
+func (f *fakeBackend) Inventory() *inventory.Inventory {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.inv
 }
 
-func (f *fakeBackend) Derive(slice.Segmentation) (inventory.Field, error) {
-	return inventory.Field{}, errors.New("the fake backend derives nothing")
+func (f *fakeBackend) K() int { return 10 }
+
+func (f *fakeBackend) Profiles(ctx context.Context, q slice.ProfileQuery) ([]slice.Profile, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return f.view().profiles(q)
+}
+
+// Derive adds the segmentation's dimension to a copy of the inventory,
+// as the engine does.
+func (f *fakeBackend) Derive(s slice.Segmentation) (inventory.Field, error) {
+	if err := s.Check(f.Inventory()); err != nil {
+		return inventory.Field{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	name := s.Name()
+	if _, ok := f.derived[name]; !ok {
+		derived := maps.Clone(f.derived)
+		derived[name] = s
+		f.derived = derived
+		inv := *f.inv
+		inv.Fields = append(slices.Clip(inv.Fields), inventory.Field{Name: name, Label: s.Label, Role: inventory.Dimension, Type: "VARCHAR", Order: s.Values})
+		f.inv = &inv
+	}
+	fd, _ := f.inv.Field(name)
+	return fd, nil
 }
 
 func (f *fakeBackend) Run(ctx context.Context, q slice.Query) (*slice.Result, error) {
@@ -91,10 +124,15 @@ func (f *fakeBackend) Run(ctx context.Context, q slice.Query) (*slice.Result, er
 		return nil, errors.New("orders by categories failed")
 	}
 	res := &slice.Result{Query: q, K: 10, Elapsed: 1200 * time.Microsecond}
-	res.Measure, _ = f.inv.Measure(q.Measure)
+	inv := f.Inventory()
+	res.Measure, _ = inv.Measure(q.Measure)
 	for _, d := range q.Dims {
-		fd, _ := f.inv.Field(d)
+		fd, _ := inv.Field(d)
 		res.Dims = append(res.Dims, fd)
+	}
+	if f.fromPopulation(q, inv) {
+		f.view().countPopulation(q, res)
+		return res, nil
 	}
 	scale := 1.0
 	if q.Measure == "gmv" {

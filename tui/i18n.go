@@ -29,6 +29,11 @@ type texts struct {
 	anLift, anProgress, anPeople, anWithheld, anHeat, anIf, anThen           string
 	anSupport, anConfidence, anLiftCol, anAgainst, anAdjusted, anAxis        string
 	anInterval                                                               string
+	anSegments, anClassify, keyAnK, keyAnSlice, keyAnTarget, anAuto          string
+	anSilhouette, anChosen, anShare, anTopOf, anOverUnder, anSegNote         string
+	anTarget, anTargetHelp, anNoTarget, anHoldout, anTree, anLogistic        string
+	anAccuracy, anMajority, anBaseRate, anImportance, anLeaves, anRate       string
+	anRule, anFeature, anTreeImp, anLogImp                                   string
 	chartPrefix, sliceBy, measurePrefix, keyPrevMeasure, trend               string
 }
 
@@ -71,7 +76,15 @@ var textsZH = texts{
 	anNoMulti: "数据中没有多值维度，无法计算关联规则", anTitle: "分析", anRules: "关联规则", anLift: "活动提升",
 	anProgress: "计算中… %d / %d", anPeople: "人数", anWithheld: "%d / %d 对被隐私保护隐藏", anHeat: "提升度热力图（行：如果，列：那么）",
 	anIf: "如果", anThen: "那么", anSupport: "支持度", anConfidence: "置信度", anLiftCol: "提升度",
-	anAgainst: "对比", anAdjusted: "分层调整：", anAxis: "横轴", anInterval: "置信区间", chartPrefix: "图表：", sliceBy: "按维度切片：", measurePrefix: "指标：",
+	anAgainst: "对比", anAdjusted: "分层调整：", anAxis: "横轴", anInterval: "置信区间",
+	anSegments: "细分", anClassify: "分类", keyAnK: "群数", keyAnSlice: "按分群切片", keyAnTarget: "换目标", anAuto: "自动",
+	anSilhouette: "轮廓系数", anChosen: "选用", anShare: "占比", anTopOf: "常见", anOverUnder: "↑ 高于总体 · ↓ 低于总体（指数 100 = 与总体占比相同）",
+	anSegNote: "分群已成为可切片、可筛选的维度 · 群数：%s",
+	anTarget:  "目标：", anTargetHelp: "t 换目标：是/否字段，或有序维度的上半部分取值", anNoTarget: "数据中没有可预测的目标（是/否字段或有序维度）",
+	anHoldout: "留出集", anTree: "决策树", anLogistic: "逻辑回归", anAccuracy: "准确率", anMajority: "多数类准确率", anBaseRate: "留出集中符合目标的比例",
+	anImportance: "特征重要性", anTreeImp: "决策树：基尼下降占比", anLogImp: "逻辑回归：留出集 AUC 损失",
+	anLeaves: "决策树的叶子（规则）：深度 %d，%d 个叶子", anRate: "比例", anRule: "规则", anFeature: "特征",
+	chartPrefix: "图表：", sliceBy: "按维度切片：", measurePrefix: "指标：",
 }
 
 var textsEN = texts{
@@ -113,7 +126,15 @@ var textsEN = texts{
 	anNoMulti: "the data has no multi-valued dimension to find rules in", anTitle: "Analyses", anRules: "Association rules", anLift: "Campaign lift",
 	anProgress: "working… %d of %d", anPeople: "people", anWithheld: "%d of %d pairs withheld by the privacy guard", anHeat: "lift heatmap (rows: if, columns: then)",
 	anIf: "if", anThen: "then", anSupport: "support", anConfidence: "confidence", anLiftCol: "lift",
-	anAgainst: "against", anAdjusted: "adjusted within", anAxis: "axis", anInterval: "interval", chartPrefix: "chart: ", sliceBy: "slice by ", measurePrefix: "measure: ",
+	anAgainst: "against", anAdjusted: "adjusted within", anAxis: "axis", anInterval: "interval",
+	anSegments: "Segments", anClassify: "Classification", keyAnK: "number of segments", keyAnSlice: "slice by the segments", keyAnTarget: "next target", anAuto: "auto",
+	anSilhouette: "silhouette", anChosen: "chosen", anShare: "share", anTopOf: "top ", anOverUnder: "↑ over-indexes · ↓ under-indexes (index 100: the population's share)",
+	anSegNote: "the segments are now a dimension to slice and filter by · segments: %s",
+	anTarget:  "target: ", anTargetHelp: "t: next target (yes/no fields; the upper half of an ordered dimension's values)", anNoTarget: "the data has no target to predict (a yes/no field or an ordered dimension)",
+	anHoldout: "holdout", anTree: "tree", anLogistic: "logistic", anAccuracy: "accuracy", anMajority: "majority class", anBaseRate: "base rate in the holdout",
+	anImportance: "feature importance", anTreeImp: "tree: share of Gini decrease", anLogImp: "logistic: holdout AUC lost",
+	anLeaves: "the tree's leaves as rules: depth %d, %d leaves", anRate: "rate", anRule: "rule", anFeature: "feature",
+	chartPrefix: "chart: ", sliceBy: "slice by ", measurePrefix: "measure: ",
 }
 
 func textsFor(lang string) texts {

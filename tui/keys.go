@@ -16,6 +16,7 @@ type keyMap struct {
 	RemoveView, Drill, Compare         key.Binding
 	Palette, Pick, LockNow             key.Binding
 	Analyses, AnDim, AnBy, AnAdjust    key.Binding
+	AnK, AnSlice, AnTarget             key.Binding
 }
 
 func newKeyMap(t texts) keyMap {
@@ -52,6 +53,9 @@ func newKeyMap(t texts) keyMap {
 		AnDim:       b([]string{"d"}, "d", t.keyAnDim),
 		AnBy:        b([]string{"b"}, "b", t.keyAnBy),
 		AnAdjust:    b([]string{"a"}, "a", t.keyAnAdjust),
+		AnK:         b([]string{"n"}, "n", t.keyAnK),
+		AnSlice:     b([]string{"enter"}, "enter", t.keyAnSlice),
+		AnTarget:    b([]string{"t"}, "t", t.keyAnTarget),
 		ForceQuit:   b([]string{"ctrl+c"}, "ctrl+c", t.keyQuit),
 		Undo:        b([]string{"u"}, "u", t.keyUndo),
 		Redo:        b([]string{"ctrl+r", "U"}, "ctrl+r/U", t.keyRedo),

@@ -16,7 +16,9 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/muesli/termenv"
 
+	"github.com/persona-workbench/persona/engine/analysis"
 	"github.com/persona-workbench/persona/engine/erase"
+	"github.com/persona-workbench/persona/engine/inventory"
 	"github.com/persona-workbench/persona/engine/slice"
 	"github.com/persona-workbench/persona/engine/usagelog"
 	"github.com/persona-workbench/persona/engine/views"
@@ -49,6 +51,8 @@ func TestEveryScreen(t *testing.T) {
 		{"compliance", []string{"C"}},
 		{"analyses_rules", []string{"A"}},
 		{"analyses_lift", []string{"A", "tab", "b"}},
+		{"analyses_segments", []string{"A", "tab", "tab"}},
+		{"analyses_classify", []string{"A", "shift+tab"}},
 	}
 	for _, sc := range screens {
 		for _, lang := range []string{"zh", "en"} {
@@ -217,5 +221,161 @@ func TestAnalysesScreen(t *testing.T) {
 	}
 	if kinds["rules"] != 3 || kinds["lift"] != 2 {
 		t.Errorf("reported runs: %v", kinds)
+	}
+}
+
+// A segmentation's segments become a dimension: the slicer and the
+// palette offer it, enter on the segments tab slices by it, and the run
+// is reported for the usage log.
+func TestSegmentsBecomeADimension(t *testing.T) {
+	var mu sync.Mutex
+	var recs []map[string]any
+	cfg := screenConfig()
+	cfg.OnAnalysis = func(rec map[string]any) { mu.Lock(); recs = append(recs, rec); mu.Unlock() }
+	p := driveModel(t, cfg, "en", 100, 30, "A", "tab", "tab")
+	view := p.View()
+	for _, want := range []string{"[Segments]", "Segments (8) · Age band, Categories", "silhouette", "[8 █", "S1", "top Categories", "↑ 30-34 275"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("segments tab lacks %q:\n%s", want, view)
+		}
+	}
+	b := cfg.Backend.(*fakeBackend)
+	seg := slices.IndexFunc(b.Inventory().Fields, func(f inventory.Field) bool { return strings.HasPrefix(f.Name, slice.SegmentPrefix) })
+	if seg < 0 {
+		t.Fatal("the segmentation derived no dimension")
+	}
+	field := b.Inventory().Fields[seg]
+	if !slices.ContainsFunc(p.App.slicer.dims, func(d inventory.Field) bool { return d.Name == field.Name }) {
+		t.Errorf("the slicer does not offer %s: %v", field.Name, p.App.slicer.dims)
+	}
+	if !slices.ContainsFunc(p.App.actions(), func(a paletteAction) bool { return a.ID == "dim-"+field.Name }) {
+		t.Errorf("the palette does not offer slicing by %s", field.Name)
+	}
+	mu.Lock()
+	rec := recs[len(recs)-1]
+	mu.Unlock()
+	if rec["analysis"] != "segments" || rec["source"] != "tui" || rec["dimension"] != field.Name || rec["segments"] != 8 ||
+		rec["silhouette"] == nil || !slices.Equal(rec["dims"].([]string), []string{"age_band", "categories"}) {
+		t.Errorf("reported run: %v", rec)
+	}
+
+	// enter: back to the slicer, sliced by the segments.
+	b = newFake()
+	cfg.Backend = b
+	view = driveWith(t, cfg, "en", 100, 30, "A", "tab", "tab", "enter")
+	if q := b.last(); len(q.Dims) != 1 || q.Dims[0] != field.Name {
+		t.Errorf("enter sliced by %v, want %s", q.Dims, field.Name)
+	}
+	for _, want := range []string{"People by Segments (8)", "S1", "57,607"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("sliced by the segments, the slicer lacks %q:\n%s", want, view)
+		}
+	}
+
+	// n asks for a number of segments: 2 the first time.
+	b = newFake()
+	cfg.Backend = b
+	view = driveWith(t, cfg, "en", 100, 30, "A", "tab", "tab", "n")
+	if !strings.Contains(view, "Segments (2)") || !strings.Contains(view, "segments: 2") {
+		t.Errorf("n: not 2 segments:\n%s", view)
+	}
+	mu.Lock()
+	rec = recs[len(recs)-1]
+	mu.Unlock()
+	if rec["k"] != 2 || rec["segments"] != 2 {
+		t.Errorf("n: reported %v", rec)
+	}
+}
+
+// The classify tab predicts the first target, t moves on to the next;
+// both models' figures, the importance and the leaves show, and each run
+// is reported.
+func TestClassifyTab(t *testing.T) {
+	var mu sync.Mutex
+	var recs []map[string]any
+	cfg := screenConfig()
+	cfg.OnAnalysis = func(rec map[string]any) { mu.Lock(); recs = append(recs, rec); mu.Unlock() }
+	view := driveWith(t, cfg, "en", 160, 48, "A", "shift+tab")
+	for _, want := range []string{"[Classification]", "target: Converted", "AUC", "majority class", "base rate in the holdout",
+		"feature importance", "Categories", "the tree's leaves as rules", "美妆 is among categories, and exposure is 已曝光"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("classify tab lacks %q:\n%s", want, view)
+		}
+	}
+	cfg.Backend = newFake()
+	view = driveWith(t, cfg, "en", 160, 48, "A", "shift+tab", "t")
+	if !strings.Contains(view, "target: age band is 25-29 or 30-34") {
+		t.Errorf("t: not the next target:\n%s", view)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var targets []any
+	for _, r := range recs {
+		if r["analysis"] == "classify" {
+			targets = append(targets, r["target"])
+			if r["source"] != "tui" || r["leaves"].(int) == 0 || r["tree_auc"] == nil || r["logistic_auc"] == nil {
+				t.Errorf("reported run: %v", r)
+			}
+		}
+	}
+	if !slices.Equal(targets, []any{"converted", "converted", "age_band=25-29,30-34"}) {
+		t.Errorf("reported targets: %v", targets)
+	}
+}
+
+// Down scrolls the classification; a screen of 80×24 shows the leaves
+// that did not fit.
+func TestClassifyScrolls(t *testing.T) {
+	first := driveWith(t, screenConfig(), "en", 80, 24, "A", "shift+tab")
+	keys := []string{"A", "shift+tab"}
+	for range 40 {
+		keys = append(keys, "down")
+	}
+	scrolled := driveWith(t, screenConfig(), "en", 80, 24, keys...)
+	if strings.Contains(first, "9,723") || !strings.Contains(scrolled, "9,723") || strings.Contains(scrolled, "majority class") {
+		t.Errorf("scrolling to the last leaf:\n%s\n%s", first, scrolled)
+	}
+	checkSize(t, scrolled, 80, 24)
+}
+
+// A segment or a leaf the guard withholds shows its mark and why, never
+// a number.
+func TestWithheldSegmentsAndLeaves(t *testing.T) {
+	app := New(Config{Backend: newFake(), Lang: "en", Title: "t"})
+	s := app.an
+	s.SetSize(100, 30)
+	f := inventory.Field{Name: "segment_0123456789", Label: inventory.Label{ZH: "细分（2 群）", EN: "Segments (2)"}, Role: inventory.Dimension}
+	cats, _ := newFake().Inventory().Field("categories")
+	s.tab = tabSegments
+	s.segs = &analysis.Segments{Field: f, Dims: []inventory.Field{cats}, K: 2, MinK: 10, People: 5000,
+		Choices: []analysis.KChoice{{K: 2, Silhouette: 0.4}, {K: 3, Silhouette: 0.2}},
+		Segments: []analysis.Segment{
+			{Name: "S1", People: 4995, Share: 0.999, Traits: []analysis.Trait{{Dim: "categories", Value: "美妆", Share: 0.5, Index: 100}}},
+			{Name: "S2", Withheld: true, Reason: slice.FewPeople},
+		}}
+	s.classes = &analysis.Classification{Target: analysis.Target{Label: inventory.Label{EN: "Converted"}}, K: 10, People: 5000, Test: 1000,
+		Tree: analysis.Tree{Depth: 1, Leaves: []analysis.Leaf{
+			{Rule: inventory.Label{EN: "美妆 is among categories"}, People: 4000, Rate: 0.1},
+			{Rule: inventory.Label{EN: "美妆 is not among categories"}, Withheld: true, Reason: slice.Complementary},
+		}}}
+	for _, tab := range []anTab{tabSegments, tabClassify} {
+		s.tab = tab
+		view := s.View()
+		var marked []string
+		for _, l := range strings.Split(view, "\n") {
+			if strings.HasPrefix(strings.TrimSpace(l), "S2") || strings.Contains(l, "is not among") {
+				marked = append(marked, l)
+			}
+		}
+		if len(marked) != 1 {
+			t.Fatalf("tab %d: the withheld row shows on %d lines:\n%s", tab, len(marked), view)
+		}
+		l := marked[0]
+		if !strings.Contains(l, "<10") && !strings.Contains(l, "hidden") || regexp.MustCompile(`\d[,.]\d`).MatchString(strings.ReplaceAll(l, "<10", "")) {
+			t.Errorf("tab %d: withheld row %q", tab, l)
+		}
+		if !strings.Contains(view, "withheld") {
+			t.Errorf("tab %d: no reason given:\n%s", tab, view)
+		}
 	}
 }

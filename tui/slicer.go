@@ -19,6 +19,10 @@ import (
 	"github.com/persona-workbench/persona/engine/views"
 )
 
+// dimensionMsg tells of a dimension the data has gained, such as the
+// segments of a segmentation: the slicer lists it from then on.
+type dimensionMsg struct{ field inventory.Field }
+
 // sliceResultMsg carries a slice back from the engine. seq ties it to the
 // request, so a late answer to an older request is dropped.
 type sliceResultMsg struct {
@@ -285,6 +289,11 @@ func (s slicer) Update(msg tea.Msg) (slicer, tea.Cmd) {
 		return s, nil
 	case pickerValuesMsg:
 		return s.pickerValues(msg), nil
+	case dimensionMsg:
+		if !slices.ContainsFunc(s.dims, func(d inventory.Field) bool { return d.Name == msg.field.Name }) {
+			s.dims = append(s.dims, msg.field)
+		}
+		return s, nil
 	case tea.KeyMsg:
 		if s.picker.Active() {
 			return s.pick(msg)
