@@ -203,7 +203,7 @@ func Segmentation(ctx context.Context, r Runner, opt SegmentOptions) (*Segments,
 		return nil, bad("too few distinct profiles for %d segments", opt.K)
 	}
 	out.K = len(best.centres)
-	seg := sp.segmentation(best, out.Dims)
+	seg := sp.segmentation(best, out.Dims, r.K())
 	field, err := r.Derive(seg)
 	if err != nil {
 		return nil, err
@@ -664,11 +664,31 @@ func (sp *space) silhouette(sample []int, c *clustering) float64 {
 // nearest centre's. The squared distance to centre c is |x|² + |c|² −
 // 2x·c; |x|² is the same for every segment, so the score is |c|² (the
 // bias) plus −2·scale·c for each value the person has.
-func (sp *space) segmentation(c *clustering, dims []inventory.Field) slice.Segmentation {
+//
+// The definition goes into the release history and the usage log, and a
+// centre is the share of its segment's people holding each value: exact,
+// it would give away the size of a small segment × value cell that the
+// guard withholds. So each share is rounded to steps of 5%, or of 2k
+// people of the segment when that is coarser: no cell's size can be read
+// from the definition to better than k people either way. The segments
+// the rounded centres make differ from the fitted ones only at the edges.
+func (sp *space) segmentation(c *clustering, dims []inventory.Field, minK int) slice.Segmentation {
 	k := len(c.centres)
 	weights := make([]float64, k)
 	for i, pt := range sp.points {
 		weights[c.assign[i]] += pt.w
+	}
+	centres := make([][]float64, k)
+	for j, ct := range c.centres {
+		step := 0.05
+		if weights[j] > 0 {
+			step = max(step, 2*float64(minK)/weights[j])
+		}
+		centres[j] = make([]float64, len(ct))
+		for f, x := range ct {
+			share := min(1, max(0, math.Round(x/sp.scale[f]/step)*step))
+			centres[j][f] = share * sp.scale[f]
+		}
 	}
 	order := make([]int, k)
 	for i := range order {
@@ -680,7 +700,7 @@ func (sp *space) segmentation(c *clustering, dims []inventory.Field) slice.Segme
 	}
 	for n, j := range order {
 		seg.Values = append(seg.Values, "S"+strconv.Itoa(n+1))
-		seg.Bias = append(seg.Bias, norm2(c.centres[j]))
+		seg.Bias = append(seg.Bias, norm2(centres[j]))
 	}
 	terms := make([]slice.SegmentTerm, len(dims))
 	for d, f := range dims {
@@ -689,7 +709,7 @@ func (sp *space) segmentation(c *clustering, dims []inventory.Field) slice.Segme
 	for f, d := range sp.dims {
 		ws := make([]float64, k)
 		for n, j := range order {
-			ws[n] = -2 * sp.scale[f] * c.centres[j][f]
+			ws[n] = -2 * sp.scale[f] * centres[j][f]
 		}
 		terms[d].Weights[sp.values[f]] = ws
 	}

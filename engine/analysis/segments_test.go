@@ -153,3 +153,52 @@ func TestSegmentsRejects(t *testing.T) {
 		}
 	}
 }
+
+// A segmentation's definition (in the release history and the usage log)
+// holds its centres rounded to steps of 2k people: the size of a
+// segment × value cell the guard withholds cannot be read from it.
+func TestSegmentDefinitionHidesWithheldTraits(t *testing.T) {
+	ctx := context.Background()
+	g := fresh(t)
+	filters := map[string][]string{"member_level": {"钻石会员"}}
+	dims := []string{"gender", "age_band", "province"}
+	res, err := analysis.Segmentation(ctx, g, analysis.SegmentOptions{K: 3, Dims: dims, Filters: filters})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The truth, from the records.
+	ps, err := g.Profiles(ctx, slice.ProfileQuery{Dims: dims, Filters: filters})
+	if err != nil {
+		t.Fatal(err)
+	}
+	truth := map[[2]string]int64{}
+	for _, p := range ps {
+		s := res.Def.Values[res.Def.Segment(p.Values)]
+		truth[[2]string{s, p.Values[2][0]}] += p.People
+	}
+	var prov slice.SegmentTerm
+	for _, tm := range res.Def.Terms {
+		if tm.Dim == "province" {
+			prov = tm
+		}
+	}
+	found := 0
+	for i, s := range res.Segments {
+		if s.Withheld {
+			continue
+		}
+		for _, tr := range s.Traits {
+			if tr.Dim != "province" || !tr.Withheld {
+				continue
+			}
+			w := prov.Weights[tr.Value][i]
+			n := int64(math.Round(-w * float64(s.People)))
+			if n == truth[[2]string{s.Name, tr.Value}] && n > 0 && n < int64(g.K()) {
+				found++
+			}
+		}
+	}
+	if found > 0 {
+		t.Errorf("%d withheld segment × province cells (< k people) are worked out exactly from the logged definition", found)
+	}
+}

@@ -1,7 +1,9 @@
 package guard
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -22,6 +24,9 @@ func (e *Engine) Derive(s slice.Segmentation) (inventory.Field, error) {
 		return inventory.Field{}, err
 	}
 	name := s.Name()
+	if old, ok := e.segmentation(name); ok && !sameSegmentation(old, s) {
+		return inventory.Field{}, fmt.Errorf("%w: segmentation %s is already defined otherwise", slice.ErrQuery, name)
+	}
 	if _, ok := e.segmentation(name); !ok {
 		e.mu.Lock()
 		defer e.mu.Unlock()
@@ -41,6 +46,12 @@ func (e *Engine) Derive(s slice.Segmentation) (inventory.Field, error) {
 	}
 	f, _ := e.Inventory().Field(name)
 	return f, nil
+}
+
+func sameSegmentation(a, b slice.Segmentation) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return bytes.Equal(x, y)
 }
 
 // define adds a segmentation's dimension (once).

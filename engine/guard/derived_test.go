@@ -93,6 +93,15 @@ func TestDeriveRejects(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
+	// Segments of segments are refused.
+	f, err := g.e.Derive(twoSegments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nested := slice.Segmentation{Values: []string{"A", "B"}, Bias: []float64{0, 0}, Terms: []slice.SegmentTerm{{Dim: f.Name}}}
+	if _, err := g.e.Derive(nested); !errors.Is(err, slice.ErrQuery) {
+		t.Errorf("a segmentation of segments: %v", err)
+	}
 }
 
 func TestProfiles(t *testing.T) {

@@ -121,6 +121,10 @@ type Inventory struct {
 	Measures []MeasureDef `json:"measures"`
 }
 
+// ReservedPrefix starts the names of the dimensions the workbench derives
+// (segments); no field of the data may start with it.
+const ReservedPrefix = "segment_"
+
 // ErrInvalid is wrapped by every validation error.
 var ErrInvalid = errors.New("invalid inventory")
 
@@ -249,6 +253,9 @@ func (inv *Inventory) Validate() error {
 	for _, f := range inv.Fields {
 		if !ValidIdent(f.Name) {
 			return bad("field name %q is not a lower-case identifier", f.Name)
+		}
+		if strings.HasPrefix(f.Name, ReservedPrefix) {
+			return bad("field name %q starts with %q, which names the segments an analysis derives; rename the field", f.Name, ReservedPrefix)
 		}
 		if seen[f.Name] {
 			return bad("field %q is declared twice", f.Name)

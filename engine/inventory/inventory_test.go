@@ -46,6 +46,7 @@ func TestValidate(t *testing.T) {
 		{"escape in order", func(i *Inventory) { i.Fields[0].Order[1] = "a\nb" }, "control character"},
 		{"field name", func(i *Inventory) { i.Fields[0].Name = "Age Band" }, "field name"},
 		{"duplicate field", func(i *Inventory) { i.Fields[1].Name = "age_band" }, "declared twice"},
+		{"reserved name", func(i *Inventory) { i.Fields[0].Name = "segment_tier" }, "names the segments"},
 		{"no label", func(i *Inventory) { i.Fields[0].Label = Label{} }, "no label"},
 		{"unknown role", func(i *Inventory) { i.Fields[0].Role = "identifier" }, "unknown role"},
 		{"dimension type", func(i *Inventory) { i.Fields[0].Type = "INTEGER" }, "does not suit"},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/persona-workbench/persona/engine/inventory"
 )
@@ -36,15 +37,17 @@ type SegmentTerm struct {
 	Weights map[string][]float64 `json:"weights"`
 }
 
-// SegmentPrefix starts the name of every derived segment dimension.
-const SegmentPrefix = "segment_"
+// SegmentPrefix starts the name of every derived segment dimension; the
+// inventory reserves it.
+const SegmentPrefix = inventory.ReservedPrefix
 
 // Name is the derived dimension's name: SegmentPrefix and a digest of the
-// definition, so the same segmentation always has the same name.
+// definition (64 bits), so the same segmentation always has the same
+// name.
 func (s Segmentation) Name() string {
 	b, _ := json.Marshal(s) // maps marshal with sorted keys
 	sum := sha256.Sum256(b)
-	return SegmentPrefix + hex.EncodeToString(sum[:])[:10]
+	return SegmentPrefix + hex.EncodeToString(sum[:])[:16]
 }
 
 // Check reports what is wrong with the definition, if anything.
@@ -73,7 +76,9 @@ func (s Segmentation) Check(inv *inventory.Inventory) error {
 	dims := map[string]bool{}
 	for _, t := range s.Terms {
 		f, ok := inv.Field(t.Dim)
-		if !ok || f.Role != inventory.Dimension && f.Role != inventory.MultiDimension {
+		if !ok || f.Role != inventory.Dimension && f.Role != inventory.MultiDimension || strings.HasPrefix(t.Dim, SegmentPrefix) {
+			// Segments of segments would need their terms worked out
+			// first, in every session: only the data's own dimensions.
 			return fmt.Errorf("%w: segmentation term %q is not a dimension of the data", ErrQuery, t.Dim)
 		}
 		if dims[t.Dim] {
