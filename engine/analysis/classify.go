@@ -227,7 +227,28 @@ func Classify(ctx context.Context, r Runner, opt ClassifyOptions) (*Classificati
 	if err != nil {
 		return nil, err
 	}
-	d := newDesign(feats, profiles)
+	// Each single-valued feature's values over every record of the
+	// population, not only the sampled ones: the leaves' conditions
+	// must cover everyone, or the population less the leaves would be
+	// the people holding a value the sample missed.
+	domains := make([][]string, len(feats))
+	for i, f := range feats {
+		if f.multi {
+			continue
+		}
+		all, err := r.Profiles(ctx, slice.ProfileQuery{Dims: []string{f.field.Name}, Filters: opt.Filters})
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range all {
+			v := slice.Missing
+			if len(p.Values[0]) > 0 {
+				v = p.Values[0][0]
+			}
+			domains[i] = append(domains[i], v)
+		}
+	}
+	d := newDesign(feats, domains, profiles)
 	d.dropWide()
 	if len(d.feats) == 0 {
 		return nil, bad("no feature is left to classify by: name some with at most %d values", maxFeatureLevels)
@@ -323,7 +344,10 @@ func Classify(ctx context.Context, r Runner, opt ClassifyOptions) (*Classificati
 	leaves := g.leaves
 	slices.SortStableFunc(leaves, func(a, b *leafNode) int { return cmp.Compare(b.rate(), a.rate()) })
 	out.Tree = Tree{Depth: g.depth, MaxDepth: opt.MaxDepth, MinLeaf: opt.MinLeaf}
-	if err := rel.release(ctx, d, leaves, opt.Progress); err != nil {
+	if err := covers(d, leaves); err != nil {
+		return nil, err
+	}
+	if err := rel.release(ctx, d, leaves, opt.MinLeaf, opt.Progress); err != nil {
 		return nil, err
 	}
 	for _, l := range leaves {
@@ -386,6 +410,9 @@ type feature struct {
 	multi  bool
 	auto   bool // chosen by default, not named
 	values []string
+	// all, for a single-valued feature: its values over every record of
+	// the population (values holds them too).
+	all []string
 }
 
 func classifyFeatures(inv *inventory.Inventory, names []string, tgt Target) ([]*feature, error) {
@@ -438,13 +465,18 @@ type design struct {
 	held        [][]uint64 // multi-valued feature i: row r's set at [r*words[i]:]
 }
 
-func newDesign(feats []*feature, profiles []slice.Profile) *design {
+// newDesign reads the profiles; domains holds each single-valued
+// feature's values over the whole population, which become its levels
+// with those the profiles show.
+func newDesign(feats []*feature, domains [][]string, profiles []slice.Profile) *design {
 	n := len(profiles)
 	d := &design{feats: feats, people: make([]float64, n), pos: make([]float64, n), test: make([]bool, n),
 		level: make([][]int32, len(feats)), words: make([]int, len(feats)), held: make([][]uint64, len(feats))}
 	// A value is numbered when first seen, then renumbered in the
-	// feature's order. Every value seen counts, in training or in the
-	// holdout, so that the leaves' conditions cover the whole population.
+	// feature's order. Every value of the population counts, in
+	// training, in the holdout or left out of the sample, so that the
+	// leaves' conditions cover the whole population: a level no training
+	// row has goes right at every split (see predict).
 	first := make([]map[string]int32, len(feats))
 	names := make([][]string, len(feats))
 	lists := make([][]int32, len(feats)) // multi-valued: the rows' values, each list ended by −1
@@ -461,6 +493,12 @@ func newDesign(feats []*feature, profiles []slice.Profile) *design {
 		first[i] = map[string]int32{}
 		if !f.multi {
 			d.level[i] = make([]int32, n)
+		}
+		if i < len(domains) {
+			f.all = domains[i]
+			for _, v := range domains[i] {
+				number(i, v)
+			}
 		}
 	}
 	for r, p := range profiles {
@@ -616,6 +654,7 @@ type treeNode struct {
 
 type leafNode struct {
 	w, p   float64  // training people, of whom meet the target
+	pos    int64    // released: the leaf's people who meet the target
 	domain [][]bool // single-valued feature i: the levels left on the path
 	path   []step
 	leaf   Leaf
@@ -1185,11 +1224,50 @@ func (rel *releaser) leafQueries(d *design, l *leafNode) ([]slice.Query, []int64
 	return qs, signs
 }
 
+// covers checks that the leaves' conditions together take in every
+// person of the population: each single-valued feature's levels hold
+// all its values in the population, and the leaves, which are disjoint,
+// fill the whole space of levels and held values. Otherwise the
+// population less the leaves would be a group no leaf shows.
+func covers(d *design, leaves []*leafNode) error {
+	for _, f := range d.feats {
+		for _, v := range f.all {
+			if !slices.Contains(f.values, v) {
+				return fmt.Errorf("classify: value %q of %s is in no leaf", v, f.field.Name)
+			}
+		}
+	}
+	// Each leaf's share of the space: of each single-valued feature, the
+	// share of its levels it keeps; of each held or not held value, a half.
+	var sum float64
+	for _, l := range leaves {
+		share := 1.0
+		for i, f := range d.feats {
+			if !f.multi {
+				share *= float64(len(domainValues(f, l.domain[i]))) / float64(len(f.values))
+			}
+		}
+		for _, s := range l.path {
+			if s.multi {
+				share /= 2
+			}
+		}
+		sum += share
+	}
+	if math.Abs(sum-1) > 1e-9 {
+		return fmt.Errorf("classify: the leaves cover %.6f of the population's values, not all of them", sum)
+	}
+	return nil
+}
+
 // release fills in each leaf: its rule, and its people and rate through
 // the guard. A leaf's numbers are sums and differences of released ones,
 // so they say nothing the released slices do not; a withheld term
-// withholds the leaf, with its reason.
-func (rel *releaser) release(ctx context.Context, d *design, leaves []*leafNode, progress func(done, total int)) error {
+// withholds the leaf, with its reason. The leaves partition the
+// population, whose people and rate are released, so they are one line
+// with a known total: withheld leaves are suppressed complementarily
+// (see complement).
+func (rel *releaser) release(ctx context.Context, d *design, leaves []*leafNode, minLeaf int64, progress func(done, total int)) error {
 	k := int64(rel.r.K())
 	var pending []slice.Query
 	seen := map[string]bool{}
@@ -1269,8 +1347,62 @@ func (rel *releaser) release(ctx context.Context, d *design, leaves []*leafNode,
 			continue
 		}
 		l.leaf.Prediction, l.leaf.People, l.leaf.Rate = l.rate(), people, float64(pos)/float64(people)
+		l.pos = pos
 	}
+	pop, err := rel.run(ctx, rel.query(nil, nil))
+	if err != nil {
+		return err
+	}
+	complement(leaves, pop, k, minLeaf)
 	return nil
+}
+
+// complement applies the guard's complementary suppression to the
+// leaves as one line whose total, the population, is released: if any
+// leaf is withheld, the withheld ones — the population less the shown
+// ones — must be at least two, hold at least k people, more than the
+// fewest they could (minLeaf each, which the tree shows), and at least
+// k who meet the target and k who do not. Until they do, the shown leaf
+// of fewest people is withheld too. Without the population's people,
+// every leaf is withheld; without its positives, only its people are
+// checked (the withheld leaves' positives cannot be worked out).
+func complement(leaves []*leafNode, pop term, k, minLeaf int64) {
+	hide := func(l *leafNode, r slice.Reason) {
+		l.leaf = Leaf{Conditions: l.leaf.Conditions, Rule: l.leaf.Rule, Withheld: true, Reason: r}
+		l.pos = 0
+	}
+	if !pop.counted {
+		for _, l := range leaves {
+			if !l.leaf.Withheld {
+				hide(l, slice.Complementary)
+			}
+		}
+		return
+	}
+	for {
+		n := 0
+		people, pos := pop.people, pop.pos
+		var smallest *leafNode
+		for _, l := range leaves {
+			if l.leaf.Withheld {
+				n++
+				continue
+			}
+			people -= l.leaf.People
+			pos -= l.pos
+			if smallest == nil || l.leaf.People < smallest.leaf.People {
+				smallest = l
+			}
+		}
+		safe := people >= k && people > int64(n)*minLeaf
+		if !pop.withheld {
+			safe = safe && pos >= k && people-pos >= k
+		}
+		if n == 0 || n >= 2 && safe || smallest == nil {
+			return
+		}
+		hide(smallest, slice.Complementary)
+	}
 }
 
 // partReason is why a leaf is withheld when a slice it is worked out

@@ -447,3 +447,155 @@ func TestClassifyWrite(t *testing.T) {
 		t.Error("the Chinese table does not name member level")
 	}
 }
+
+// released is the population's people and those meeting the target, as
+// the guard releases them in a plain slice (ok false when either is
+// withheld).
+func released(t *testing.T, g *guard.Engine, c *analysis.Classification, filters map[string][]string) (people, pos int64, ok bool) {
+	t.Helper()
+	ctx := context.Background()
+	if len(c.Target.Values) == 0 {
+		res, err := g.Run(ctx, slice.Query{Measure: "conversion_rate", Filters: filters})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := res.Rows[0]
+		return r.People, int64(math.Round(r.Value * float64(r.People))), !r.Suppressed
+	}
+	res, err := g.Run(ctx, slice.Query{Dims: []string{c.Target.Field.Name}, Measure: "people", Filters: filters, Totals: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok = res.Total != nil && !res.Total.Suppressed
+	if res.Total != nil {
+		people = res.Total.People
+	}
+	for _, r := range res.Rows {
+		if slices.Contains(c.Target.Values, r.Keys[0]) {
+			ok = ok && !r.Suppressed
+			pos += r.People
+		}
+	}
+	return people, pos, ok
+}
+
+// The leaves partition the population, whose people and positives a
+// plain slice releases, so the withheld leaves together are the
+// population less the shown ones: they must be two or more, with at
+// least k people, k who meet the target and k who do not, as a line of
+// a slice must (complementary suppression). These runs each withheld a
+// single leaf, which was the population less the others exactly.
+func TestClassifyWithheldLeavesComplementary(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		region, target string
+		depth          int
+	}{
+		{"西南", highFrequency, 3},
+		{"西北", highFrequency, 2},
+		{"西北", "campaign_converted", 3},
+		{"东北", highFrequency, 2},
+	} {
+		g := fresh(t)
+		k := int64(g.K())
+		filters := map[string][]string{"region": {tc.region}}
+		c, err := analysis.Classify(ctx, g, analysis.ClassifyOptions{Target: tc.target, Filters: filters, MaxDepth: tc.depth})
+		if err != nil {
+			t.Fatalf("%s %s depth %d: %v", tc.region, tc.target, tc.depth, err)
+		}
+		checkLeavesAgainstSQL(t, c)
+		var n int
+		var people, pos int64
+		for _, l := range c.Tree.Leaves {
+			if l.Withheld {
+				n++
+				if l.People != 0 || l.Rate != 0 || l.Prediction != 0 {
+					t.Errorf("%s: withheld leaf %q shows %d people, rate %v, prediction %v", tc.region, l.Rule.EN, l.People, l.Rate, l.Prediction)
+				}
+				continue
+			}
+			people += l.People
+			pos += int64(math.Round(l.Rate * float64(l.People)))
+		}
+		allPeople, allPos, ok := released(t, g, c, filters)
+		if allPeople != c.People {
+			t.Fatalf("%s: population %d, released again %d", tc.region, c.People, allPeople)
+		}
+		t.Logf("%s %s depth %d: %d leaves, %d withheld", tc.region, c.Target.Spec, tc.depth, len(c.Tree.Leaves), n)
+		if n == 0 {
+			continue
+		}
+		wp, wpos := allPeople-people, allPos-pos
+		if n < 2 || wp < k || ok && (wpos < k || wp-wpos < k) {
+			t.Errorf("%s %s depth %d: %d withheld leaves worked out as the population less the shown ones: %d people, %d meet the target",
+				tc.region, c.Target.Spec, tc.depth, n, wp, wpos)
+		}
+	}
+}
+
+// sampled is a guard whose model sample is small, as the sample is on a
+// data set far larger than the demo one.
+type sampled struct {
+	*guard.Engine
+	n int64
+}
+
+func (s sampled) Profiles(ctx context.Context, q slice.ProfileQuery) ([]slice.Profile, error) {
+	if q.Sample > 0 {
+		q.Sample = s.n
+	}
+	return s.Engine.Profiles(ctx, q)
+}
+
+// When the model is fitted on a sample, a value no sampled person holds
+// is still in a leaf's conditions: the shown and withheld leaves account
+// for the whole population, so it less the leaves is no one.
+func TestClassifyLeavesCoverSampledPopulation(t *testing.T) {
+	ctx := context.Background()
+	filters := map[string][]string{"member_level": {"钻石会员"}}
+	wc := "member_level = '钻石会员'"
+	var provinces []string
+	rows, err := demo(t).Store().QueryContext(ctx, "SELECT DISTINCT coalesce(province, '') FROM personas WHERE "+wc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			t.Fatal(err)
+		}
+		provinces = append(provinces, p)
+	}
+	rows.Close()
+	all := count(t, "SELECT count(*) FROM personas WHERE "+wc)
+	for _, n := range []int64{300, 600, 3_000} {
+		g := fresh(t)
+		c, err := analysis.Classify(ctx, sampled{Engine: g, n: n}, analysis.ClassifyOptions{Target: "region=华东", Features: []string{"province"}, Filters: filters})
+		if err != nil {
+			t.Fatalf("sample %d: %v", n, err)
+		}
+		if c.Train+c.Test >= all {
+			t.Fatalf("sample %d: fitted on %d of %d people, not a sample", n, c.Train+c.Test, all)
+		}
+		checkLeavesAgainstSQL(t, c)
+		var sum, shown int64
+		var inLeaves []string
+		for _, l := range c.Tree.Leaves {
+			w, args := where(c, l)
+			sum += count(t, "SELECT count(*) FROM personas WHERE "+w, args...)
+			shown += l.People
+			for _, cd := range l.Conditions {
+				inLeaves = append(inLeaves, cd.Values...)
+			}
+		}
+		t.Logf("sample %d: fitted on %d; population %d, shown leaves %d, all leaves %d", n, c.Train+c.Test, c.People, shown, sum)
+		if sum != c.People || c.People != all {
+			t.Errorf("sample %d: the leaves hold %d people, the population %d (SQL %d)", n, sum, c.People, all)
+		}
+		for _, p := range provinces {
+			if !slices.Contains(inLeaves, p) {
+				t.Errorf("sample %d: province %q is in no leaf", n, p)
+			}
+		}
+	}
+}

@@ -71,27 +71,64 @@ func (e *Engine) Profiles(ctx context.Context, q slice.ProfileQuery) ([]slice.Pr
 	if q.Folds > 0 {
 		fold = fmt.Sprintf("(hash(t.rowid) %% %d)::INTEGER", q.Folds)
 	}
-	var where []string
+	// filters are the WHERE clauses of q's filters, their parameters in p.
+	filters := func(p *plan) ([]string, error) {
+		names := make([]string, 0, len(q.Filters))
+		for name := range q.Filters {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		var where []string
+		for _, name := range names {
+			f, ok := inv.Field(name)
+			vals := q.Filters[name]
+			switch {
+			case !ok || len(vals) == 0:
+				return nil, bad("unknown filter dimension %q, or no values", name)
+			case f.Role == inventory.Dimension:
+				where = append(where, inFilter(p.column(name), vals, p))
+			case f.Role == inventory.MultiDimension:
+				where = append(where, fmt.Sprintf("list_has_any(t.%s, [%s])", quote(name), p.params(vals)))
+			default:
+				return nil, bad("%q cannot filter a model's input", name)
+			}
+		}
+		return where, nil
+	}
+	where, err := filters(p)
+	if err != nil {
+		return nil, err
+	}
 	if q.Sample > 0 && inv.Records > q.Sample {
-		where = append(where, fmt.Sprintf("hash(t.rowid, 'sample') %% 1000000 < %d", max(1, q.Sample*1_000_000/inv.Records)))
-	}
-	names := make([]string, 0, len(q.Filters))
-	for name := range q.Filters {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		f, ok := inv.Field(name)
-		vals := q.Filters[name]
-		switch {
-		case !ok || len(vals) == 0:
-			return nil, bad("unknown filter dimension %q, or no values", name)
-		case f.Role == inventory.Dimension:
-			where = append(where, inFilter(p.column(name), vals, p))
-		case f.Role == inventory.MultiDimension:
-			where = append(where, fmt.Sprintf("list_has_any(t.%s, [%s])", quote(name), p.params(vals)))
-		default:
-			return nil, bad("%q cannot filter a model's input", name)
+		// The fraction is of the records the filters keep.
+		n := inv.Records
+		if len(where) > 0 {
+			cp := &plan{eng: e}
+			cw, err := filters(cp)
+			if err != nil {
+				return nil, err
+			}
+			if err := e.ensure(ctx, cp.derived); err != nil {
+				return nil, err
+			}
+			sql := fmt.Sprintf("SELECT count(*) FROM %s AS t WHERE %s", quote(inv.Table), strings.Join(cw, " AND "))
+			rows, err := e.db.QueryContext(ctx, sql, cp.args...)
+			if err != nil {
+				return nil, fmt.Errorf("profiles: %w", err)
+			}
+			for rows.Next() {
+				err = rows.Scan(&n)
+			}
+			if err == nil {
+				err = rows.Err()
+			}
+			rows.Close()
+			if err != nil {
+				return nil, fmt.Errorf("profiles: %w", err)
+			}
+		}
+		if n > q.Sample {
+			where = append(where, fmt.Sprintf("hash(t.rowid, 'sample') %% 1000000 < %d", max(1, q.Sample*1_000_000/n)))
 		}
 	}
 	sql := fmt.Sprintf("SELECT %s, %s AS fold, sum(%s)::BIGINT, sum(CASE WHEN %s THEN %s ELSE 0 END)::BIGINT FROM %s AS t",

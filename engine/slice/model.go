@@ -137,7 +137,7 @@ type ProfileQuery struct {
 	Folds   int // 0: no folds
 	// Sample, when above 0, fits the model on about this many records,
 	// drawn by a hash of their position (the same ones every time),
-	// when the data set holds more.
+	// when the filters keep more.
 	Sample int64
 }
 
