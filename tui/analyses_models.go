@@ -21,18 +21,6 @@ func percent(x float64) string { return strconv.FormatFloat(100*x, 'f', 1, 64) +
 
 func people(n int64) string { return inventory.Group(strconv.FormatInt(n, 10)) }
 
-// traitText joins traits as "value index · …", or – for none.
-func traitText(ts []analysis.Trait, f func(analysis.Trait) string) string {
-	if len(ts) == 0 {
-		return "–"
-	}
-	parts := make([]string, len(ts))
-	for i, t := range ts {
-		parts[i] = f(t)
-	}
-	return strings.Join(parts, " · ")
-}
-
 // segmentLines draw a segmentation: how the number of segments was
 // chosen, then two lines per segment — its size, measures and typical
 // values of each multi-valued dimension, then the traits it over- and
@@ -72,23 +60,8 @@ func (s analysesScreen) segmentLines() []string {
 	}
 	rows := [][]string{head}
 	for _, seg := range g.Segments {
-		if seg.Withheld {
-			m := slice.Mark(slice.Row{Suppressed: true, Reason: seg.Reason}, g.MinK, lang)
-			rows = append(rows, append([]string{seg.Name, m, m}, make([]string, len(head)-3)...))
-			continue
-		}
-		row := []string{seg.Name, people(seg.People), percent(seg.Share)}
-		for i, m := range g.Measures {
-			v := "×"
-			if i < len(seg.Measures) && !math.IsNaN(seg.Measures[i]) {
-				v = m.Format(seg.Measures[i])
-			}
-			row = append(row, v)
-		}
-		for _, d := range multi {
-			row = append(row, traitText(seg.Top(d.Name, 3), func(t analysis.Trait) string { return slice.KeyLabel(t.Value) + " " + percent(t.Share) }))
-		}
-		rows = append(rows, row)
+		row := g.Cells(seg, lang)
+		rows = append(rows, append(row, make([]string, len(head)-len(row))...))
 	}
 	var b strings.Builder
 	slice.WriteColumns(&b, rows, func(i int) bool { return i > 0 && i < 3+len(g.Measures) })
@@ -98,7 +71,7 @@ func (s analysesScreen) segmentLines() []string {
 	indent := strings.Repeat(" ", 3+lipgloss.Width(g.Segments[0].Name))
 	for i := min(s.segTop, len(g.Segments)-1); i < len(g.Segments) && room >= 2; i++ {
 		seg := g.Segments[i]
-		traits := indent + "↑ " + traitText(seg.Over(4), analysis.TraitText) + "   ↓ " + traitText(seg.Under(3), analysis.TraitText)
+		traits := indent + "↑ " + analysis.TraitList(seg.Over(4), analysis.TraitText) + "   ↓ " + analysis.TraitList(seg.Under(3), analysis.TraitText)
 		line := " " + lines[i+1]
 		if seg.Withheld {
 			line = st.Withheld.Render(fit(line, s.width))

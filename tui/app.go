@@ -8,7 +8,6 @@
 package tui
 
 import (
-	"context"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -17,20 +16,14 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/persona-workbench/persona/engine/inventory"
-	"github.com/persona-workbench/persona/engine/slice"
+	"github.com/persona-workbench/persona/engine/analysis"
 )
 
-// Backend is what the interface needs from the engine; *slice.Engine is
-// one.
+// Backend is what the interface needs from the engine: the privacy
+// guard's slices and what the analyses fit models with; guard.Engine and
+// the usage log's Slices are one.
 type Backend interface {
-	Run(ctx context.Context, q slice.Query) (*slice.Result, error)
-	Inventory() *inventory.Inventory
-	K() int
-	// Profiles and Derive serve the analyses that fit a model
-	// (analysis.Runner).
-	Profiles(ctx context.Context, q slice.ProfileQuery) ([]slice.Profile, error)
-	Derive(s slice.Segmentation) (inventory.Field, error)
+	analysis.Runner
 }
 
 // Config sets up the interface.

@@ -52,7 +52,8 @@ func TraitText(t Trait) string {
 	return slice.KeyLabel(t.Value) + " " + strconv.FormatFloat(t.Index, 'f', 0, 64)
 }
 
-func traitList(ts []Trait, f func(Trait) string) string {
+// TraitList joins traits written by f with " · ", or is "–" for none.
+func TraitList(ts []Trait, f func(Trait) string) string {
 	parts := make([]string, len(ts))
 	for i, t := range ts {
 		parts[i] = f(t)
@@ -103,26 +104,40 @@ func (s *Segments) WriteTable(w io.Writer, lang string) error {
 	head = append(head, words(lang, "高于总体（指数）", "over-indexes (index)"), words(lang, "低于总体", "under-indexes"))
 	rows := [][]string{head}
 	for _, g := range s.Segments {
+		row := s.Cells(g, lang)
 		if g.Withheld {
-			m := slice.Mark(slice.Row{Suppressed: true, Reason: g.Reason}, s.MinK, lang)
-			rows = append(rows, append([]string{g.Name, m, m}, make([]string, len(head)-3)...))
+			rows = append(rows, append(row, make([]string, len(head)-len(row))...))
 			continue
 		}
-		row := []string{g.Name, inventory.Group(strconv.FormatInt(g.People, 10)), pct(g.Share)}
-		for i, m := range s.Measures {
-			v := "×"
-			if i < len(g.Measures) && !math.IsNaN(g.Measures[i]) {
-				v = m.Format(g.Measures[i])
-			}
-			row = append(row, v)
-		}
-		for _, d := range multi {
-			row = append(row, traitList(g.Top(d.Name, 3), func(t Trait) string { return slice.KeyLabel(t.Value) + " " + pct(t.Share) }))
-		}
-		row = append(row, traitList(g.Over(4), TraitText), traitList(g.Under(3), TraitText))
+		row = append(row, TraitList(g.Over(4), TraitText), TraitList(g.Under(3), TraitText))
 		rows = append(rows, row)
 	}
 	return slice.WriteColumns(w, rows, func(i int) bool { return i > 0 && i < 3+len(s.Measures) })
+}
+
+// Cells are a segment's first table cells for people: its name, people
+// and share, each of Measures, and the values most held of each
+// multi-valued dimension with their shares. A withheld segment has its
+// name and the guard's mark only.
+func (s *Segments) Cells(g Segment, lang string) []string {
+	if g.Withheld {
+		m := slice.Mark(slice.Row{Suppressed: true, Reason: g.Reason}, s.MinK, lang)
+		return []string{g.Name, m, m}
+	}
+	row := []string{g.Name, inventory.Group(strconv.FormatInt(g.People, 10)), pct(g.Share)}
+	for i, m := range s.Measures {
+		v := "×"
+		if i < len(g.Measures) && !math.IsNaN(g.Measures[i]) {
+			v = m.Format(g.Measures[i])
+		}
+		row = append(row, v)
+	}
+	for _, d := range s.Dims {
+		if d.Role == inventory.MultiDimension {
+			row = append(row, TraitList(g.Top(d.Name, 3), func(t Trait) string { return slice.KeyLabel(t.Value) + " " + pct(t.Share) }))
+		}
+	}
+	return row
 }
 
 // WriteCSV writes every trait of every segment for other programs: a row
