@@ -51,10 +51,8 @@ func (s analysesScreen) segmentLines() []string {
 	for _, m := range g.Measures {
 		head = append(head, m.Label.In(lang))
 	}
-	var multi []inventory.Field
 	for _, d := range g.Dims {
 		if d.Role == inventory.MultiDimension {
-			multi = append(multi, d)
 			head = append(head, t.anTopOf+d.Label.In(lang))
 		}
 	}

@@ -94,10 +94,8 @@ func (s *Segments) WriteTable(w io.Writer, lang string) error {
 	for _, m := range s.Measures {
 		head = append(head, m.Label.In(lang))
 	}
-	var multi []inventory.Field
 	for _, d := range s.Dims {
 		if d.Role == inventory.MultiDimension {
-			multi = append(multi, d)
 			head = append(head, words(lang, "常见", "top ")+d.Label.In(lang))
 		}
 	}
