@@ -83,7 +83,9 @@ Analyst:     persona enrol       (your keys for a licence, sent to the licensor)
              persona trust       (trust the licensor's public key)
              persona inspect     (a package's licence, without decrypting)
              persona open        (the workbench on a package)
-             persona query       (one slice of a package: table, CSV or JSON)
+             persona query       (one slice of a package: table, CSV or JSON; --out exports it)
+             persona analyse     (segments, association rules, classification, campaign lift)
+             persona report      (the brand marketing effect report, or saved views: HTML or Markdown)
              persona log         (the licence's usage log: show, verify, checkpoint, export)
 Compliance:  persona status      (every licence here: days left, deadline, log health)
              persona delete      (delete a licence's data, write the signed certificate)
@@ -93,6 +95,6 @@ Compliance:  persona status      (every licence here: days left, deadline, log h
 		SilenceErrors: true,
 	}
 	root.AddCommand(newAnalyseCmd(), newSampleCmd(), newDemoCmd(), newKeygenCmd(), newEnrolCmd(), newTrustCmd(),
-		newPackCmd(), newInspectCmd(), newOpenCmd(), newQueryCmd(), newLogCmd(), newDeleteCmd(), newCertCmd(), newStatusCmd())
+		newPackCmd(), newInspectCmd(), newOpenCmd(), newQueryCmd(), newLogCmd(), newDeleteCmd(), newCertCmd(), newStatusCmd(), newReportCmd())
 	return root
 }

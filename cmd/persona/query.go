@@ -9,7 +9,9 @@ import (
 
 	"github.com/persona-workbench/persona/engine/guard"
 	"github.com/persona-workbench/persona/engine/inventory"
+	"github.com/persona-workbench/persona/engine/report"
 	"github.com/persona-workbench/persona/engine/slice"
+	"github.com/persona-workbench/persona/engine/views"
 )
 
 func newQueryCmd() *cobra.Command {
@@ -24,6 +26,9 @@ func newQueryCmd() *cobra.Command {
 		langFlag string
 		totals   bool
 		other    bool
+		out      string
+		force    bool
+		saveAs   string
 	)
 	cmd := &cobra.Command{
 		Use:   "query PKG [--by DIM[,DIM]] [--where DIM=V1,V2]… [--measure NAME]",
@@ -39,14 +44,18 @@ worked out from the totals, and cells that differ from an earlier result of
 this licence by fewer than k people are withheld too, and the table says
 why. In CSV a withheld cell is empty with withheld=true and the reason.
 CSV and JSON carry plain numbers and inventory names for other programs;
-the table is for people. Dimension and measure names
+the table is for people. --out FILE.csv|.json|.parquet exports the result
+with a watermark (the licence, the licensee, you, the time) and records
+the file in the usage log, so that deleting the licence deletes it too.
+Dimension and measure names
 come from the package's field inventory; run without --by to see the
 total, or with --by help to list them.`,
 		Example: `  persona query brand.persona --by province --measure gmv
   persona query brand.persona --by age_band,gender --where categories=美妆 --format csv
   persona query brand.persona --by month --measure orders --format json
   persona query brand.persona --by province,age_band --totals
-  persona query brand.persona --by province --top 10 --other`,
+  persona query brand.persona --by province --top 10 --other
+  persona query brand.persona --by province,age_band --out slice.parquet`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			src.path = args[0]
@@ -72,6 +81,19 @@ total, or with --by help to list them.`,
 			if other && (top == 0 || len(dims) != 1) {
 				return withHint(fmt.Errorf("--other needs one --by dimension and --top N"), "e.g. --by province --top 10 --other")
 			}
+			if saveAs != "" {
+				if err := views.CheckName(saveAs); err != nil {
+					return withHint(err, "e.g. --save-view \"GMV by province\"")
+				}
+			}
+			if out != "" {
+				if _, err := report.FormatOf(out, report.ExportFormats); err != nil {
+					return withHint(err, "name the file .csv, .json or .parquet")
+				}
+				if err := checkOut(out, force); err != nil {
+					return err
+				}
+			}
 			q := slice.Query{Dims: dims, Measure: measure, Order: order, TopN: top, Totals: totals, Other: other, Filters: map[string][]string{}}
 			for _, f := range filters {
 				name, vals, ok := strings.Cut(f, "=")
@@ -95,14 +117,32 @@ total, or with --by help to list them.`,
 			case err != nil:
 				return withHint(err, "run `persona query PKG --by help` to list dimensions and measures")
 			}
-			out := cmd.OutOrStdout()
+			if saveAs != "" {
+				v := views.View{Name: saveAs, Dims: dims, Filters: q.Filters, Measure: res.Measure.Name, Order: sortName, Top: top}
+				if len(v.Filters) == 0 {
+					v.Filters = nil
+				}
+				if err := (loggedViews{o.views, o.session}).Save(v); err != nil {
+					return withHint(err, "choose a view name of at most 40 characters")
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "saved view %q\n", saveAs)
+			}
+			if out != "" {
+				w, err := o.exportResult(res, out, force, "cli")
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d rows, %d withheld (k=%d), %d bytes, sha256 %s\n", w.Path, len(res.Rows), res.Suppressed, res.K, w.Size, w.SHA256)
+				return nil
+			}
+			stdout := cmd.OutOrStdout()
 			switch format {
 			case "csv":
-				return res.WriteCSV(out)
+				return res.WriteCSV(stdout)
 			case "json":
-				return res.WriteJSON(out)
+				return res.WriteJSON(stdout)
 			}
-			if err := res.WriteTable(out, lg); err != nil {
+			if err := res.WriteTable(stdout, lg); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "%d rows, %d withheld (k=%d), %s\n", len(res.Rows), res.Suppressed, res.K, res.Elapsed.Round(100_000))
@@ -119,6 +159,9 @@ total, or with --by help to list them.`,
 	cmd.Flags().BoolVar(&other, "other", false, "with --top: add a row summing up the rows left out")
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table, csv or json")
 	cmd.Flags().StringVar(&langFlag, "lang", "", "labels in zh or en (default: from the locale)")
+	cmd.Flags().StringVarP(&out, "out", "o", "", "export the result to FILE.csv, .json or .parquet, with a watermark, recorded in the usage log")
+	cmd.Flags().BoolVar(&force, "force", false, "with --out: replace the file if it exists")
+	cmd.Flags().StringVar(&saveAs, "save-view", "", "also save the slice as a named view, for the workbench (V) and `persona report --views`")
 	return cmd
 }
 

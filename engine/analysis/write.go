@@ -106,9 +106,9 @@ func (r *Rules) WriteJSON(w io.Writer) error {
 	return e.Encode(out)
 }
 
-// liftCells are a row's texts: segment, both arms' people and rates,
+// Cells are a row's texts: segment, both arms' people and rates,
 // difference and lift with intervals, both values and their difference.
-func (l *Lift) liftCells(x LiftRow, lang string) []string {
+func (l *Lift) Cells(x LiftRow, lang string) []string {
 	seg := x.Segment
 	if seg == "" {
 		seg = words(lang, "全部", "everyone")
@@ -193,7 +193,7 @@ func (l *Lift) WriteTable(w io.Writer, lang string) error {
 	}
 	rows := [][]string{head}
 	for _, x := range l.Rows {
-		rows = append(rows, l.liftCells(x, lang))
+		rows = append(rows, l.Cells(x, lang))
 	}
 	return slice.WriteColumns(w, rows, func(i int) bool { return i > 0 })
 }
