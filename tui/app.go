@@ -8,6 +8,7 @@
 package tui
 
 import (
+	"context"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -17,6 +18,8 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/persona-workbench/persona/engine/analysis"
+	"github.com/persona-workbench/persona/engine/report"
+	"github.com/persona-workbench/persona/engine/slice"
 )
 
 // Backend is what the interface needs from the engine: the privacy
@@ -55,6 +58,22 @@ type Config struct {
 	// OnAnalysis, if set, hears of each analysis run (A), for the usage
 	// log.
 	OnAnalysis OnAnalysis
+	// Exports, if set, writes the current view's numbers and reports (E).
+	Exports Exports
+}
+
+// Exports writes what the analyst may hand on; each file is recorded in
+// the usage log before it takes its name (engine/report.Publish).
+type Exports interface {
+	// Export writes a result shown on screen to path: CSV, JSON or
+	// Parquet by its extension (report.ExportFormats), with the
+	// watermark. It refuses a path that exists (report.ErrExists).
+	Export(res *slice.Result, path string) (report.Written, error)
+	// Report writes the brand marketing effect report (no names) or a
+	// report of the named saved views to path: HTML or Markdown by its
+	// extension (report.ReportFormats). progress, if set, is told how
+	// many steps are done; ctx cancels the work.
+	Report(ctx context.Context, names []string, path string, progress func(done, total int)) (report.Written, error)
 }
 
 // shared is the context every screen sees.

@@ -166,6 +166,7 @@ func runWorkbench(ctx context.Context, o *opened, lg string, lockIdle time.Durat
 			Delete:  o.deleteLicence,
 		},
 		OnAnalysis: func(rec map[string]any) { o.session.Record(usagelog.KindAnalysis, rec) },
+		Exports:    workbenchExports{o},
 		OnAcknowledge: func() {
 			o.session.Record(usagelog.KindAcknowledge, map[string]string{"licence_id": o.Licence.ID, "purpose": o.Licence.Purpose})
 		},

@@ -244,3 +244,30 @@ func (o *opened) exportResult(res *slice.Result, out string, force bool, source 
 	return o.publish(out, force, map[string]any{"what": "export", "format": format, "query": report.QueryOf(res.Query), "source": source},
 		func(w io.Writer) error { return report.WriteExport(w, res, mark, format) })
 }
+
+// workbenchExports writes the workbench's exports and reports (E).
+type workbenchExports struct{ o *opened }
+
+func (e workbenchExports) Export(res *slice.Result, path string) (report.Written, error) {
+	return e.o.exportResult(res, path, false, "tui")
+}
+
+func (e workbenchExports) Report(ctx context.Context, names []string, path string, progress func(done, total int)) (report.Written, error) {
+	format, err := report.FormatOf(path, report.ReportFormats)
+	if err != nil {
+		return report.Written{}, err
+	}
+	if err := checkOut(path, false); err != nil {
+		return report.Written{}, err
+	}
+	r, err := e.o.buildReport(ctx, "tui", names, nil, progress)
+	if err != nil {
+		return report.Written{}, err
+	}
+	return e.o.publish(path, false, map[string]any{"what": "report", "format": format, "views": names, "source": "tui"}, func(w io.Writer) error {
+		if format == "md" {
+			return r.WriteMarkdown(w)
+		}
+		return r.WriteHTML(w)
+	})
+}
