@@ -17,7 +17,7 @@ run: build
 
 ## deps: Debian packages the tests need (tmux drives the TUI end to end)
 deps:
-	@missing=""; for t in tmux age minisign; do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	@missing=""; for t in tmux age minisign chromium; do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing…"; \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
