@@ -69,6 +69,16 @@ func TestExportsAndReports(t *testing.T) {
 		t.Errorf("views report lacks the view")
 	}
 
+	// The HTML reports render offline in headless Chromium, with no
+	// request and no console error, and show something.
+	for _, f := range []string{"brand.html", "views.html"} {
+		png, problems := renderHTML(t, file(f))
+		for _, p := range problems {
+			t.Errorf("%s in Chromium: %s", f, p)
+		}
+		checkNotBlank(t, png)
+	}
+
 	// Bad input: one line, non-zero, nothing written.
 	for _, c := range []struct {
 		args []string
