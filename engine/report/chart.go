@@ -47,13 +47,19 @@ func (c Chart) SVG() (string, error) {
 			return "", fmt.Errorf("chart %s: %w", c.Title.EN, err)
 		}
 		bars.Color, bars.LineStyle.Width = accent, 0
+		if c.Kind == HBars {
+			// Set before Add, which takes the data's range: the first
+			// value at the top.
+			slices.Reverse(labels)
+			slices.Reverse(bars.Values)
+			bars.Horizontal, bars.Width = true, vg.Points(12)
+			c.Values, c.Low, c.High = reversed(c.Values), reversed(c.Low), reversed(c.High)
+		}
 		p.Add(bars)
 		if c.Kind == HBars {
-			bars.Horizontal = true
 			p.NominalY(labels...)
 			p.X.Label.Text = axis
 			h = vg.Points(math.Max(200, 60+18*float64(len(labels))))
-			bars.Width = vg.Points(12)
 		} else {
 			p.NominalX(labels...)
 			p.Y.Label.Text = axis
@@ -77,7 +83,13 @@ func (c Chart) SVG() (string, error) {
 		p.NominalX(c.Labels...)
 		p.Y.Label.Text = axis
 	case Heatmap:
-		grid := heatGrid{c.Grid, scale}
+		// The first row at the top: plotter.HeatMap puts row 0 at the
+		// bottom.
+		rows := slices.Clone(c.Rows)
+		slices.Reverse(rows)
+		z := slices.Clone(c.Grid)
+		slices.Reverse(z)
+		grid := heatGrid{z, scale}
 		lo, hi := grid.span()
 		pal := moreland.SmoothBlueRed()
 		pal.SetMin(lo)
@@ -86,7 +98,7 @@ func (c Chart) SVG() (string, error) {
 		hm.NaN = blank
 		p.Add(hm)
 		p.NominalX(c.Labels...)
-		p.NominalY(c.Rows...)
+		p.NominalY(rows...)
 		p.X.Tick.Label.Rotation = math.Pi / 4
 		p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = draw.XRight, draw.YCenter
 		p.Title.Text += fmt.Sprintf("  [%s – %s]", trim(lo), trim(hi))
@@ -118,6 +130,12 @@ func sans(p *plot.Plot) {
 	for _, st := range []*text.Style{&p.Title.TextStyle, &p.X.Label.TextStyle, &p.Y.Label.TextStyle, &p.X.Tick.Label, &p.Y.Tick.Label} {
 		st.Font.Variant = "Sans"
 	}
+}
+
+func reversed(v []float64) []float64 {
+	out := slices.Clone(v)
+	slices.Reverse(out)
+	return out
 }
 
 func trim(v float64) string { return strings.TrimSuffix(fmt.Sprintf("%.4g", v), ".") }
