@@ -32,6 +32,7 @@ import (
 
 	"github.com/persona-workbench/persona/engine/guard"
 	"github.com/persona-workbench/persona/engine/keys"
+	"github.com/persona-workbench/persona/engine/report"
 	"github.com/persona-workbench/persona/engine/usagelog"
 	"github.com/persona-workbench/persona/engine/views"
 )
@@ -69,7 +70,10 @@ type journal struct {
 	Items         []Item    `json:"items"`
 	Done          []string  `json:"done"`
 	Verification  string    `json:"verification,omitempty"`
-	Checkpoint    string    `json:"final_checkpoint,omitempty"`
+	// Recorded holds every SHA-256 the usage log recorded for an export's
+	// path: a file replaced by a later export is deleted if it holds any.
+	Recorded   map[string][]string `json:"recorded_sha256,omitempty"`
+	Checkpoint string              `json:"final_checkpoint,omitempty"`
 }
 
 func (j *journal) done(step string) bool { return slices.Contains(j.Done, step) }
@@ -284,8 +288,20 @@ func plan(dir string, j *journal) error {
 		case usagelog.KindOpen, usagelog.KindOpenRefused:
 			add("package", d.Package, "")
 		case usagelog.KindExport:
-			if d.What != UsageReport { // the usage report is for the licensor, not a derivative
-				add("export", d.Path, d.SHA256)
+			if d.What == UsageReport || d.Path == "" { // the usage report is for the licensor, not a derivative
+				continue
+			}
+			if j.Recorded == nil {
+				j.Recorded = map[string][]string{}
+			}
+			if d.SHA256 != "" {
+				j.Recorded[d.Path] = append(j.Recorded[d.Path], d.SHA256)
+			}
+			add("export", d.Path, d.SHA256)
+			// What a write cut short may have left beside it
+			// (report.Publish writes a temporary file first).
+			for _, part := range report.PartFiles(d.Path) {
+				add("export", part, "")
 			}
 		}
 	}
@@ -327,10 +343,12 @@ func deleteFiles(j *journal, save func() error) error {
 			continue
 		}
 		if it.What == "export" && it.SHA256 != "" {
-			if sum, _ := fileSHA256(it.Path); sum != it.SHA256 {
+			sum, _ := fileSHA256(it.Path)
+			if sum != it.SHA256 && !slices.Contains(j.Recorded[it.Path], sum) {
 				it.Result = ResultMismatch // someone's other file now has its name
 				continue
 			}
+			it.SHA256 = sum // what was deleted: the last of the exports written there
 		}
 		it.Result = ResultDeleted // saved first: a kill after the removal must not read as "not found"
 		if err := save(); err != nil {

@@ -113,8 +113,12 @@ func (b *brand) reach(ctx context.Context) (Section, error) {
 	}
 	if exposed != nil && !exposed.Suppressed && res.Total != nil && !res.Total.Suppressed && res.Total.People > 0 {
 		share := float64(exposed.People) / float64(res.Total.People)
-		s.Lead = label(fmt.Sprintf("活动触达 %s 人（%s），占授权人群的 %s。", count(exposed.People), l.Options.Exposed, pct(share)),
-			fmt.Sprintf("The campaign reached %s people (%s), %s of the licensed population.", count(exposed.People), l.Options.Exposed, pct(share)))
+		whom := label("授权人群", "the licensed population")
+		if len(b.filters) > 0 {
+			whom = label("所选人群", "the population reported on")
+		}
+		s.Lead = label(fmt.Sprintf("活动触达 %s 人（%s），占%s的 %s。", count(exposed.People), l.Options.Exposed, whom.ZH, pct(share)),
+			fmt.Sprintf("The campaign reached %s people (%s), %s of %s.", count(exposed.People), l.Options.Exposed, pct(share), whom.EN))
 	}
 	if c, ok := peopleChart(res, b.people()); ok {
 		c.Kind = Bars

@@ -70,16 +70,33 @@ func (c Chart) SVG() (string, error) {
 			}
 		}
 	case Line:
-		pts := make(plotter.XYs, len(vals))
+		// A withheld period (NaN) stays on the axis and breaks the line.
+		var run plotter.XYs
+		flush := func() error {
+			if len(run) == 0 {
+				return nil
+			}
+			l, s, err := plotter.NewLinePoints(run)
+			if err != nil {
+				return fmt.Errorf("chart %s: %w", c.Title.EN, err)
+			}
+			l.Color, s.Color = accent, accent
+			p.Add(l, s)
+			run = nil
+			return nil
+		}
 		for i, v := range vals {
-			pts[i] = plotter.XY{X: float64(i), Y: v}
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				if err := flush(); err != nil {
+					return "", err
+				}
+				continue
+			}
+			run = append(run, plotter.XY{X: float64(i), Y: v})
 		}
-		l, s, err := plotter.NewLinePoints(pts)
-		if err != nil {
-			return "", fmt.Errorf("chart %s: %w", c.Title.EN, err)
+		if err := flush(); err != nil {
+			return "", err
 		}
-		l.Color, s.Color = accent, accent
-		p.Add(l, s)
 		p.NominalX(c.Labels...)
 		p.Y.Label.Text = axis
 	case Heatmap:
@@ -95,6 +112,10 @@ func (c Chart) SVG() (string, error) {
 		pal.SetMin(lo)
 		pal.SetMax(math.Max(hi, lo+1e-9))
 		hm := plotter.NewHeatMap(grid, pal.Palette(64))
+		// The heatmap's own range, not the palette's, places colours;
+		// one released value alone would otherwise divide by zero and
+		// be drawn as blank as a withheld cell.
+		hm.Min, hm.Max = lo, math.Max(hi, lo+1e-9)
 		hm.NaN = blank
 		p.Add(hm)
 		p.NominalX(c.Labels...)

@@ -62,10 +62,16 @@ func WriteExport(w io.Writer, res *slice.Result, mark Watermark, format string) 
 		for _, kv := range mark.pairs(res) {
 			fmt.Fprintf(&b, "# %s: %s\n", kv[0], strings.NewReplacer("\n", " ", "\r", " ").Replace(kv[1]))
 		}
-		if _, err := io.WriteString(w, b.String()); err != nil {
-			return err
+		for i, rec := range res.CSVRecords() {
+			if i > 0 {
+				for j := range res.Dims {
+					rec[j] = defuse(rec[j])
+				}
+			}
+			b.WriteString(csvLine(rec))
 		}
-		return res.WriteCSV(w)
+		_, err := io.WriteString(w, b.String())
+		return err
 	case "json":
 		var body bytes.Buffer
 		if err := res.WriteJSON(&body); err != nil {
@@ -103,6 +109,35 @@ func QueryOf(q slice.Query) QueryText {
 		t.Where = nil
 	}
 	return t
+}
+
+// defuse keeps a spreadsheet from running a data value as a formula:
+// a value that starts with = + - @ or a control character gets a
+// leading apostrophe, as spreadsheets themselves mark text.
+func defuse(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
+}
+
+// csvLine writes one CSV record (RFC 4180). Written here rather than
+// with encoding/csv, which cannot be told to quote a field: a first
+// field that starts with # is quoted, so that no data row reads as one
+// of the watermark's comment lines.
+func csvLine(rec []string) string {
+	var b strings.Builder
+	for i, f := range rec {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if strings.ContainsAny(f, ",\"\r\n") || strings.HasPrefix(f, " ") || strings.HasSuffix(f, " ") || i == 0 && strings.HasPrefix(f, "#") {
+			f = `"` + strings.ReplaceAll(f, `"`, `""`) + `"`
+		}
+		b.WriteString(f)
+	}
+	b.WriteByte('\n')
+	return b.String()
 }
 
 // pairs are the watermark's fields and the query, as the file's header
@@ -200,60 +235,69 @@ type Written struct {
 // overwriting was not asked for.
 var ErrExists = errors.New("the file exists")
 
-// Publish writes a file whole or not at all: write fills a temporary
-// file beside path, which is synced and hashed; record is then given
-// the file's final path, size and SHA-256 (to put them in the usage
-// log), and only if it succeeds does the file take its name. Nothing is
-// left behind on an error. An existing file is replaced only with
-// overwrite.
+// Publish writes a file whole or not at all, and never where the usage
+// log does not say it is: write fills a buffer in memory (exports and
+// reports hold aggregates, so they are small), record is then given the
+// file's final path, size and SHA-256 (to put them in the usage log),
+// and only if it succeeds is the file written — to a temporary file
+// beside path (".NAME.RANDOM.part", which the licence's deletion also
+// looks for), synced, then given its name. An existing file is replaced
+// only with overwrite; without it, a file that appears meanwhile is not
+// replaced either.
 func Publish(path string, overwrite bool, write func(io.Writer) error, record func(Written) error) (Written, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return Written{}, err
 	}
-	if st, err := os.Stat(abs); err == nil {
-		if !st.Mode().IsRegular() {
-			return Written{}, fmt.Errorf("%s is not a regular file", abs)
+	if st, err := os.Lstat(abs); err == nil {
+		if st.IsDir() {
+			return Written{}, fmt.Errorf("%s is a folder, not a file", abs)
 		}
 		if !overwrite {
 			return Written{}, fmt.Errorf("%s: %w", abs, ErrExists)
 		}
 	}
-	var rnd [6]byte
-	rand.Read(rnd[:])
-	tmp := filepath.Join(filepath.Dir(abs), "."+filepath.Base(abs)+"."+hex.EncodeToString(rnd[:])+".part")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return Written{}, fmt.Errorf("write %s: %w", abs, err)
-	}
-	done := false
-	defer func() {
-		if !done {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	h := sha256.New()
-	cw := &counter{w: io.MultiWriter(f, h)}
-	if err := write(cw); err != nil {
+	var body bytes.Buffer
+	if err := write(&body); err != nil {
 		return Written{}, err
 	}
-	if err := f.Sync(); err != nil {
-		return Written{}, fmt.Errorf("write %s: %w", abs, err)
-	}
-	if err := f.Close(); err != nil {
-		return Written{}, fmt.Errorf("write %s: %w", abs, err)
-	}
-	out := Written{Path: abs, Size: cw.n, SHA256: hex.EncodeToString(h.Sum(nil))}
+	sum := sha256.Sum256(body.Bytes())
+	out := Written{Path: abs, Size: int64(body.Len()), SHA256: hex.EncodeToString(sum[:])}
 	if record != nil {
 		if err := record(out); err != nil {
 			return Written{}, err
 		}
 	}
-	if err := os.Rename(tmp, abs); err != nil {
+	var rnd [6]byte
+	rand.Read(rnd[:])
+	tmp := PartFile(abs, hex.EncodeToString(rnd[:]))
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
 		return Written{}, fmt.Errorf("write %s: %w", abs, err)
 	}
-	done = true
+	_, err = f.Write(body.Bytes())
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		if overwrite {
+			err = os.Rename(tmp, abs)
+		} else if err = os.Link(tmp, abs); err == nil || errors.Is(err, os.ErrExist) {
+			os.Remove(tmp)
+		} else if _, serr := os.Lstat(abs); errors.Is(serr, os.ErrNotExist) {
+			err = os.Rename(tmp, abs) // a file system without hard links
+		}
+	}
+	if err != nil {
+		os.Remove(tmp)
+		if errors.Is(err, os.ErrExist) {
+			return Written{}, fmt.Errorf("%s: %w", abs, ErrExists)
+		}
+		return Written{}, fmt.Errorf("write %s: %w", abs, err)
+	}
 	if d, err := os.Open(filepath.Dir(abs)); err == nil {
 		d.Sync()
 		d.Close()
@@ -261,13 +305,22 @@ func Publish(path string, overwrite bool, write func(io.Writer) error, record fu
 	return out, nil
 }
 
-type counter struct {
-	w io.Writer
-	n int64
+// PartFile is the temporary name Publish writes path under first; a
+// crash can leave one behind, and the licence's deletion removes any it
+// finds beside a recorded export (PartFiles).
+func PartFile(path, random string) string {
+	return filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+"."+random+".part")
 }
 
-func (c *counter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
+// PartFiles returns the temporary files Publish may have left beside
+// path.
+func PartFiles(path string) []string {
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	var out []string
+	for _, e := range entries {
+		if n := e.Name(); strings.HasPrefix(n, "."+filepath.Base(path)+".") && strings.HasSuffix(n, ".part") && e.Type().IsRegular() {
+			out = append(out, filepath.Join(filepath.Dir(path), n))
+		}
+	}
+	return out
 }

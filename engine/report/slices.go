@@ -93,16 +93,22 @@ func SliceChart(res *slice.Result) (Chart, bool) {
 		if res.Dims[0].Role == inventory.Time {
 			c.Kind = Line
 		}
+		drawn := 0
 		for _, row := range res.Rows {
-			if row.Defined() {
+			switch {
+			case row.Defined():
 				c.Labels = append(c.Labels, slice.KeyLabel(row.Keys[0]))
 				c.Values = append(c.Values, row.Value)
+				drawn++
+			case c.Kind == Line: // a gap in the line, not a shorter axis
+				c.Labels = append(c.Labels, slice.KeyLabel(row.Keys[0]))
+				c.Values = append(c.Values, math.NaN())
 			}
 		}
 		if c.Kind == Bars && (len(c.Labels) > 8 || longest(c.Labels) > 6) {
 			c.Kind = HBars
 		}
-		return c, len(c.Values) > 0
+		return c, drawn > 0
 	case 2:
 		c.Kind = Heatmap
 		ri, ci := map[string]int{}, map[string]int{}

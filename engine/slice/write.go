@@ -219,6 +219,13 @@ func WriteColumns(w io.Writer, rows [][]string, right func(col int) bool) error 
 // summed dimensions are empty.
 func (r *Result) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
+	cw.WriteAll(r.CSVRecords())
+	return cw.Error()
+}
+
+// CSVRecords are the records WriteCSV writes, header first.
+func (r *Result) CSVRecords() [][]string {
+	var out [][]string
 	var header []string
 	for _, d := range r.Dims {
 		header = append(header, d.Name)
@@ -227,7 +234,7 @@ func (r *Result) WriteCSV(w io.Writer) error {
 	if r.ShowsPeople() {
 		header = append(header, "people")
 	}
-	cw.Write(append(header, "withheld", "reason", "kind"))
+	out = append(out, append(header, "withheld", "reason", "kind"))
 	write := func(row Row, kind string) {
 		rec := append([]string(nil), row.Keys...)
 		value, people, reason := "", "", ""
@@ -243,7 +250,7 @@ func (r *Result) WriteCSV(w io.Writer) error {
 		if r.ShowsPeople() {
 			rec = append(rec, people)
 		}
-		cw.Write(append(rec, strconv.FormatBool(row.Suppressed), reason, kind))
+		out = append(out, append(rec, strconv.FormatBool(row.Suppressed), reason, kind))
 	}
 	for _, row := range r.Rows {
 		write(row, "cell")
@@ -251,8 +258,7 @@ func (r *Result) WriteCSV(w io.Writer) error {
 	for _, x := range r.Extras() {
 		write(x.Row, x.Kind)
 	}
-	cw.Flush()
-	return cw.Error()
+	return out
 }
 
 // WriteJSON writes the result as JSON. Withheld rows carry
