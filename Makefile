@@ -15,9 +15,11 @@ build:
 run: build
 	./$(BIN) demo
 
-## deps: Debian packages the tests need (tmux drives the TUI end to end)
+## deps: Debian packages the tests need (tmux drives the TUI end to end; chromium renders the HTML report); bench adds visidata
+# command:Debian package
+DEPS ?= tmux:tmux age:age minisign:minisign chromium:chromium
 deps:
-	@missing=""; for t in tmux age minisign chromium; do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	@missing=""; for t in $(DEPS); do command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t##*:}"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing…"; \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
@@ -40,13 +42,21 @@ FUZZTIME ?= 60s
 # fuzz targets of the parsers of untrusted input: package, licence, inventory
 FUZZ := engine/pack/container:FuzzRead engine/licence:FuzzParse engine/inventory:FuzzRead engine/contract:FuzzIdentifiers engine/usagelog:FuzzVerify engine/guard:FuzzHistoryFile
 
-## bench: the guarded engine against hand-written and unguarded SQL, package open against DuckDB's own load, on 10M records (PERSONA_BENCH_ROWS to change); generator speed
+## bench: every figure in docs/BENCHMARKS.md, side by side with raw DuckDB and VisiData, at 1M and 10M records (BENCH_SCALE=100M adds 100M): open, slices (median, p95), the guard, analyses, the workbench's View(), peak memory, a frequency table end to end
+BENCH_SIZES := 1000000 10000000
+ifeq ($(BENCH_SCALE),100M)
+BENCH_SIZES += 100000000
+endif
 bench:
-	$(GO) test -tags $(TAGS) -run '^$$' -bench OpenVsRawLoad -benchtime 1x -timeout 60m ./engine/pack/
-	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchtime 10x -timeout 60m ./engine/guard/
-	$(GO) test -tags $(TAGS) -run '^$$' -bench . ./sample/
+	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) vd:visidata"
+	@for n in $(BENCH_SIZES); do echo "== $$n records"; \
+	  PERSONA_BENCH_ROWS=$$n $(GO) test -tags $(TAGS) -run '^$$' -bench OpenVsRawLoad -benchtime 1x -timeout 0 ./engine/pack/ || exit 1; \
+	  PERSONA_BENCH_ROWS=$$n $(GO) test -tags $(TAGS) -run '^$$' -bench 'WorkbenchSlices|BenchmarkGuard$$' -benchtime 21x -timeout 0 ./engine/guard/ || exit 1; \
+	  BENCH_ROWS=$$n $(GO) test -tags $(TAGS) -run '^$$' -bench Analyses -benchtime 1x -count 3 -timeout 0 ./engine/analysis/ | awk -f tools/median.awk || exit 1; \
+	done
+	BENCH_ROWS=$$(echo $(BENCH_SIZES) | tr ' ' ,) $(GO) test -tags $(TAGS) -run '^$$' -bench 'FrequencyTable|QueryMemory' -benchtime 1x -timeout 0 ./bench/
 	$(GO) test -tags $(TAGS) -run '^$$' -bench 'View|NewSlice' -benchtime 100x -count 11 ./tui/ | awk -f tools/median.awk
-	$(GO) test -tags $(TAGS) -run '^$$' -bench Analyses -benchtime 1x -count 3 -timeout 60m ./engine/analysis/ | awk -f tools/median.awk
+	$(GO) test -tags $(TAGS) -run '^$$' -bench . ./sample/
 
 ## fuzz: fuzz every parser of untrusted input, FUZZTIME each (make test: 300 inputs each)
 fuzz:
