@@ -119,7 +119,7 @@ func (s *exportScreen) open(res *slice.Result) tea.Cmd {
 		return nil
 	}
 	s.written, s.err, s.edited = nil, nil, false
-	s.focusName(false)
+	s.onName = false
 	return s.rename()
 }
 
@@ -148,10 +148,6 @@ func (s *exportScreen) rename() tea.Cmd {
 // the input.
 func (s *exportScreen) setName() {
 	s.input.set(s.stem + "." + s.kind().format)
-}
-
-func (s *exportScreen) focusName(on bool) {
-	s.onName = on
 }
 
 // capturing reports whether typed keys go into the file name.
@@ -199,13 +195,13 @@ func (s exportScreen) Update(msg tea.Msg) (exportScreen, tea.Cmd) {
 			// next file gets a new default name.
 			w := msg.written
 			s.written, s.err, s.edited = &w, nil, false
-			s.focusName(false)
+			s.onName = false
 			return s, s.rename()
 		case cancelled:
 			// Esc has said so already.
 		case errors.Is(msg.err, report.ErrExists):
 			s.err = fmt.Errorf(s.ctx.t.exExists, s.path)
-			s.focusName(true)
+			s.onName = true
 		default:
 			s.err = msg.err
 		}
@@ -231,7 +227,7 @@ func (s exportScreen) key(msg tea.KeyMsg) (exportScreen, tea.Cmd) {
 	arrows := !s.onName || msg.Type == tea.KeyUp || msg.Type == tea.KeyDown
 	switch {
 	case key.Matches(msg, k.ExFocus):
-		s.focusName(!s.onName)
+		s.onName = !s.onName
 		return s, nil
 	case key.Matches(msg, k.ExWrite):
 		cmd := s.write()
@@ -268,7 +264,7 @@ func (s *exportScreen) write() tea.Cmd {
 	name := strings.TrimSpace(s.input.value())
 	if name == "" {
 		s.err = errors.New(t.exNoName)
-		s.focusName(true)
+		s.onName = true
 		return nil
 	}
 	if filepath.Ext(name) == "" {
@@ -281,7 +277,7 @@ func (s *exportScreen) write() tea.Cmd {
 	}
 	if _, err := report.FormatOf(name, allowed); err != nil {
 		s.err = fmt.Errorf(t.exFormat, "."+strings.Join(allowed, ", ."))
-		s.focusName(true)
+		s.onName = true
 		return nil
 	}
 	if !kind.report && s.res == nil {
