@@ -11,6 +11,7 @@ import (
 // name, the picker, the compliance confirmation.
 func (a App) capturing() bool {
 	return a.over == overViews && a.views.capturing() ||
+		a.over == overExport && a.exp.capturing() ||
 		a.over == overComp && a.comp.capturing() ||
 		a.over == overNone && a.slicer.capturing()
 }
@@ -30,7 +31,7 @@ func (a App) bound() []struct {
 		{"clear-filters", k.ClearFilter}, {"second", k.Second}, {"compare", k.Compare},
 		{"next-measure", k.NextMeasure}, {"previous-measure", k.PrevMeasure}, {"sort", k.Sort},
 		{"top", k.Top}, {"chart", k.Chart}, {"undo", k.Undo}, {"redo", k.Redo},
-		{"save-view", k.SaveView}, {"views", k.Views}, {"analyses", k.Analyses}, {"usage-log", k.UsageLog},
+		{"save-view", k.SaveView}, {"views", k.Views}, {"export", k.Export}, {"analyses", k.Analyses}, {"usage-log", k.UsageLog},
 		{"compliance", k.Compliance}, {"next-pane", k.Focus}, {"help", k.Help}, {"lock", k.LockNow}, {"quit", k.Quit},
 	}
 }
@@ -58,7 +59,7 @@ func (a App) actions() []paletteAction {
 
 // global are the palette's actions that belong to no one screen.
 var global = map[string]bool{
-	"save-view": true, "views": true, "analyses": true, "usage-log": true, "compliance": true, "help": true, "lock": true, "quit": true,
+	"save-view": true, "views": true, "export": true, "analyses": true, "usage-log": true, "compliance": true, "help": true, "lock": true, "quit": true,
 }
 
 // run does the palette's action id.

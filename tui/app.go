@@ -10,6 +10,7 @@ package tui
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
@@ -60,6 +61,9 @@ type Config struct {
 	OnAnalysis OnAnalysis
 	// Exports, if set, writes the current view's numbers and reports (E).
 	Exports Exports
+	// Now, if set, is the clock the export dialog's default file names
+	// are stamped with; nil means time.Now.
+	Now func() time.Time
 }
 
 // Exports writes what the analyst may hand on; each file is recorded in
@@ -112,6 +116,7 @@ const (
 	overLog
 	overComp
 	overAnalyses
+	overExport
 )
 
 // toggle shows o over the slicer, or closes it if it is shown.
@@ -135,6 +140,7 @@ type App struct {
 	views    viewsScreen
 	palette  palette // the command palette (:), over every screen
 	an       analysesScreen
+	exp      exportScreen
 	over     overlay // the screen shown over the slicer, if any
 	help     help.Model
 	fullHelp bool
@@ -159,7 +165,8 @@ func New(cfg Config) App {
 	h.Styles.FullDesc = ctx.st.Subtle
 	a := App{ctx: ctx, slicer: newSlicer(ctx, cfg.Backend), help: h, onAck: cfg.OnAcknowledge, usage: newUsageScreen(ctx, cfg.UsageLog),
 		comp: newComplianceScreen(ctx, cfg.Compliance), lock: newLockScreen(ctx, cfg.Lock), views: newViewsScreen(ctx, cfg.Views),
-		palette: newPalette(ctx.st, lang), an: newAnalysesScreen(ctx, cfg.Backend, cfg.OnAnalysis)}
+		palette: newPalette(ctx.st, lang), an: newAnalysesScreen(ctx, cfg.Backend, cfg.OnAnalysis),
+		exp: newExportScreen(ctx, cfg.Exports, cfg.Views, cfg.Now)}
 	if cfg.Gate != nil {
 		g := newGate(ctx, *cfg.Gate)
 		a.gate = &g
@@ -200,6 +207,7 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		// passphrase is being typed.
 		if key.Matches(msg, a.ctx.keys.ForceQuit) {
 			a.slicer.stop()
+			a.exp.stop()
 			return a, tea.Quit
 		}
 		if a.lock.locked {
@@ -233,6 +241,17 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			a.views, cmd = a.views.Update(msg)
 			return a, cmd
 		}
+		if a.over == overExport && a.exp.capturing() {
+			// The file name takes every key but esc, which closes.
+			if key.Matches(msg, a.ctx.keys.Cancel) {
+				a.over = overNone
+				a.layout()
+				return a, nil
+			}
+			var cmd tea.Cmd
+			a.exp, cmd = a.exp.Update(msg)
+			return a, cmd
+		}
 		if a.over == overNone && a.gate == nil && a.slicer.capturing() {
 			var cmd tea.Cmd
 			a.slicer, cmd = a.slicer.Update(msg)
@@ -247,6 +266,7 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		switch {
 		case key.Matches(msg, a.ctx.keys.Quit):
 			a.slicer.stop()
+			a.exp.stop()
 			return a, tea.Quit
 		case a.comp.done != "":
 			return a, nil // the data is gone: only quitting is left
@@ -274,6 +294,18 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			a.layout()
 			if a.over == overAnalyses && !a.an.shown() && !a.an.running {
 				return a, a.an.start()
+			}
+			return a, nil
+		case a.gate == nil && a.exp.out == nil && key.Matches(msg, a.ctx.keys.Export):
+			a.slicer.say(a.ctx.t.exNone)
+			return a, nil
+		case a.gate == nil && a.exp.out != nil && !(a.over == overExport && a.exp.running) &&
+			(key.Matches(msg, a.ctx.keys.Export) || a.over == overExport && key.Matches(msg, a.ctx.keys.Cancel)):
+			// While a report is written, esc is the dialog's: it cancels.
+			a.toggle(overExport)
+			a.layout()
+			if a.over == overExport {
+				return a, a.exp.open(a.slicer.res)
 			}
 			return a, nil
 		case key.Matches(msg, a.ctx.keys.Help):
@@ -323,6 +355,10 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case analysisProgressMsg:
 		var cmd tea.Cmd
 		a.an, cmd = a.an.Update(msg)
+		return a, cmd
+	case exportReadyMsg, exportProgressMsg, exportDoneMsg:
+		var cmd tea.Cmd
+		a.exp, cmd = a.exp.Update(msg)
 		return a, cmd
 	case usageLogMsg:
 		var cmd tea.Cmd
@@ -374,6 +410,8 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				a.layout()
 				return a, tea.Batch(cmd, a.slicer.sliceBy(name))
 			}
+		case overExport:
+			a.exp, cmd = a.exp.Update(msg)
 		case overViews:
 			a.views, cmd = a.views.Update(msg)
 			if v, ok := a.views.take(); ok {
@@ -387,6 +425,7 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return a, cmd
 	}
 	a.slicer, cmd = a.slicer.Update(msg)
+	a.exp.res = a.slicer.res // what an export writes is what is shown
 	return a, cmd
 }
 
@@ -401,6 +440,7 @@ func (a *App) layout() {
 	a.lock.SetSize(a.ctx.width, a.ctx.height-helpH)
 	a.views.SetSize(a.ctx.width, a.ctx.height-helpH)
 	a.an.SetSize(a.ctx.width, a.ctx.height-helpH)
+	a.exp.SetSize(a.ctx.width, a.ctx.height-helpH)
 }
 
 // screen is the active screen.
@@ -426,6 +466,8 @@ func (a App) screen() interface {
 		return a.views
 	case overAnalyses:
 		return a.an
+	case overExport:
+		return a.exp
 	}
 	return a.slicer
 }

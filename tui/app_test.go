@@ -239,7 +239,8 @@ type probe struct {
 func (p probe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	m, cmd := p.App.Update(msg)
 	p.App = m.(App)
-	p.busy.Store(p.App.slicer.running || p.App.views.loading || p.App.slicer.picking != nil || p.App.usage.loading || p.App.comp.loading || p.App.an.running)
+	p.busy.Store(p.App.slicer.running || p.App.views.loading || p.App.slicer.picking != nil || p.App.usage.loading || p.App.comp.loading || p.App.an.running ||
+		p.App.exp.running || p.App.exp.loading)
 	switch msg.(type) {
 	case tea.KeyMsg, tea.WindowSizeMsg, tea.MouseMsg:
 		p.inputs.Add(1)
@@ -283,6 +284,12 @@ func driveModel(t testing.TB, cfg Config, lang string, w, h int, keys ...string)
 			tm.Send(tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{' '}})
 		case "down":
 			tm.Send(tea.KeyMsg{Type: tea.KeyDown})
+		case "up":
+			tm.Send(tea.KeyMsg{Type: tea.KeyUp})
+		case "backspace":
+			tm.Send(tea.KeyMsg{Type: tea.KeyBackspace})
+		case "ctrl+u":
+			tm.Send(tea.KeyMsg{Type: tea.KeyCtrlU})
 		case "enter":
 			tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
 		case "resize":

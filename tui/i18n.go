@@ -35,6 +35,9 @@ type texts struct {
 	anAccuracy, anMajority, anBaseRate, anImportance, anLeaves, anRate       string
 	anRule, anFeature, anTreeImp, anLogImp                                   string
 	chartPrefix, sliceBy, measurePrefix, keyPrevMeasure, trend               string
+	keyExport, keyExFocus, keyExWrite, exTitle, exWhat, exNumbers, exBrand   string
+	exViews, exName, exShown, exNoResult, exNone, exWriting, exProgress      string
+	exWritten, exSize, exExists, exNoName, exFormat, exCancelled             string
 }
 
 var textsZH = texts{
@@ -85,6 +88,14 @@ var textsZH = texts{
 	anImportance: "特征重要性", anTreeImp: "决策树：基尼下降占比", anLogImp: "逻辑回归：留出集 AUC 损失",
 	anLeaves: "决策树的叶子（规则）：深度 %d，%d 个叶子", anRate: "比例", anRule: "规则", anFeature: "特征",
 	chartPrefix: "图表：", sliceBy: "按维度切片：", measurePrefix: "指标：",
+	keyExport: "导出", keyExFocus: "切换内容/文件名", keyExWrite: "写入",
+	exTitle: "导出", exWhat: "导出内容", exNumbers: "当前视图的数字", exBrand: "品牌营销效果报告",
+	exViews: "已存视图报告（%d 个视图）", exName: "文件名", exShown: "当前视图：",
+	exNoResult: "还没有显示结果：没有可导出的数字", exNone: "此处不能导出",
+	exWriting: "正在写入…", exProgress: "正在生成报告… %d / %d",
+	exWritten: "已写入，并已记入使用日志", exSize: "大小 %s · sha256 %s…",
+	exExists: "%s 已存在：请换一个文件名", exNoName: "请输入文件名", exFormat: "文件名须以 %s 结尾",
+	exCancelled: "报告已取消",
 }
 
 var textsEN = texts{
@@ -135,6 +146,14 @@ var textsEN = texts{
 	anImportance: "feature importance", anTreeImp: "tree: share of Gini decrease", anLogImp: "logistic: holdout AUC lost",
 	anLeaves: "the tree's leaves as rules: depth %d, %d leaves", anRate: "rate", anRule: "rule", anFeature: "feature",
 	chartPrefix: "chart: ", sliceBy: "slice by ", measurePrefix: "measure: ",
+	keyExport: "export", keyExFocus: "choice/name", keyExWrite: "write",
+	exTitle: "Export", exWhat: "What to write", exNumbers: "This view's numbers", exBrand: "Brand marketing effect report",
+	exViews: "Report of the saved views (%d)", exName: "File name", exShown: "this view: ",
+	exNoResult: "no result is shown yet: there are no numbers to export", exNone: "exports are not available here",
+	exWriting: "writing…", exProgress: "writing the report… %d of %d",
+	exWritten: "written and recorded in the usage log", exSize: "size %s · sha256 %s…",
+	exExists: "%s exists: choose another name", exNoName: "a file needs a name", exFormat: "the file name must end in %s",
+	exCancelled: "the report was cancelled",
 }
 
 func textsFor(lang string) texts {

@@ -17,6 +17,7 @@ type keyMap struct {
 	Palette, Pick, LockNow             key.Binding
 	Analyses, AnDim, AnBy, AnAdjust    key.Binding
 	AnK, AnSlice, AnTarget             key.Binding
+	Export, ExFocus, ExWrite           key.Binding
 }
 
 func newKeyMap(t texts) keyMap {
@@ -63,6 +64,9 @@ func newKeyMap(t texts) keyMap {
 		Views:       b([]string{"V"}, "V", t.keyViews),
 		OpenView:    b([]string{"enter"}, "enter", t.keyOpenView),
 		RemoveView:  b([]string{"x"}, "x", t.keyRemoveView),
+		Export:      b([]string{"E"}, "E", t.keyExport),
+		ExFocus:     b([]string{"tab", "shift+tab"}, "tab", t.keyExFocus),
+		ExWrite:     b([]string{"enter"}, "enter", t.keyExWrite),
 	}
 }
 
@@ -76,7 +80,7 @@ func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Focus, k.FocusBack, k.Help, k.LockNow, k.Quit},
 		{k.Second, k.Compare, k.NextMeasure, k.PrevMeasure, k.Sort, k.Top, k.Chart},
-		{k.Drill, k.Filter, k.ClearFilter, k.Undo, k.Redo, k.Cancel},
-		{k.Pick, k.Palette, k.SaveView, k.Views, k.Analyses, k.UsageLog, k.Compliance},
+		{k.Drill, k.Filter, k.Pick, k.ClearFilter, k.Undo, k.Redo, k.Cancel},
+		{k.Palette, k.SaveView, k.Views, k.Export, k.Analyses, k.UsageLog, k.Compliance},
 	}
 }

@@ -53,6 +53,8 @@ func TestEveryScreen(t *testing.T) {
 		{"analyses_lift", []string{"A", "tab", "b"}},
 		{"analyses_segments", []string{"A", "tab", "tab"}},
 		{"analyses_classify", []string{"A", "shift+tab"}},
+		{"export", []string{"E"}},
+		{"export_report", []string{"E", "j", "j", "j", "tab"}},
 	}
 	for _, sc := range screens {
 		for _, lang := range []string{"zh", "en"} {
@@ -91,6 +93,8 @@ func screenConfig() Config {
 	}
 	return Config{
 		Backend: newFake(),
+		Exports: &fakeExports{},
+		Now:     testClock,
 		Views: &memViews{vs: []views.View{
 			{Name: "618 复盘", Dims: []string{"province", "categories"}, Measure: "people", Chart: "heatmap", Saved: base},
 		}},

@@ -244,6 +244,10 @@ func (s *slicer) query() slice.Query {
 	return q
 }
 
+// say shows a short message on the status bar, as errors show, until
+// the next result.
+func (s *slicer) say(msg string) { s.err = errors.New(msg) }
+
 // stop cancels the query in flight, if any.
 func (s *slicer) stop() {
 	if s.cancel != nil {
