@@ -257,8 +257,8 @@ func (e workbenchExports) Report(ctx context.Context, names []string, path strin
 	if err != nil {
 		return report.Written{}, err
 	}
-	if err := checkOut(path, false); err != nil {
-		return report.Written{}, err
+	if _, err := os.Lstat(path); err == nil { // before the work, not only when the file is written
+		return report.Written{}, fmt.Errorf("%s: %w", path, report.ErrExists)
 	}
 	r, err := e.o.buildReport(ctx, "tui", names, nil, progress)
 	if err != nil {
