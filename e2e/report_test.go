@@ -20,11 +20,14 @@ func TestExportsAndReports(t *testing.T) {
 	env := []string{"PERSONA_HOME=" + ws}
 	out := filepath.Join(dir, "out")
 	os.MkdirAll(out, 0o755)
+	// The deletion at the end deletes the package opened: a copy.
+	pkg := filepath.Join(dir, "brand.persona")
+	copyDir(t, lic.pkg, pkg)
 	file := func(name string) string { return filepath.Join(out, name) }
 
 	var made []string
 	for _, f := range []string{"slice.csv", "slice.json", "slice.parquet"} {
-		r := personaEnv(t, env, "query", lic.pkg, "--by", "province,member_level", "--measure", "gmv", "--out", file(f))
+		r := personaEnv(t, env, "query", pkg, "--by", "province,member_level", "--measure", "gmv", "--out", file(f))
 		if r.code != 0 || !strings.Contains(r.stdout, "wrote "+file(f)) {
 			t.Fatalf("query --out %s: exit %d\n%s%s", f, r.code, r.stdout, r.stderr)
 		}
@@ -37,7 +40,7 @@ func TestExportsAndReports(t *testing.T) {
 		t.Error("the Parquet export has no watermark in its metadata")
 	}
 	// A view saved from the command line, then reported.
-	if r := personaEnv(t, env, "query", lic.pkg, "--by", "age_band", "--measure", "conversion_rate", "--save-view", "年龄转化"); r.code != 0 {
+	if r := personaEnv(t, env, "query", pkg, "--by", "age_band", "--measure", "conversion_rate", "--save-view", "年龄转化"); r.code != 0 {
 		t.Fatalf("--save-view: %s", r.stderr)
 	}
 	for _, c := range []struct{ args []string }{
@@ -89,8 +92,8 @@ func TestExportsAndReports(t *testing.T) {
 		{[]string{"report", "--out", file("x.html")}, "--licence is required"},
 		{[]string{"report", "--licence", lic.id, "--views", "没有这个", "--out", file("x.html")}, `no saved view is called "没有这个"`},
 		{[]string{"report", "--licence", "LIC-NOPE", "--out", file("x.html")}, "LIC-NOPE"},
-		{[]string{"query", lic.pkg, "--by", "province", "--out", file("x.xlsx")}, "must end in .csv, .json, .parquet"},
-		{[]string{"query", lic.pkg, "--by", "province", "--out", file("slice.csv")}, "already exists"},
+		{[]string{"query", pkg, "--by", "province", "--out", file("x.xlsx")}, "must end in .csv, .json, .parquet"},
+		{[]string{"query", pkg, "--by", "province", "--out", file("slice.csv")}, "already exists"},
 	} {
 		r := personaEnv(t, env, c.args...)
 		if r.code == 0 || !strings.Contains(r.stderr, c.want) {

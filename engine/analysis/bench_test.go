@@ -3,10 +3,12 @@ package analysis_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"testing"
 
 	"github.com/persona-workbench/persona/engine/analysis"
+	"github.com/persona-workbench/persona/engine/report"
 	"github.com/persona-workbench/persona/engine/dataset"
 	"github.com/persona-workbench/persona/sample"
 )
@@ -59,6 +61,15 @@ func BenchmarkAnalyses(b *testing.B) {
 			{"classify/conversion", func() error {
 				_, err := analysis.Classify(context.Background(), d.Slices, analysis.ClassifyOptions{Target: "campaign_converted"})
 				return err
+			}},
+			// The brand marketing effect report: every section, built and
+			// written as HTML with its charts.
+			{"report/brand", func() error {
+				secs, err := report.Brand(context.Background(), d.Slices, nil, nil)
+				if err != nil {
+					return err
+				}
+				return (&report.Report{Title: report.BrandTitle, Sections: secs, K: 10}).WriteHTML(io.Discard)
 			}},
 		}
 		for _, x := range runs {
