@@ -383,6 +383,9 @@ func loadParts(ctx context.Context, db *store.DB, tr *tar.Reader, plain io.Reade
 			return fmt.Errorf("load %s: %w", inv.Files[i], err)
 		}
 		i++
+		if err := db.Fit(ctx, i, len(inv.Files)); err != nil {
+			return err
+		}
 		progress.report("load", int64(i), int64(len(inv.Files)))
 	}
 	if i != len(inv.Files) {

@@ -10,13 +10,23 @@
 // temporary directory is unset so DuckDB never spills data to disk.
 //
 // Queries are only accepted once the DB is sealed.
+//
+// Tables live in an attached in-memory database created with DuckDB's
+// COMPRESS option ("data", the default catalog of every connection).
+// Its tables stay uncompressed, and fastest to scan, until a checkpoint
+// compresses them, about ten times smaller for persona data. Fit does
+// that while a large data set loads, once the table would take more than
+// a share of the memory limit uncompressed; a data set that would not
+// fit even compressed is refused with ErrTooBig before memory runs out.
 package store
 
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -32,6 +42,9 @@ var ErrSealed = errors.New("store is sealed: no more data can be loaded")
 // ErrNotSealed is returned when querying a DB that is still loading.
 var ErrNotSealed = errors.New("store is not sealed: seal it before querying")
 
+// ErrTooBig is returned by Fit when the data will not fit in memory.
+var ErrTooBig = errors.New("the data does not fit in memory")
+
 // Options tune the database.
 type Options struct {
 	// Threads caps DuckDB's worker threads; 0 keeps DuckDB's default (one
@@ -41,12 +54,18 @@ type Options struct {
 	// default (80% of RAM). There is no spill to disk: work that does not
 	// fit fails instead.
 	MemoryLimit string
+	// Compress is when Fit compresses the table: "" (when it would not
+	// fit otherwise), "always" or "never".
+	Compress string
 }
 
 // DB is a hardened in-memory DuckDB.
 type DB struct {
 	connector *duckdb.Connector
 	db        *sql.DB
+
+	opt         Options
+	compressing bool // Fit compressed the table, and does after each part
 
 	mu     sync.Mutex
 	sealed bool
@@ -70,11 +89,11 @@ var seal = []string{
 
 // Open starts an empty in-memory database in its loading phase.
 func Open(ctx context.Context, opt Options) (*DB, error) {
-	c, err := duckdb.NewConnector("", nil)
+	c, err := duckdb.NewConnector("", func(e driver.ExecerContext) error { return useData(context.Background(), e) })
 	if err != nil {
 		return nil, fmt.Errorf("start duckdb: %w", err)
 	}
-	d := &DB{connector: c, db: sql.OpenDB(c)}
+	d := &DB{connector: c, db: sql.OpenDB(c), opt: opt}
 	settings := append([]string(nil), startup...)
 	if opt.Threads > 0 {
 		settings = append(settings, fmt.Sprintf("SET GLOBAL threads = %d", opt.Threads))
@@ -114,6 +133,119 @@ func (d *DB) loading() error {
 	}
 	return nil
 }
+
+// catalog is the attached in-memory database that holds the tables.
+const catalog = "data"
+
+// useData makes the compressible in-memory database every connection's
+// default catalog.
+func useData(ctx context.Context, e driver.ExecerContext) error {
+	for _, q := range []string{`ATTACH IF NOT EXISTS ':memory:' AS ` + catalog + ` (COMPRESS)`, `USE ` + catalog} {
+		if _, err := e.ExecContext(ctx, q, nil); err != nil {
+			return fmt.Errorf("start duckdb (%s): %w", q, err)
+		}
+	}
+	return nil
+}
+
+// fitShare is the share of the memory limit an uncompressed table may
+// take before Fit compresses it: the rest is for queries, which need
+// room to group and sort, and for the workbench.
+const fitShare = 0.4
+
+// tooBigShare is the share of the memory limit beyond which Fit refuses
+// a data set that is compressed already.
+const tooBigShare = 0.75
+
+// Fit keeps a loading table within memory: told that done of total parts
+// are loaded, it projects the table's final size from its size now and,
+// if that is above fitShare of the memory limit, compresses what is
+// loaded (and does again after each later part). If even the compressed
+// projection is above tooBigShare of the limit, it returns ErrTooBig,
+// saying how much would be needed.
+func (d *DB) Fit(ctx context.Context, done, total int) error {
+	if err := d.loading(); err != nil {
+		return err
+	}
+	if d.opt.Compress == "never" || done < 1 || total < 1 {
+		return nil
+	}
+	limit, err := d.memoryLimit(ctx)
+	if err != nil {
+		return err
+	}
+	used, err := d.tableMemory(ctx)
+	if err != nil {
+		return err
+	}
+	project := func(b int64) int64 { return b / int64(done) * int64(total) }
+	if !d.compressing && d.opt.Compress != "always" && float64(project(used)) <= fitShare*float64(limit) {
+		return nil
+	}
+	d.compressing = true
+	if _, err := d.db.ExecContext(ctx, `CHECKPOINT `+catalog); err != nil {
+		return fmt.Errorf("compress the data in memory: %w", err)
+	}
+	if used, err = d.tableMemory(ctx); err != nil {
+		return err
+	}
+	if need := project(used); float64(need) > tooBigShare*float64(limit) {
+		return fmt.Errorf("%w: about %s once loaded and compressed, and DuckDB may use %s here; use a workstation with more memory, or raise --memory-limit",
+			ErrTooBig, bytesText(need), bytesText(limit))
+	}
+	return nil
+}
+
+// outOfMemory says DuckDB's out-of-memory error as ErrTooBig.
+func outOfMemory(err error) error {
+	if msg := err.Error(); strings.Contains(msg, "Out of Memory") {
+		first, _, _ := strings.Cut(msg, "\n") // DuckDB's advice that follows is about settings the workbench owns
+		return fmt.Errorf("%w (%s); use a workstation with more memory, or raise --memory-limit", ErrTooBig, strings.TrimSpace(first))
+	}
+	return err
+}
+
+// Compressed reports whether Fit compressed the data.
+func (d *DB) Compressed() bool { return d.compressing }
+
+// tableMemory is the memory DuckDB's tables take.
+func (d *DB) tableMemory(ctx context.Context) (int64, error) {
+	var b sql.NullInt64
+	if err := d.db.QueryRowContext(ctx, `SELECT sum(memory_usage_bytes)::BIGINT FROM duckdb_memory() WHERE tag = 'IN_MEMORY_TABLE'`).Scan(&b); err != nil {
+		return 0, fmt.Errorf("measure the data in memory: %w", err)
+	}
+	return b.Int64, nil
+}
+
+// memoryLimit is DuckDB's memory limit in bytes.
+func (d *DB) memoryLimit(ctx context.Context) (int64, error) {
+	var s string
+	if err := d.db.QueryRowContext(ctx, `SELECT current_setting('memory_limit')`).Scan(&s); err != nil {
+		return 0, fmt.Errorf("read the memory limit: %w", err)
+	}
+	n, ok := parseSize(s)
+	if !ok {
+		return 0, fmt.Errorf("read the memory limit: %q is not a size", s)
+	}
+	return n, nil
+}
+
+// parseSize reads a size as DuckDB writes it, e.g. "18.6 GiB" or "4.0 GB".
+func parseSize(s string) (int64, bool) {
+	num, unit, _ := strings.Cut(strings.TrimSpace(s), " ")
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil {
+		return 0, false
+	}
+	mult := map[string]float64{"bytes": 1, "B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
+		"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}[strings.TrimSpace(unit)]
+	if mult == 0 {
+		return 0, false
+	}
+	return int64(v * mult), true
+}
+
+func bytesText(b int64) string { return strconv.FormatFloat(float64(b)/(1<<30), 'f', 1, 64) + " GiB" }
 
 // LoadArrow creates table from an Arrow record stream. Nothing is written
 // to disk. The reader is consumed but not released.
@@ -182,7 +314,10 @@ func (d *DB) LoadParquet(ctx context.Context, table string, paths []string, prog
 		}
 		q := fmt.Sprintf(stmt, table, strings.ReplaceAll(p, "'", "''"))
 		if _, err := d.db.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("load %s: %w", p, err)
+			return fmt.Errorf("load %s: %w", p, outOfMemory(err))
+		}
+		if err := d.Fit(ctx, i+1, len(paths)); err != nil {
+			return err
 		}
 		if progress != nil {
 			progress(i + 1)
@@ -202,7 +337,7 @@ func (d *DB) AppendParquet(ctx context.Context, table, path string) error {
 	}
 	q := fmt.Sprintf(`INSERT INTO %q SELECT * FROM read_parquet('%s')`, table, strings.ReplaceAll(path, "'", "''"))
 	if _, err := d.db.ExecContext(ctx, q); err != nil {
-		return fmt.Errorf("load %s: %w", path, err)
+		return fmt.Errorf("load %s: %w", path, outOfMemory(err))
 	}
 	return nil
 }
