@@ -60,6 +60,9 @@ func BenchmarkView(b *testing.B) {
 		{"views", []string{"V"}},
 		{"usage_log", []string{"L"}},
 		{"compliance", []string{"C"}},
+		{"analyses_rules", []string{"A"}},
+		{"analyses_lift", []string{"A", "tab"}},
+		{"export", []string{"E"}},
 	}
 	for _, sc := range screens {
 		cfg := screenConfig()

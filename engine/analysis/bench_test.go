@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/persona-workbench/persona/engine/analysis"
-	"github.com/persona-workbench/persona/engine/report"
 	"github.com/persona-workbench/persona/engine/dataset"
+	"github.com/persona-workbench/persona/engine/report"
 	"github.com/persona-workbench/persona/sample"
 )
 
