@@ -600,3 +600,55 @@ func equalCounts(a, b freq) bool {
 	}
 	return true
 }
+
+// BenchmarkScale opens a package as `persona query` does and slices it —
+// a province breakdown, the province × category heatmap, the 12-month
+// series — timing each whole process and its peak memory, at each size
+// of BENCH_ROWS (`make bench BENCH_SCALE=100M` runs it at 100M). Then,
+// with a memory limit too small for the data even compressed, the same
+// query must fail with a one-line "does not fit in memory" error rather
+// than run the machine out of memory.
+func BenchmarkScale(b *testing.B) {
+	for _, rows := range benchRows(b) {
+		b.Run(fmt.Sprintf("rows=%d", rows), func(b *testing.B) {
+			f := licensed(b, rows)
+			cases := []struct {
+				name string
+				args []string
+			}{
+				{"province", []string{"--by", "province"}},
+				{"heatmap", []string{"--by", "province,categories"}},
+				{"months", []string{"--by", "month", "--measure", "orders"}},
+			}
+			for _, s := range cases {
+				var runs []measured
+				for range benchRounds(b) {
+					cmd := exec.Command(f.persona, append([]string{"query", f.pkg, "--format", "csv"}, s.args...)...)
+					cmd.Env, cmd.Dir = f.env, f.dir
+					runs = append(runs, must(b, func() (measured, error) { return timed(cmd, "") }))
+				}
+				wall, rss := median(runs, wallOf), median(runs, rssOf)
+				b.ReportMetric(wall.Seconds(), s.name+"-s")
+				b.ReportMetric(float64(rss>>20), s.name+"-peak-MB")
+				b.Logf("%d records, %s: open and slice %s, peak RSS %d MB (median of %d)", rows, s.name, wall.Round(10*time.Millisecond), rss>>20, len(runs))
+			}
+			// A limit the data cannot fit in even compressed (about 50
+			// bytes a record compressed): refused, in one line.
+			limit := max(rows*20/1_000_000, 8)
+			cmd := exec.Command(f.persona, "query", f.pkg, "--by", "province", "--memory-limit", fmt.Sprintf("%dMB", limit))
+			cmd.Env, cmd.Dir = f.env, f.dir
+			var errb bytes.Buffer
+			cmd.Stderr = &errb
+			cmd.SysProcAttr = childAttr()
+			start := time.Now()
+			err := cmd.Run()
+			took := time.Since(start)
+			msg := strings.TrimSpace(errb.String())
+			if err == nil || !strings.Contains(msg, "does not fit in memory") || strings.Count(msg, "\n") > 1 {
+				b.Fatalf("--memory-limit %dMB: want a one-line refusal, got %v:\n%s", limit, err, msg)
+			}
+			b.ReportMetric(took.Seconds(), "refused-s")
+			b.Logf("%d records, --memory-limit %dMB: refused after %s, peak RSS %d MB: %s", rows, limit, took.Round(10*time.Millisecond), maxRSS(cmd.ProcessState)>>20, msg)
+		})
+	}
+}
