@@ -237,39 +237,46 @@ func BenchmarkGuard(b *testing.B) {
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
-			ctx := context.Background()
-			var guarded, raw []time.Duration
-			i := 0
-			for b.Loop() {
-				// Which goes first alternates, so neither always finds
-				// the other's work in the caches.
-				g := func() {
-					t0 := time.Now()
-					res, err := ds.Slices.Run(ctx, c.q(i))
-					if err != nil || len(res.Rows) == 0 {
-						b.Fatal(err, "no rows")
-					}
-					guarded = append(guarded, time.Since(t0))
-				}
-				r := func() {
-					t0 := time.Now()
-					if n, err := scanAll(db, ctx, c.raw(i)); err != nil || n == 0 {
-						b.Fatal(err, "no rows")
-					}
-					raw = append(raw, time.Since(t0))
-				}
-				if i%2 == 0 {
-					g()
-					r()
-				} else {
-					r()
-					g()
-				}
-				i++
-			}
+			guarded, raw := alternate(b, ds.Slices, db, c.q, c.raw)
 			reportRatio(b, "guarded", guarded, "unguarded", raw)
 		})
 	}
+}
+
+// alternate runs, in each iteration i of b's loop, the slice q(i)
+// through run and the SQL raw(i) on db, and times each; which goes first
+// alternates, so neither always finds the other's work in the caches.
+func alternate(b *testing.B, run interface {
+	Run(context.Context, slice.Query) (*slice.Result, error)
+}, db guard.Querier, q func(int) slice.Query, raw func(int) string) (ran, rawTimes []time.Duration) {
+	ctx := context.Background()
+	i := 0
+	for b.Loop() {
+		g := func() {
+			t0 := time.Now()
+			res, err := run.Run(ctx, q(i))
+			if err != nil || len(res.Rows) == 0 {
+				b.Fatal(err, "no rows")
+			}
+			ran = append(ran, time.Since(t0))
+		}
+		r := func() {
+			t0 := time.Now()
+			if n, err := scanAll(db, ctx, raw(i)); err != nil || n == 0 {
+				b.Fatal(err, "no rows")
+			}
+			rawTimes = append(rawTimes, time.Since(t0))
+		}
+		if i%2 == 0 {
+			g()
+			r()
+		} else {
+			r()
+			g()
+		}
+		i++
+	}
+	return ran, rawTimes
 }
 
 // p95 is the 95th percentile (nearest rank).
@@ -341,34 +348,7 @@ func BenchmarkWorkbenchSlices(b *testing.B) {
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
-			ctx := context.Background()
-			var guarded, raw []time.Duration
-			i := 0
-			for b.Loop() {
-				g := func() {
-					t0 := time.Now()
-					res, err := logged.Run(ctx, c.q(i))
-					if err != nil || len(res.Rows) == 0 {
-						b.Fatal(err, "no rows")
-					}
-					guarded = append(guarded, time.Since(t0))
-				}
-				r := func() {
-					t0 := time.Now()
-					if n, err := scanAll(db, ctx, c.raw(i)); err != nil || n == 0 {
-						b.Fatal(err, "no rows")
-					}
-					raw = append(raw, time.Since(t0))
-				}
-				if i%2 == 0 {
-					g()
-					r()
-				} else {
-					r()
-					g()
-				}
-				i++
-			}
+			guarded, raw := alternate(b, logged, db, c.q, c.raw)
 			reportRatio(b, "workbench", guarded, "raw", raw)
 			b.ReportMetric(float64(p95(guarded).Microseconds())/1000, "workbench-p95-ms")
 			b.ReportMetric(float64(p95(raw).Microseconds())/1000, "raw-p95-ms")
