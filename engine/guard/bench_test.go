@@ -146,11 +146,9 @@ func scanAll(db guard.Querier, ctx context.Context, q string) (int, error) {
 	return n, rows.Err()
 }
 
-// BenchmarkSliceWithUsageLog runs the same slices with and without the
-// usage log (a record synced to disk before each result is released),
-// alternately in the same run, and reports both medians and their ratio.
-func BenchmarkSliceWithUsageLog(b *testing.B) {
-	ds := benchData(b)
+// loggedSlices is ds's guard with every slice recorded in a usage log of
+// its own, as the workbench records them; closed when b ends.
+func loggedSlices(b *testing.B, ds *dataset.Dataset) usagelog.Slices {
 	_, priv, err := minisign.GenerateKey(rand.Reader)
 	if err != nil {
 		b.Fatal(err)
@@ -167,8 +165,16 @@ func BenchmarkSliceWithUsageLog(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer session.Close()
-	logged := usagelog.Slices{Engine: ds.Slices, Session: session, Source: "bench"}
+	b.Cleanup(func() { session.Close() })
+	return usagelog.Slices{Engine: ds.Slices, Session: session, Source: "bench"}
+}
+
+// BenchmarkSliceWithUsageLog runs the same slices with and without the
+// usage log (a record synced to disk before each result is released),
+// alternately in the same run, and reports both medians and their ratio.
+func BenchmarkSliceWithUsageLog(b *testing.B) {
+	ds := benchData(b)
+	logged := loggedSlices(b, ds)
 	for _, c := range []struct {
 		name string
 		q    slice.Query
@@ -299,24 +305,7 @@ func p95(d []time.Duration) time.Duration {
 func BenchmarkWorkbenchSlices(b *testing.B) {
 	ds := benchData(b)
 	db := ds.Store()
-	_, priv, err := minisign.GenerateKey(rand.Reader)
-	if err != nil {
-		b.Fatal(err)
-	}
-	signer, err := usagelog.Signer(priv)
-	if err != nil {
-		b.Fatal(err)
-	}
-	lg, err := usagelog.Open(b.TempDir(), usagelog.Context{Person: "bench", Tool: "bench"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	session, err := usagelog.Start(lg, "BENCH-1", signer, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer session.Close()
-	logged := usagelog.Slices{Engine: ds.Slices, Session: session, Source: "bench"}
+	logged := loggedSlices(b, ds)
 	levels := []string{"普通会员", "白银会员", "黄金会员", "钻石会员"}
 	cases := []struct {
 		name string
