@@ -31,13 +31,6 @@ type analysisMsg struct {
 	err      error
 }
 
-// analysisProgressMsg says how far a run is, and waits for the next.
-type analysisProgressMsg struct {
-	seq         int
-	done, total int
-	next        <-chan analysisProgressMsg
-}
-
 // anTab is one of the screen's tabs, in the order tab steps through.
 type anTab int
 
@@ -173,13 +166,7 @@ func (s *analysesScreen) start() tea.Cmd {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel, s.running = cancel, true
 	seq, b, report := s.seq, s.backend, s.report
-	progress := make(chan analysisProgressMsg, 64)
-	tell := func(done, total int) {
-		select {
-		case progress <- analysisProgressMsg{seq: seq, done: done, total: total, next: progress}:
-		default: // the screen is behind: skip this one
-		}
-	}
+	tell, progress := progressFeed(toAnalyses, seq)
 	var run func() analysisMsg
 	switch s.tab {
 	case tabLift:
@@ -257,16 +244,6 @@ func finish(seq int, report OnAnalysis, rec map[string]any, err error, m analysi
 	return m
 }
 
-// waitProgress reads the next progress report, if any.
-func waitProgress(ch <-chan analysisProgressMsg) tea.Cmd {
-	return func() tea.Msg {
-		if m, ok := <-ch; ok {
-			return m
-		}
-		return nil
-	}
-}
-
 func (s *analysesScreen) stop() {
 	if s.cancel != nil {
 		s.cancel()
@@ -277,7 +254,7 @@ func (s *analysesScreen) stop() {
 // Update handles runs, progress and keys.
 func (s analysesScreen) Update(msg tea.Msg) (analysesScreen, tea.Cmd) {
 	switch msg := msg.(type) {
-	case analysisProgressMsg:
+	case progressMsg:
 		if msg.seq != s.seq || !s.running {
 			return s, nil
 		}

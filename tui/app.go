@@ -352,11 +352,15 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		var cmd tea.Cmd
 		a.an, cmd = a.an.Update(msg)
 		return a, cmd
-	case analysisProgressMsg:
+	case progressMsg:
 		var cmd tea.Cmd
-		a.an, cmd = a.an.Update(msg)
+		if msg.to == toExport {
+			a.exp, cmd = a.exp.Update(msg)
+		} else {
+			a.an, cmd = a.an.Update(msg)
+		}
 		return a, cmd
-	case exportReadyMsg, exportProgressMsg, exportDoneMsg:
+	case exportReadyMsg, exportDoneMsg:
 		var cmd tea.Cmd
 		a.exp, cmd = a.exp.Update(msg)
 		return a, cmd

@@ -46,13 +46,6 @@ type exportReadyMsg struct {
 	views []string
 }
 
-// exportProgressMsg says how far a report is, and waits for the next.
-type exportProgressMsg struct {
-	seq         int
-	done, total int
-	next        <-chan exportProgressMsg
-}
-
 // exportDoneMsg carries the file written, or why not.
 type exportDoneMsg struct {
 	seq     int
@@ -176,12 +169,12 @@ func (s exportScreen) Update(msg tea.Msg) (exportScreen, tea.Cmd) {
 			s.setName()
 		}
 		return s, nil
-	case exportProgressMsg:
+	case progressMsg:
 		if msg.seq != s.seq || !s.running {
 			return s, nil
 		}
 		s.done, s.total = msg.done, msg.total
-		return s, waitExportProgress(msg.next)
+		return s, waitProgress(msg.next)
 	case exportDoneMsg:
 		if msg.seq != s.seq {
 			return s, nil
@@ -304,13 +297,7 @@ func (s *exportScreen) write() tea.Cmd {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	progress := make(chan exportProgressMsg, 64)
-	tell := func(done, total int) {
-		select {
-		case progress <- exportProgressMsg{seq: seq, done: done, total: total, next: progress}:
-		default: // the screen is behind: skip this one
-		}
-	}
+	tell, progress := progressFeed(toExport, seq)
 	return tea.Batch(func() tea.Msg {
 		defer close(progress)
 		path, err := outPath(name)
@@ -319,17 +306,7 @@ func (s *exportScreen) write() tea.Cmd {
 		}
 		w, err := out.Report(ctx, names, path, tell)
 		return exportDoneMsg{seq: seq, written: w, err: err}
-	}, waitExportProgress(progress))
-}
-
-// waitExportProgress reads the next progress report, if any.
-func waitExportProgress(ch <-chan exportProgressMsg) tea.Cmd {
-	return func() tea.Msg {
-		if m, ok := <-ch; ok {
-			return m
-		}
-		return nil
-	}
+	}, waitProgress(progress))
 }
 
 // outPath is the file to write for the name typed: ~ is the home
