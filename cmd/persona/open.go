@@ -18,6 +18,7 @@ import (
 
 	"github.com/persona-workbench/persona/engine/erase"
 	"github.com/persona-workbench/persona/engine/guard"
+	"github.com/persona-workbench/persona/engine/inventory"
 	"github.com/persona-workbench/persona/engine/keys"
 	"github.com/persona-workbench/persona/engine/licence"
 	"github.com/persona-workbench/persona/engine/pack"
@@ -37,6 +38,10 @@ type source struct {
 	// ws, when set, is used instead of resolving --workspace (the demo's
 	// throwaway workspace).
 	ws *keys.Workspace
+	// fields, when set, names the fields a one-off command reads: only
+	// those, and the ones the licence's release history refers to, are
+	// loaded. Nil loads everything.
+	fields func(*inventory.Inventory) []string
 }
 
 func (s *source) flags(fs *pflag.FlagSet) {
@@ -152,6 +157,7 @@ func (s *source) open(ctx context.Context) (*opened, error) {
 	var (
 		signing minisign.PrivateKey
 		ident   *age.X25519Identity
+		licID   string
 	)
 	o, err := pack.Open(ctx, path, pack.OpenOptions{
 		Trusted: trusted,
@@ -159,10 +165,11 @@ func (s *source) open(ctx context.Context) (*opened, error) {
 			p.pause()
 			defer p.resume()
 			id, key, err := ws.Unlock(l.ID, passphrase("passphrase for licence "+l.ID, false))
-			signing, ident = key, id
+			signing, ident, licID = key, id, l.ID
 			return id, err
 		},
-		Store: store.Options{Threads: s.threads, MemoryLimit: s.memoryLimit},
+		Store:   store.Options{Threads: s.threads, MemoryLimit: s.memoryLimit},
+		Columns: s.columns(ws, &ident, &licID),
 		Progress: func(stage string, done, total int64) {
 			switch stage {
 			case "verify":
@@ -217,6 +224,25 @@ func (s *source) open(ctx context.Context) (*opened, error) {
 		return nil, err
 	}
 	return &opened{Opened: o, session: session, history: history, views: saved, logDir: ws.LicenceDir(o.Licence.ID), ws: ws, signing: signing}, nil
+}
+
+// columns is pack.OpenOptions.Columns for s: nil without s.fields; else
+// the fields s.fields names and those the release history of licence
+// *licID refers to, read with the identity *ident once it is unlocked.
+func (s *source) columns(ws *keys.Workspace, ident **age.X25519Identity, licID *string) func(*inventory.Inventory) ([]string, error) {
+	if s.fields == nil {
+		return nil
+	}
+	return func(inv *inventory.Inventory) ([]string, error) {
+		if *ident == nil {
+			return nil, nil // load everything
+		}
+		hist, err := guard.Fields(filepath.Join(ws.LicenceDir(*licID), guard.HistoryFile), keys.Derive(*ident, "release history"))
+		if err != nil {
+			return nil, withHint(err, "check the workspace's disk space and permissions")
+		}
+		return append(s.fields(inv), hist...), nil
+	}
 }
 
 // openLog opens the usage log of a licence this workspace is enrolled

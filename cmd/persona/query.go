@@ -102,6 +102,9 @@ total, or with --by help to list them.`,
 				}
 				q.Filters[name] = append(q.Filters[name], strings.Split(vals, ",")...)
 			}
+			if len(dims) != 1 || dims[0] != "help" {
+				src.fields = q.Fields
+			}
 			o, err := src.open(cmd.Context())
 			if err != nil {
 				return err

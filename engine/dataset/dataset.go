@@ -27,6 +27,11 @@ import (
 type Options struct {
 	Store store.Options
 	K     int // minimum group size; 0 means slice.DefaultK
+	// Columns, when set, names the only fields to load (with the weight,
+	// always): the data set then declares just those fields and the
+	// measures made of them, and anything else is an unknown name to
+	// it. Nil loads everything.
+	Columns []string
 	// Progress, if set, hears about long steps: the step's name ("load",
 	// "check") and, for loading files, how many of how many are done.
 	Progress func(step string, done, total int)
@@ -90,6 +95,18 @@ func OpenWith(ctx context.Context, inv *inventory.Inventory, opt Options, load f
 func open(ctx context.Context, inv *inventory.Inventory, opt Options, load func(*store.DB) error) (*Dataset, error) {
 	if err := inv.Validate(); err != nil {
 		return nil, err
+	}
+	if opt.Columns != nil {
+		only, err := inv.Only(opt.Columns)
+		if err == nil && len(only.Columns()) == 0 {
+			// A table needs a column: a total alone loads the first.
+			only, err = inv.Only(inv.Columns()[:1])
+		}
+		if err != nil {
+			return nil, err
+		}
+		inv = only
+		opt.Store.Columns = inv.Columns()
 	}
 	k := opt.K
 	if k == 0 {

@@ -356,6 +356,21 @@ func (e *Engine) counted(ctx context.Context, pairs [][2]Entry) ([]int64, error)
 	const batch = 256 // aggregates per scan
 	count := "count(*)"
 	inv := e.Inventory()
+	// A data set loaded with some columns holds those its history named
+	// when it was opened; one added since cannot be counted here.
+	var missing string
+	for _, i := range todo {
+		for _, en := range pairs[i] {
+			en.fields(func(name string) {
+				if _, ok := inv.Field(name); !ok && missing == "" && !strings.HasPrefix(name, slice.SegmentPrefix) {
+					missing = name
+				}
+			})
+		}
+	}
+	if missing != "" {
+		return nil, fmt.Errorf("check differences: the release history now refers to %q, which this query did not load; run it again", missing)
+	}
 	if w, ok := inv.WeightField(); ok {
 		count = "sum(t." + quote(w.Name) + ")"
 	}

@@ -226,3 +226,56 @@ func (h *File) Unlock() {
 	syscall.Flock(int(h.f.Fd()), syscall.LOCK_UN)
 	h.mu.Unlock()
 }
+
+// Fields lists the data fields the history at path refers to: the
+// dimensions of its populations, the measure fields of its
+// contributions, and the dimensions its segment definitions score. A
+// data set loaded with only some columns (dataset.Options.Columns) must
+// hold these for every later result to be checked against the history;
+// should the history name another field by the time a result is
+// checked, the check fails and nothing is released. It reads with a
+// File of its own, so the engine's File still reads every entry.
+func Fields(path string, key [32]byte) ([]string, error) {
+	h, err := OpenFile(path, key)
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	es, err := h.Lock()
+	if err != nil {
+		return nil, err
+	}
+	defer h.Unlock()
+	seen := map[string]bool{}
+	var out []string
+	for _, e := range es {
+		e.fields(func(name string) {
+			if !seen[name] {
+				seen[name] = true
+				out = append(out, name)
+			}
+		})
+	}
+	return out, nil
+}
+
+// fields calls add with each field name e refers to (see Fields).
+func (e Entry) fields(add func(string)) {
+	if e.Def != nil {
+		for _, t := range e.Def.Terms {
+			add(t.Dim)
+		}
+		return
+	}
+	for _, c := range e.Pop.Conds {
+		add(c.Dim)
+	}
+	for _, cs := range e.Pop.Or {
+		for _, c := range cs {
+			add(c.Dim)
+		}
+	}
+	if e.Field != "" {
+		add(e.Field)
+	}
+}

@@ -3,8 +3,11 @@ package guard
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/persona-workbench/persona/engine/slice"
 )
 
 var testKey = [32]byte{1, 2, 3}
@@ -172,4 +175,55 @@ func FuzzHistoryFile(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Fields names every field a history's entries refer to, and reading
+// them leaves the history whole for the engine's own File.
+func TestHistoryFields(t *testing.T) {
+	path := filepath.Join(t.TempDir(), HistoryFile)
+	h, err := OpenFile(path, testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gd := cond{Dim: "province", Values: []string{"广东"}}
+	mz := cond{Dim: "categories", Multi: true, Values: []string{"美妆"}}
+	seg := cond{Dim: "segment_1a2b", Values: []string{"A"}}
+	young := cond{Dim: "age_band", Values: []string{"18-24"}}
+	entries := []Entry{
+		{Pop: pop(gd), People: 40},
+		{Pop: Pop{Conds: []cond{seg}, Or: [][]cond{{mz}}}, Field: "monthly_gmv", People: 12},
+		{Def: &slice.Segmentation{Values: []string{"A"}, Bias: []float64{0}, Terms: []slice.SegmentTerm{{Dim: "device"}}}},
+		{Pop: pop(young, gd), People: 20},
+	}
+	if _, err := h.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Add(entries); err != nil {
+		t.Fatal(err)
+	}
+	h.Unlock()
+	h.Close()
+
+	got, err := Fields(path, testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	want := []string{"age_band", "categories", "device", "monthly_gmv", "province", "segment_1a2b"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("Fields = %v, want %v", got, want)
+	}
+	if _, err := Fields(path, [32]byte{9}); err == nil {
+		t.Fatal("Fields read a history with the wrong key")
+	}
+	again, err := OpenFile(path, testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	es, err := again.Lock()
+	again.Unlock()
+	if err != nil || len(es) != len(entries) {
+		t.Fatalf("after Fields, a File reads %d entries (%v), want %d", len(es), err, len(entries))
+	}
 }

@@ -420,3 +420,48 @@ func firstDuplicate(xs []string) string {
 	}
 	return ""
 }
+
+// Only returns a copy of the inventory that declares only the named
+// fields (names it does not declare are ignored), the weight field and
+// the time field, and only the measures whose fields it keeps: what a
+// data set loaded with just those columns can answer. Loading a subset
+// is how a one-off query skips the columns it does not read.
+func (inv *Inventory) Only(names []string) (*Inventory, error) {
+	keep := map[string]bool{}
+	for _, n := range names {
+		keep[n] = true
+	}
+	out := *inv
+	out.Fields, out.Measures = nil, nil
+	for _, f := range inv.Fields {
+		if keep[f.Name] || f.Role == Weight || f.Role == Time {
+			out.Fields = append(out.Fields, f)
+		}
+	}
+	has := func(name string) bool {
+		_, ok := out.Field(name)
+		return name == "" || ok
+	}
+	for _, m := range inv.Measures {
+		if has(m.Field) && has(m.Over) {
+			out.Measures = append(out.Measures, m)
+		}
+	}
+	if err := out.Validate(); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Columns lists the fields that are columns of the table, in inventory
+// order: every field but the time field, whose periods are positions in
+// the series.
+func (inv *Inventory) Columns() []string {
+	var cols []string
+	for _, f := range inv.Fields {
+		if f.Role != Time {
+			cols = append(cols, f.Name)
+		}
+	}
+	return cols
+}

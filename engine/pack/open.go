@@ -190,6 +190,11 @@ type OpenOptions struct {
 	Now      time.Time // zero means time.Now()
 	Progress Progress
 	Store    store.Options
+	// Columns, if set, is called once the identity is unlocked, with the
+	// package's inventory, and names the only fields to load (see
+	// dataset.Options.Columns); the payload is still decrypted and
+	// authenticated whole. Nil loads every field.
+	Columns func(*inventory.Inventory) ([]string, error)
 }
 
 // Opened is an open package.
@@ -245,7 +250,13 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Opened, error) {
 	if err != nil {
 		return nil, err
 	}
-	ds, err := dataset.OpenWith(ctx, inv, dataset.Options{Store: opt.Store, K: l.Privacy.K}, func(db *store.DB) error {
+	var cols []string
+	if opt.Columns != nil {
+		if cols, err = opt.Columns(inv); err != nil {
+			return nil, err
+		}
+	}
+	ds, err := dataset.OpenWith(ctx, inv, dataset.Options{Store: opt.Store, K: l.Privacy.K, Columns: cols}, func(db *store.DB) error {
 		return loadParts(ctx, db, tr, plain, inv, opt.Progress)
 	})
 	if err != nil {

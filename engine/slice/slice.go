@@ -84,6 +84,31 @@ type Query struct {
 	Other bool
 }
 
+// Fields lists the fields of inv that q reads: its dimensions, filters
+// and held dimensions, and its measure's fields. Names inv does not
+// declare (a derived segment dimension, a mistake) are left out.
+func (q Query) Fields(inv *inventory.Inventory) []string {
+	var out []string
+	add := func(name string) {
+		if _, ok := inv.Field(name); ok && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	for _, d := range q.Dims {
+		add(d)
+	}
+	for _, m := range []map[string][]string{q.Filters, q.Holding} {
+		for name := range m {
+			add(name)
+		}
+	}
+	if m, ok := inv.Measure(q.Measure); ok {
+		add(m.Field)
+		add(m.Over)
+	}
+	return out
+}
+
 // ErrQuery is wrapped by every error in a query's description.
 var ErrQuery = errors.New("invalid query")
 

@@ -57,6 +57,10 @@ type Options struct {
 	// Compress is when Fit compresses the table: "" (when it would not
 	// fit otherwise), "always" or "never".
 	Compress string
+	// Columns, when set, are the only columns loaded, in this order: a
+	// one-off query loads what it needs and skips the rest of each
+	// file. Nil loads every column.
+	Columns []string
 }
 
 // DB is a hardened in-memory DuckDB.
@@ -123,6 +127,24 @@ func validSize(s string) bool {
 		}
 	}
 	return false
+}
+
+// selected is the select list of a load: the chosen columns, or *.
+func (d *DB) selected() (string, error) {
+	if d.opt.Columns == nil {
+		return "*", nil
+	}
+	if len(d.opt.Columns) == 0 {
+		return "", errors.New("load: no columns chosen")
+	}
+	q := make([]string, len(d.opt.Columns))
+	for i, c := range d.opt.Columns {
+		if !inventory.ValidIdent(c) {
+			return "", fmt.Errorf("load: column name %q is not a lower-case identifier", c)
+		}
+		q[i] = strconv.Quote(c)
+	}
+	return strings.Join(q, ", "), nil
 }
 
 func (d *DB) loading() error {
@@ -250,13 +272,13 @@ func bytesText(b int64) string { return strconv.FormatFloat(float64(b)/(1<<30), 
 // LoadArrow creates table from an Arrow record stream. Nothing is written
 // to disk. The reader is consumed but not released.
 func (d *DB) LoadArrow(ctx context.Context, table string, r array.RecordReader) error {
-	return d.loadArrow(ctx, `CREATE TABLE %q AS SELECT * FROM %q`, table, r)
+	return d.loadArrow(ctx, `CREATE TABLE %q AS SELECT %s FROM %q`, table, r)
 }
 
 // AppendArrow adds the records of an Arrow stream to a table made by
 // LoadArrow; columns are matched by position.
 func (d *DB) AppendArrow(ctx context.Context, table string, r array.RecordReader) error {
-	return d.loadArrow(ctx, `INSERT INTO %q SELECT * FROM %q`, table, r)
+	return d.loadArrow(ctx, `INSERT INTO %q SELECT %s FROM %q`, table, r)
 }
 
 func (d *DB) loadArrow(ctx context.Context, stmt, table string, r array.RecordReader) error {
@@ -265,6 +287,10 @@ func (d *DB) loadArrow(ctx context.Context, stmt, table string, r array.RecordRe
 	}
 	if !inventory.ValidIdent(table) {
 		return fmt.Errorf("load: table name %q is not a lower-case identifier", table)
+	}
+	cols, err := d.selected()
+	if err != nil {
+		return err
 	}
 	conn, err := d.db.Conn(ctx)
 	if err != nil {
@@ -285,7 +311,7 @@ func (d *DB) loadArrow(ctx context.Context, stmt, table string, r array.RecordRe
 		return fmt.Errorf("load %s: %w", table, err)
 	}
 	defer release()
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf(stmt, table, view)); err != nil {
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf(stmt, table, cols, view)); err != nil {
 		return fmt.Errorf("load %s: %w", table, err)
 	}
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`DROP VIEW IF EXISTS %q`, view)); err != nil {
@@ -307,12 +333,16 @@ func (d *DB) LoadParquet(ctx context.Context, table string, paths []string, prog
 	if len(paths) == 0 {
 		return fmt.Errorf("load %s: no files given", table)
 	}
+	cols, err := d.selected()
+	if err != nil {
+		return err
+	}
 	for i, p := range paths {
-		stmt := `CREATE TABLE %q AS SELECT * FROM read_parquet('%s')`
+		stmt := `CREATE TABLE %q AS SELECT %s FROM read_parquet('%s')`
 		if i > 0 {
-			stmt = `INSERT INTO %q SELECT * FROM read_parquet('%s')`
+			stmt = `INSERT INTO %q SELECT %s FROM read_parquet('%s')`
 		}
-		q := fmt.Sprintf(stmt, table, strings.ReplaceAll(p, "'", "''"))
+		q := fmt.Sprintf(stmt, table, cols, strings.ReplaceAll(p, "'", "''"))
 		if _, err := d.db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("load %s: %w", p, outOfMemory(err))
 		}
@@ -335,7 +365,11 @@ func (d *DB) AppendParquet(ctx context.Context, table, path string) error {
 	if !inventory.ValidIdent(table) {
 		return fmt.Errorf("load: table name %q is not a lower-case identifier", table)
 	}
-	q := fmt.Sprintf(`INSERT INTO %q SELECT * FROM read_parquet('%s')`, table, strings.ReplaceAll(path, "'", "''"))
+	cols, err := d.selected()
+	if err != nil {
+		return err
+	}
+	q := fmt.Sprintf(`INSERT INTO %q SELECT %s FROM read_parquet('%s')`, table, cols, strings.ReplaceAll(path, "'", "''"))
 	if _, err := d.db.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("load %s: %w", path, outOfMemory(err))
 	}
