@@ -90,6 +90,11 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 	}
 	p := &plan{m: m, timeDim: -1, eng: e}
 	series := inv.Series(m)
+	// sum, when set, is the summary the cells are added up from.
+	sum := e.summ.Load()
+	if sum != nil && !sum.answers(q, inv) {
+		sum = nil
+	}
 
 	// where filters the rows the unnested lists and periods make; base
 	// filters the records themselves, in a subquery under them: DuckDB
@@ -218,14 +223,34 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 		cols = append(cols, fmt.Sprintf("%s AS k%d", k, i))
 	}
 	people, w := "count(*)", "1"
-	if wf, ok := inv.WeightField(); ok {
+	if wf, ok := inv.WeightField(); ok && sum == nil {
 		cols = append(cols, "t."+quote(wf.Name)+" AS w")
 		people, w = "sum(w)", "w"
+	}
+	if sum != nil {
+		cols = append(cols, "t.n AS w")
+		people, w = "sum(w)", "w"
+	}
+	// summed is a summary column per period, or the column of all.
+	summed := func(name string, col func(i, period int) string) string {
+		i := sum.fields[name]
+		f, _ := inv.Field(name)
+		if timeVar == "" || f.Series == "" {
+			return "t." + col(i, 0)
+		}
+		t, _ := inv.Field(f.Series)
+		ps := make([]string, len(t.Order))
+		for j := range ps {
+			ps[j] = "t." + col(i, j+1)
+		}
+		return "list_value(" + strings.Join(ps, ", ") + ")[" + timeVar + "]"
 	}
 	input := func(name string) string {
 		f, _ := inv.Field(name)
 		col := "t." + quote(f.Name)
 		switch {
+		case sum != nil:
+			return summed(name, sumCol)
 		case f.Series == "":
 			return col
 		case timeVar != "":
@@ -247,14 +272,23 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 	if m.Field != "" {
 		cols = append(cols, input(m.Field)+" AS x")
 		p.fields = append(p.fields, m.Field)
+		if sum != nil {
+			cols = append(cols, summed(m.Field, nzCol)+" AS xnz")
+		}
 	}
 	if m.Over != "" {
 		cols = append(cols, input(m.Over)+" AS y")
 		p.fields = append(p.fields, m.Over)
+		if sum != nil {
+			cols = append(cols, summed(m.Over, nzCol)+" AS ynz")
+		}
 	}
 	// nonzero counts the people whose input is not zero: the people a
 	// sum, mean or ratio rests on.
 	nonzero := func(col string) string {
+		if sum != nil {
+			return "sum(" + col + "nz)"
+		}
 		if w == "1" {
 			return "count(*) FILTER (WHERE " + col + " <> 0)"
 		}
@@ -274,6 +308,9 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 		contrib = "least(" + cx + ", " + cy + ")"
 	case inventory.Share:
 		yes := "sum(CASE WHEN x THEN " + w + " ELSE 0 END)"
+		if sum != nil {
+			yes = "sum(x)" // the summary's people for whom it holds
+		}
 		value, cx = yes+"::DOUBLE / "+people, yes
 		// A rate within k people of 0% or 100% tells about those few.
 		contrib = "least(" + yes + ", " + people + " - " + yes + ")"
@@ -299,8 +336,16 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 	}
 
 	src := quote(inv.Table)
+	if sum != nil {
+		src = sum.table
+	}
 	from[0] = src + " AS t"
 	switch {
+	case sum != nil && timeVar != "":
+		// The summary's groups are added up over the sliced dimension
+		// first: a series then multiplies a few rows by its periods, not
+		// every group.
+		from[0] = sum.grouped(p.dims, p.fields, inv, base)
 	case len(base) > 0 && len(from) > 1:
 		from[0] = fmt.Sprintf("(SELECT * FROM %s AS t WHERE %s) AS t", src, strings.Join(base, " AND "))
 	case len(base) > 0:

@@ -353,7 +353,6 @@ func (e *Engine) counted(ctx context.Context, pairs [][2]Entry) ([]int64, error)
 			todo = append(todo, i)
 		}
 	}
-	const batch = 256 // aggregates per scan
 	count := "count(*)"
 	inv := e.Inventory()
 	// A data set loaded with some columns holds those its history named
@@ -374,6 +373,48 @@ func (e *Engine) counted(ctx context.Context, pairs [][2]Entry) ([]int64, error)
 	if w, ok := inv.WeightField(); ok {
 		count = "sum(t." + quote(w.Name) + ")"
 	}
+	// Pairs the summary covers are counted from it: a population's
+	// people, or contributors to one field over the same periods, in one
+	// of the two and not the other.
+	var fromSummary, fromRecords []int
+	sum := e.summ.Load()
+	for _, i := range todo {
+		a, o := pairs[i][0], pairs[i][1]
+		if sum != nil && sum.coversEntry(a) && sum.coversEntry(o) && a.Field == o.Field && slices.Equal(a.Periods, o.Periods) {
+			fromSummary = append(fromSummary, i)
+		} else {
+			fromRecords = append(fromRecords, i)
+		}
+	}
+	for _, group := range []struct {
+		todo  []int
+		table string
+		count func(Entry) string
+	}{
+		{fromSummary, "", func(en Entry) string {
+			if en.Field == "" {
+				return "sum(t.n)"
+			}
+			return "sum(" + sum.contributors(en.Field, en.Periods) + ")"
+		}},
+		{fromRecords, quote(inv.Table), nil},
+	} {
+		if sum != nil && group.table == "" {
+			group.table = sum.table
+		}
+		if err := e.countPairs(ctx, pairs, group.todo, group.table, count, group.count, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// countPairs counts the pairs todo of pairs in table, in batches of
+// aggregates over one scan each, into out and the engine's cache. With
+// summed, table is the summary and summed(a) adds up what differs in a
+// row of it; otherwise count counts the records that differ.
+func (e *Engine) countPairs(ctx context.Context, pairs [][2]Entry, todo []int, table, count string, summed func(Entry) string, out []int64) error {
+	const batch = 256 // aggregates per scan
 	for len(todo) > 0 {
 		n := min(batch, len(todo))
 		pl := &plan{eng: e}
@@ -384,22 +425,28 @@ func (e *Engine) counted(ctx context.Context, pairs [][2]Entry) ([]int64, error)
 				b.WriteString(", ")
 			}
 			a, o := pairs[i][0], pairs[i][1]
-			var differ string
-			if a.Field == "" {
+			var differ, what string
+			switch {
+			case summed != nil:
 				differ = fmt.Sprintf("coalesce(%s, false) <> coalesce(%s, false)", a.Pop.sql(pl), o.Pop.sql(pl))
-			} else {
+				what = summed(a)
+			case a.Field == "":
+				differ = fmt.Sprintf("coalesce(%s, false) <> coalesce(%s, false)", a.Pop.sql(pl), o.Pop.sql(pl))
+				what = count
+			default:
 				differ = fmt.Sprintf("coalesce(CASE WHEN %s THEN %s END, 0) <> coalesce(CASE WHEN %s THEN %s END, 0)",
 					a.Pop.sql(pl), e.contribution(a.Field, a.Periods, pl), o.Pop.sql(pl), e.contribution(o.Field, o.Periods, pl))
+				what = count
 			}
-			fmt.Fprintf(&b, "coalesce(%s FILTER (WHERE %s), 0)::BIGINT", count, differ)
+			fmt.Fprintf(&b, "coalesce(%s FILTER (WHERE %s), 0)::BIGINT", what, differ)
 		}
-		fmt.Fprintf(&b, " FROM %s AS t", quote(inv.Table))
+		fmt.Fprintf(&b, " FROM %s AS t", table)
 		if err := e.ensure(ctx, pl.derived); err != nil {
-			return nil, err
+			return err
 		}
 		rows, err := e.db.QueryContext(ctx, b.String(), pl.args...)
 		if err != nil {
-			return nil, fmt.Errorf("check differences: %w", err)
+			return fmt.Errorf("check differences: %w", err)
 		}
 		vals := make([]int64, n)
 		dest := make([]any, n)
@@ -414,7 +461,7 @@ func (e *Engine) counted(ctx context.Context, pairs [][2]Entry) ([]int64, error)
 		}
 		rows.Close()
 		if err != nil {
-			return nil, fmt.Errorf("check differences: %w", err)
+			return fmt.Errorf("check differences: %w", err)
 		}
 		for j, i := range todo[:n] {
 			out[i] = vals[j]
@@ -422,7 +469,7 @@ func (e *Engine) counted(ctx context.Context, pairs [][2]Entry) ([]int64, error)
 		}
 		todo = todo[n:]
 	}
-	return out, nil
+	return nil
 }
 
 // contribution is a record's contribution to a sum of field over

@@ -41,6 +41,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/persona-workbench/persona/engine/inventory"
@@ -64,6 +65,8 @@ type Engine struct {
 
 	matMu sync.Mutex
 	made  map[string]bool // derived dimensions added to the table
+
+	summ atomic.Pointer[summary] // set once Summarise is done
 
 	mu    sync.Mutex // one release at a time: check, then record
 	hist  History

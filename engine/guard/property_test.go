@@ -24,6 +24,10 @@ package guard_test
 //     rules 1 and 2; withheld rows carry no numbers; the rows are every
 //     non-empty combination of values under the filters.
 //
+// Data sets of odd seeds are sliced from the engine's summary of the
+// records (guard.Engine.Summarise) wherever it can answer, so both ways
+// of reading the data are held to the same properties.
+//
 // TestPropertyCounterexamples replays the smallest sessions found that
 // break these properties.
 //
@@ -398,6 +402,13 @@ func propOpen(t *testing.T, d *propData) *guard.Engine {
 	e, err := guard.New(db, inv, cols, d.k)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Data sets of odd seeds are sliced from the summary where it can
+	// answer, kept however many groups it has.
+	if d.seed%2 == 1 {
+		if _, err := e.Summarise(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return e
 }

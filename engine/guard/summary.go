@@ -1,0 +1,275 @@
+package guard
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/persona-workbench/persona/engine/inventory"
+	"github.com/persona-workbench/persona/engine/slice"
+)
+
+// summary is a table of the records grouped by every single-valued
+// dimension, with each group's head count and, for each measure field,
+// its sum and its contributors (over all periods and per period). Every
+// number the guard needs of a slice over single-valued dimensions is a
+// sum over the groups, so such slices, and the difference checks
+// between their populations, read the summary instead of the records:
+// a few hundred thousand rows instead of tens of millions. Head counts
+// and contributors are integers, added up exactly either way, so the
+// guard decides the same; sums of decimal values may differ in the last
+// bits, as they do between runs over the records.
+//
+// DuckDB has no materialised views or aggregate-aware rewriting, so the
+// guard keeps this one table itself.
+type summary struct {
+	table  string          // quoted name of the summary table
+	dims   map[string]bool // the single-valued dimensions it groups by
+	fields map[string]int  // measure field → its index in the column names
+	groups int64
+}
+
+// summaryName names the summary table. The colon cannot occur in an
+// inventory name, so it never meets a field or a derived dimension.
+func summaryName(table string) string { return quote(table + ":summary") }
+
+// sumCol and nzCol name a field's sum and contributors in the summary,
+// over all periods (period 0) or one (1-based).
+func sumCol(i, period int) string { return quote("m" + strconv.Itoa(i) + ":sum:" + strconv.Itoa(period)) }
+func nzCol(i, period int) string  { return quote("m" + strconv.Itoa(i) + ":nz:" + strconv.Itoa(period)) }
+
+// SummaryLimit is the largest share of the records the summary's groups
+// may number: above it, reading the summary would save little, and it is
+// dropped.
+const SummaryLimit = 0.125
+
+// Summarise builds the summary table (see summary) and, once it is
+// complete, makes the engine slice from it where it can. It reads every
+// record once; the workbench runs it in the background after opening,
+// and slices run over the records until it is done. It returns the
+// number of groups, or 0 when they are more than maxShare of the
+// records (0: SummaryLimit), too many for a summary to pay, or there is
+// no single-valued dimension.
+func (e *Engine) Summarise(ctx context.Context, maxShare float64) (int64, error) {
+	if maxShare <= 0 {
+		maxShare = SummaryLimit
+	}
+	// Derived dimensions alter the table; one thing at a time.
+	e.matMu.Lock()
+	defer e.matMu.Unlock()
+	if s := e.summ.Load(); s != nil {
+		return s.groups, nil
+	}
+	inv := e.Inventory()
+	s := &summary{table: summaryName(inv.Table), dims: map[string]bool{}, fields: map[string]int{}}
+	var keys, aggs []string
+	// Integer sums are kept as BIGINT: DuckDB adds up a HUGEINT column
+	// (what sum() of integers returns) tens of times slower. A group
+	// whose sum does not fit fails the build, and slices keep reading
+	// the records.
+	big := func(sum string) string { return "(" + sum + ")::BIGINT" }
+	people, w := "count(*)", "1"
+	if wf, ok := inv.WeightField(); ok {
+		people, w = big("sum(t."+quote(wf.Name)+")"), "t."+quote(wf.Name)
+	}
+	nonzero := func(x string) string {
+		if w == "1" {
+			return "count(*) FILTER (WHERE " + x + " <> 0)"
+		}
+		return big("sum(" + w + ") FILTER (WHERE " + x + " <> 0)")
+	}
+	for _, f := range inv.Fields {
+		switch {
+		case f.Role == inventory.Dimension && !strings.HasPrefix(f.Name, slice.SegmentPrefix):
+			s.dims[f.Name] = true
+			keys = append(keys, "t."+quote(f.Name))
+		case f.Role == inventory.Measure:
+			i := len(s.fields)
+			s.fields[f.Name] = i
+			col := "t." + quote(f.Name)
+			total := big
+			if strings.HasPrefix(f.Type, "DOUBLE") {
+				total = func(sum string) string { return sum }
+			}
+			switch {
+			case f.Type == "BOOLEAN":
+				// A share's sum and contributors are both the people
+				// for whom it holds.
+				yes := big("sum(CASE WHEN " + col + " THEN " + w + " ELSE 0 END)")
+				aggs = append(aggs, yes+" AS "+sumCol(i, 0), yes+" AS "+nzCol(i, 0))
+			case f.Series == "":
+				aggs = append(aggs, total("sum("+col+")")+" AS "+sumCol(i, 0), nonzero(col)+" AS "+nzCol(i, 0))
+			default:
+				whole := "list_sum(" + col + ")"
+				aggs = append(aggs, total("sum("+whole+")")+" AS "+sumCol(i, 0), nonzero(whole)+" AS "+nzCol(i, 0))
+				t, _ := inv.Field(f.Series)
+				for p := 1; p <= len(t.Order); p++ {
+					x := fmt.Sprintf("%s[%d]", col, p)
+					aggs = append(aggs, total("sum("+x+")")+" AS "+sumCol(i, p), nonzero(x)+" AS "+nzCol(i, p))
+				}
+			}
+		}
+	}
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	src := quote(inv.Table)
+	build := fmt.Sprintf("CREATE OR REPLACE TABLE %s AS SELECT %s, %s AS n, %s FROM %s AS t GROUP BY ALL",
+		s.table, strings.Join(keys, ", "), people, strings.Join(append([]string{"count(*) AS records"}, aggs...), ", "), src)
+	if err := e.exec(ctx, build); err != nil {
+		return 0, fmt.Errorf("summarise: %w", err)
+	}
+	var records int64
+	row, err := e.db.QueryContext(ctx, "SELECT count(*), coalesce(sum(records), 0) FROM "+s.table)
+	if err == nil {
+		if row.Next() {
+			err = row.Scan(&s.groups, &records)
+		}
+		if err == nil {
+			err = row.Err()
+		}
+		row.Close()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("summarise: %w", err)
+	}
+	if float64(s.groups) > maxShare*float64(records) {
+		return 0, e.exec(ctx, "DROP TABLE "+s.table)
+	}
+	e.summ.Store(s)
+	return s.groups, nil
+}
+
+// exec runs a statement that returns no rows.
+func (e *Engine) exec(ctx context.Context, stmt string) error {
+	rows, err := e.db.QueryContext(ctx, stmt)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+	}
+	err = rows.Err()
+	rows.Close()
+	return err
+}
+
+// Summarised reports whether slices read the summary where they can.
+func (e *Engine) Summarised() bool { return e.summ.Load() != nil }
+
+// covers reports whether the summary holds every population the
+// conditions describe: all on single-valued dimensions it groups by.
+func (s *summary) covers(cs []cond) bool {
+	for _, c := range cs {
+		if c.Multi || !s.dims[c.Dim] {
+			return false
+		}
+	}
+	return true
+}
+
+// coversEntry reports whether a difference check of en can read the
+// summary: its population covered, and its contributions, if any, those
+// of a field over all periods or over one.
+func (s *summary) coversEntry(en Entry) bool {
+	if en.Def != nil || !s.covers(en.Pop.Conds) {
+		return false
+	}
+	for _, cs := range en.Pop.Or {
+		if !s.covers(cs) {
+			return false
+		}
+	}
+	if en.Field == "" {
+		return true
+	}
+	_, ok := s.fields[en.Field]
+	return ok && len(en.Periods) <= 1
+}
+
+// contributors is the summary column of field's contributors over
+// periods (none: all; else exactly one).
+func (s *summary) contributors(field string, periods []int) string {
+	p := 0
+	if len(periods) == 1 {
+		p = periods[0]
+	}
+	return "t." + nzCol(s.fields[field], p)
+}
+
+// answers reports whether q can be answered from s: its dimensions
+// and filters single-valued dimensions s groups by, or the time
+// dimension sliced (not filtered alone: a sum over chosen periods has
+// contributors no per-period count gives), and nothing held.
+func (s *summary) answers(q slice.Query, inv *inventory.Inventory) bool {
+	if len(q.Holding) > 0 {
+		return false
+	}
+	timeSliced := false
+	for _, name := range q.Dims {
+		f, ok := inv.Field(name)
+		switch {
+		case !ok:
+			return false
+		case f.Role == inventory.Time:
+			timeSliced = true
+		case !s.dims[name]:
+			return false
+		}
+	}
+	for name := range q.Filters {
+		f, ok := inv.Field(name)
+		switch {
+		case !ok:
+			return false
+		case f.Role == inventory.Time:
+			if !timeSliced {
+				return false
+			}
+		case !s.dims[name]:
+			return false
+		}
+	}
+	m, ok := inv.Measure(q.Measure)
+	if !ok {
+		return false
+	}
+	for _, f := range []string{m.Field, m.Over} {
+		if _, ok := s.fields[f]; f != "" && !ok {
+			return false
+		}
+	}
+	return !slices.ContainsFunc(q.Dims, func(d string) bool { return strings.HasPrefix(d, slice.SegmentPrefix) })
+}
+
+// grouped is the summary added up by the single-valued dimensions among
+// dims, under the conditions where, with the head count and the given
+// fields' per-period sums and contributors under their summary names:
+// a source with the summary's columns for a series, whose rows are the
+// series' lines.
+func (s *summary) grouped(dims []inventory.Field, fields []string, inv *inventory.Inventory, where []string) string {
+	var sel []string
+	for _, d := range dims {
+		if d.Role == inventory.Dimension {
+			sel = append(sel, "t."+quote(d.Name))
+		}
+	}
+	sel = append(sel, "sum(t.n) AS n")
+	for _, name := range fields {
+		i := s.fields[name]
+		f, _ := inv.Field(name)
+		periods := 0
+		if t, ok := inv.Field(f.Series); ok {
+			periods = len(t.Order)
+		}
+		for p := 0; p <= periods; p++ {
+			sel = append(sel, "sum(t."+sumCol(i, p)+") AS "+sumCol(i, p), "sum(t."+nzCol(i, p)+") AS "+nzCol(i, p))
+		}
+	}
+	q := "SELECT " + strings.Join(sel, ", ") + " FROM " + s.table + " AS t"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	return "(" + q + " GROUP BY ALL) AS t"
+}
