@@ -37,8 +37,10 @@ func summaryName(table string) string { return quote(table + ":summary") }
 
 // sumCol and nzCol name a field's sum and contributors in the summary,
 // over all periods (period 0) or one (1-based).
-func sumCol(i, period int) string { return quote("m" + strconv.Itoa(i) + ":sum:" + strconv.Itoa(period)) }
-func nzCol(i, period int) string  { return quote("m" + strconv.Itoa(i) + ":nz:" + strconv.Itoa(period)) }
+func sumCol(i, period int) string {
+	return quote("m" + strconv.Itoa(i) + ":sum:" + strconv.Itoa(period))
+}
+func nzCol(i, period int) string { return quote("m" + strconv.Itoa(i) + ":nz:" + strconv.Itoa(period)) }
 
 // SummaryLimit is the largest share of the records the summary's groups
 // may number: above it, reading the summary would save little, and it is
