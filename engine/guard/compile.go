@@ -91,9 +91,13 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 	p := &plan{m: m, timeDim: -1, eng: e}
 	series := inv.Series(m)
 	// sum, when set, is the summary the cells are added up from.
-	sum := e.summ.Load()
-	if sum != nil && !sum.answers(q, inv) {
-		sum = nil
+	sum, sumTable := e.summ.Load(), ""
+	if sum != nil {
+		if multi, ok := sum.answers(q, inv); !ok {
+			sum = nil
+		} else if sumTable = sum.table; multi != "" {
+			sumTable = sum.multi[multi]
+		}
 	}
 
 	// where filters the rows the unnested lists and periods make; base
@@ -117,6 +121,10 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 			// An empty string and NULL are both a missing value: one group.
 			keys = append(keys, "nullif("+p.column(f.Name)+", '')")
 		case inventory.MultiDimension:
+			if sum != nil { // the summary by this dimension's values
+				keys = append(keys, "t.v")
+				break
+			}
 			alias := fmt.Sprintf("d%d", i)
 			// Lists hold distinct values (dataset.Open makes sure), so a
 			// person counts once per value.
@@ -324,6 +332,11 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 		if d.Role != inventory.MultiDimension {
 			continue
 		}
+		if sum != nil {
+			cols = append(cols, fmt.Sprintf("t.s AS f%d", i))
+			shares = append(shares, fmt.Sprintf("sum(f%d) AS s%d", i, i))
+			continue
+		}
 		n := "len(t." + quote(d.Name) + ")"
 		if vals, ok := multiFilter[i]; ok {
 			n = "len(list_intersect(t." + quote(d.Name) + ", [" + p.params(vals) + "]))"
@@ -337,7 +350,7 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 
 	src := quote(inv.Table)
 	if sum != nil {
-		src = sum.table
+		src = sumTable
 	}
 	from[0] = src + " AS t"
 	switch {
@@ -345,7 +358,7 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 		// The summary's groups are added up over the sliced dimension
 		// first: a series then multiplies a few rows by its periods, not
 		// every group.
-		from[0] = sum.grouped(p.dims, p.fields, inv, base)
+		from[0] = sum.grouped(sumTable, p.dims, p.fields, inv, base)
 	case len(base) > 0 && len(from) > 1:
 		from[0] = fmt.Sprintf("(SELECT * FROM %s AS t WHERE %s) AS t", src, strings.Join(base, " AND "))
 	case len(base) > 0:

@@ -3,7 +3,7 @@ package guard
 import (
 	"context"
 	"fmt"
-	"slices"
+	"maps"
 	"strconv"
 	"strings"
 
@@ -25,15 +25,27 @@ import (
 // DuckDB has no materialised views or aggregate-aware rewriting, so the
 // guard keeps this one table itself.
 type summary struct {
-	table  string          // quoted name of the summary table
+	table string // quoted name of the summary table
+	// multi holds, for each multi-valued dimension, the quoted name of
+	// a summary grouped also by its values (column v), with each group's
+	// head count and share of its people's values (column s: see
+	// compile's shares), but no measure fields.
+	multi  map[string]string
 	dims   map[string]bool // the single-valued dimensions it groups by
 	fields map[string]int  // measure field → its index in the column names
 	groups int64
+	rows   map[string]int64 // rows of each table kept, by multi-valued dimension ("": the first)
 }
 
-// summaryName names the summary table. The colon cannot occur in an
+// summaryName names the summary table, and with a multi-valued
+// dimension the summary by its values. The colon cannot occur in an
 // inventory name, so it never meets a field or a derived dimension.
-func summaryName(table string) string { return quote(table + ":summary") }
+func summaryName(table, multi string) string {
+	if multi == "" {
+		return quote(table + ":summary")
+	}
+	return quote(table + ":summary:" + multi)
+}
 
 // sumCol and nzCol name a field's sum and contributors in the summary,
 // over all periods (period 0) or one (1-based).
@@ -65,8 +77,8 @@ func (e *Engine) Summarise(ctx context.Context, maxShare float64) (int64, error)
 		return s.groups, nil
 	}
 	inv := e.Inventory()
-	s := &summary{table: summaryName(inv.Table), dims: map[string]bool{}, fields: map[string]int{}}
-	var keys, aggs []string
+	s := &summary{table: summaryName(inv.Table, ""), multi: map[string]string{}, dims: map[string]bool{}, fields: map[string]int{}, rows: map[string]int64{}}
+	var keys, aggs, multi []string
 	// Integer sums are kept as BIGINT: DuckDB adds up a HUGEINT column
 	// (what sum() of integers returns) tens of times slower. A group
 	// whose sum does not fit fails the build, and slices keep reading
@@ -87,6 +99,8 @@ func (e *Engine) Summarise(ctx context.Context, maxShare float64) (int64, error)
 		case f.Role == inventory.Dimension && !strings.HasPrefix(f.Name, slice.SegmentPrefix):
 			s.dims[f.Name] = true
 			keys = append(keys, "t."+quote(f.Name))
+		case f.Role == inventory.MultiDimension:
+			multi = append(multi, f.Name)
 		case f.Role == inventory.Measure:
 			i := len(s.fields)
 			s.fields[f.Name] = i
@@ -118,27 +132,52 @@ func (e *Engine) Summarise(ctx context.Context, maxShare float64) (int64, error)
 		return 0, nil
 	}
 	src := quote(inv.Table)
-	build := fmt.Sprintf("CREATE OR REPLACE TABLE %s AS SELECT %s, %s AS n, %s FROM %s AS t GROUP BY ALL",
-		s.table, strings.Join(keys, ", "), people, strings.Join(append([]string{"count(*) AS records"}, aggs...), ", "), src)
-	if err := e.exec(ctx, build); err != nil {
-		return 0, fmt.Errorf("summarise: %w", err)
+	builds := []struct{ table, sql string }{{s.table, fmt.Sprintf(
+		"CREATE OR REPLACE TABLE %s AS SELECT %s, %s AS n, %s FROM %s AS t GROUP BY ALL",
+		s.table, strings.Join(keys, ", "), people, strings.Join(append([]string{"count(*) AS records"}, aggs...), ", "), src)}}
+	for _, m := range multi {
+		// A record appears once per value, as when a slice unnests the
+		// list; s adds up each appearance's share of its person.
+		table := summaryName(inv.Table, m)
+		share := fmt.Sprintf("sum(%s::DOUBLE / len(t.%s)) AS s", w, quote(m))
+		// Head counts only: a measure's sums per value would cost the
+		// build more than they save.
+		builds = append(builds, struct{ table, sql string }{table, fmt.Sprintf(
+			"CREATE OR REPLACE TABLE %s AS SELECT %s, u.v AS v, %s AS n, %s, count(*) AS records FROM %s AS t, unnest(t.%s) AS u(v) GROUP BY ALL",
+			table, strings.Join(keys, ", "), people, share, src, quote(m))})
 	}
-	var records int64
-	row, err := e.db.QueryContext(ctx, "SELECT count(*), coalesce(sum(records), 0) FROM "+s.table)
-	if err == nil {
-		if row.Next() {
-			err = row.Scan(&s.groups, &records)
+	for j, b := range builds {
+		if err := e.exec(ctx, b.sql); err != nil {
+			return 0, fmt.Errorf("summarise: %w", err)
 		}
+		var groups, records int64
+		row, err := e.db.QueryContext(ctx, "SELECT count(*), coalesce(sum(records), 0) FROM "+b.table)
 		if err == nil {
-			err = row.Err()
+			if row.Next() {
+				err = row.Scan(&groups, &records)
+			}
+			if err == nil {
+				err = row.Err()
+			}
+			row.Close()
 		}
-		row.Close()
-	}
-	if err != nil {
-		return 0, fmt.Errorf("summarise: %w", err)
-	}
-	if float64(s.groups) > maxShare*float64(records) {
-		return 0, e.exec(ctx, "DROP TABLE "+s.table)
+		if err != nil {
+			return 0, fmt.Errorf("summarise: %w", err)
+		}
+		if float64(groups) > maxShare*float64(records) {
+			if err := e.exec(ctx, "DROP TABLE "+b.table); err != nil {
+				return 0, err
+			}
+			if j == 0 {
+				return 0, nil // no summary pays without the first
+			}
+			continue
+		}
+		if j == 0 {
+			s.groups, s.rows[""] = groups, groups
+		} else {
+			s.multi[multi[j-1]], s.rows[multi[j-1]] = b.table, groups
+		}
 	}
 	e.summ.Store(s)
 	return s.groups, nil
@@ -159,6 +198,16 @@ func (e *Engine) exec(ctx context.Context, stmt string) error {
 
 // Summarised reports whether slices read the summary where they can.
 func (e *Engine) Summarised() bool { return e.summ.Load() != nil }
+
+// SummaryRows returns the rows of each summary table kept: "" for the
+// summary by the single-valued dimensions, and each multi-valued
+// dimension's name for the summary by its values; nil before Summarise.
+func (e *Engine) SummaryRows() map[string]int64 {
+	if s := e.summ.Load(); s != nil {
+		return maps.Clone(s.rows)
+	}
+	return nil
+}
 
 // covers reports whether the summary holds every population the
 // conditions describe: all on single-valued dimensions it groups by.
@@ -200,61 +249,73 @@ func (s *summary) contributors(field string, periods []int) string {
 	return "t." + nzCol(s.fields[field], p)
 }
 
-// answers reports whether q can be answered from s: its dimensions
-// and filters single-valued dimensions s groups by, or the time
-// dimension sliced (not filtered alone: a sum over chosen periods has
-// contributors no per-period count gives), and nothing held.
-func (s *summary) answers(q slice.Query, inv *inventory.Inventory) bool {
+// answers reports whether q can be answered from s, and from which of
+// its tables: multi is the multi-valued dimension sliced, if any. Its
+// dimensions must be single-valued dimensions s groups by, or one
+// multi-valued one unfiltered (for a head count), or the time dimension
+// sliced (not
+// filtered alone: a sum over chosen periods has contributors no
+// per-period count gives); its filters on single-valued dimensions or
+// the sliced time; nothing held.
+func (s *summary) answers(q slice.Query, inv *inventory.Inventory) (multi string, ok bool) {
 	if len(q.Holding) > 0 {
-		return false
+		return "", false
 	}
 	timeSliced := false
 	for _, name := range q.Dims {
 		f, ok := inv.Field(name)
 		switch {
 		case !ok:
-			return false
+			return "", false
 		case f.Role == inventory.Time:
 			timeSliced = true
+		case f.Role == inventory.MultiDimension:
+			if _, ok := s.multi[name]; !ok || multi != "" {
+				return "", false
+			}
+			multi = name
 		case !s.dims[name]:
-			return false
+			return "", false
 		}
 	}
 	for name := range q.Filters {
 		f, ok := inv.Field(name)
 		switch {
 		case !ok:
-			return false
+			return "", false
 		case f.Role == inventory.Time:
 			if !timeSliced {
-				return false
+				return "", false
 			}
 		case !s.dims[name]:
-			return false
+			return "", false
 		}
 	}
 	m, ok := inv.Measure(q.Measure)
 	if !ok {
-		return false
+		return "", false
 	}
 	for _, f := range []string{m.Field, m.Over} {
-		if _, ok := s.fields[f]; f != "" && !ok {
-			return false
+		if _, ok := s.fields[f]; f != "" && (!ok || multi != "") {
+			return "", false
 		}
 	}
-	return !slices.ContainsFunc(q.Dims, func(d string) bool { return strings.HasPrefix(d, slice.SegmentPrefix) })
+	return multi, true
 }
 
-// grouped is the summary added up by the single-valued dimensions among
-// dims, under the conditions where, with the head count and the given
+// grouped is the summary table added up by the dimensions among dims
+// (a multi-valued one by its values), under the conditions where, with the head count and the given
 // fields' per-period sums and contributors under their summary names:
 // a source with the summary's columns for a series, whose rows are the
 // series' lines.
-func (s *summary) grouped(dims []inventory.Field, fields []string, inv *inventory.Inventory, where []string) string {
+func (s *summary) grouped(table string, dims []inventory.Field, fields []string, inv *inventory.Inventory, where []string) string {
 	var sel []string
 	for _, d := range dims {
-		if d.Role == inventory.Dimension {
+		switch d.Role {
+		case inventory.Dimension:
 			sel = append(sel, "t."+quote(d.Name))
+		case inventory.MultiDimension:
+			sel = append(sel, "t.v", "sum(t.s) AS s")
 		}
 	}
 	sel = append(sel, "sum(t.n) AS n")
@@ -269,7 +330,7 @@ func (s *summary) grouped(dims []inventory.Field, fields []string, inv *inventor
 			sel = append(sel, "sum(t."+sumCol(i, p)+") AS "+sumCol(i, p), "sum(t."+nzCol(i, p)+") AS "+nzCol(i, p))
 		}
 	}
-	q := "SELECT " + strings.Join(sel, ", ") + " FROM " + s.table + " AS t"
+	q := "SELECT " + strings.Join(sel, ", ") + " FROM " + table + " AS t"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}

@@ -59,7 +59,11 @@ func TestSummaryEqualsRecords(t *testing.T) {
 	if groups == 0 || !summed.Summarised() || records.Summarised() {
 		t.Fatalf("summary of %d groups (summarised: %v)", groups, summed.Summarised())
 	}
-	t.Logf("%d records in %d groups", ds.Inventory.Records, groups)
+	rows := summed.SummaryRows()
+	t.Logf("%d records in %d groups; rows %v", ds.Inventory.Records, groups, rows)
+	if rows["categories"] == 0 || rows["page_types"] == 0 {
+		t.Fatalf("no summary by a multi-valued dimension: %v", rows)
+	}
 	used := 0
 	for _, q := range summaryQueries {
 		sql, _, err := summed.SQL(q)
