@@ -2,6 +2,7 @@ package guard
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"strconv"
@@ -54,6 +55,19 @@ func sumCol(i, period int) string {
 }
 func nzCol(i, period int) string { return quote("m" + strconv.Itoa(i) + ":nz:" + strconv.Itoa(period)) }
 
+// SummaryRoom is the largest share of DuckDB's memory limit the tables
+// may take for a summary to be built: it adds tables, and its build
+// needs room to group.
+const SummaryRoom = 0.4
+
+// ErrNoRoom is returned by Summarise when memory is too short for it.
+var ErrNoRoom = errors.New("no room in memory for a summary")
+
+// room is what a Querier that can tell its memory (*store.DB) says.
+type room interface {
+	Room(context.Context) (used, limit int64, err error)
+}
+
 // SummaryLimit is the largest share of the records the summary's groups
 // may number: above it, reading the summary would save little, and it is
 // dropped.
@@ -75,6 +89,15 @@ func (e *Engine) Summarise(ctx context.Context, maxShare float64) (int64, error)
 	defer e.matMu.Unlock()
 	if s := e.summ.Load(); s != nil {
 		return s.groups, nil
+	}
+	if r, ok := e.db.(room); ok {
+		used, limit, err := r.Room(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("summarise: %w", err)
+		}
+		if limit > 0 && float64(used) > SummaryRoom*float64(limit) {
+			return 0, fmt.Errorf("%w: the data takes %d MB of DuckDB's %d MB", ErrNoRoom, used>>20, limit>>20)
+		}
 	}
 	inv := e.Inventory()
 	s := &summary{table: summaryName(inv.Table, ""), multi: map[string]string{}, dims: map[string]bool{}, fields: map[string]int{}, rows: map[string]int64{}}
@@ -146,6 +169,14 @@ func (e *Engine) Summarise(ctx context.Context, maxShare float64) (int64, error)
 			"CREATE OR REPLACE TABLE %s AS SELECT %s, u.v AS v, %s AS n, %s, count(*) AS records FROM %s AS t, unnest(t.%s) AS u(v) GROUP BY ALL",
 			table, strings.Join(keys, ", "), people, share, src, quote(m))})
 	}
+	done := false
+	defer func() { // a summary cut short frees what it built
+		if !done {
+			for _, b := range builds {
+				e.exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+b.table)
+			}
+		}
+	}()
 	for j, b := range builds {
 		if err := e.exec(ctx, b.sql); err != nil {
 			return 0, fmt.Errorf("summarise: %w", err)
@@ -179,6 +210,7 @@ func (e *Engine) Summarise(ctx context.Context, maxShare float64) (int64, error)
 			s.multi[multi[j-1]], s.rows[multi[j-1]] = b.table, groups
 		}
 	}
+	done = true
 	e.summ.Store(s)
 	return s.groups, nil
 }

@@ -2,6 +2,7 @@ package guard_test
 
 import (
 	"context"
+	"errors"
 	"math"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/persona-workbench/persona/engine/guard"
 	"github.com/persona-workbench/persona/engine/inventory"
 	"github.com/persona-workbench/persona/engine/slice"
+	"github.com/persona-workbench/persona/engine/store"
 )
 
 // summaryQueries are slices a summary answers, and some it does not (a
@@ -160,5 +162,32 @@ func compareResults(t *testing.T, q slice.Query, a, b *slice.Result) {
 	}
 	for i := range a.Margins { // in no particular order
 		rows("margin", byKeys(a.Margins[i]), byKeys(b.Margins[i]))
+	}
+}
+
+// tight is a store that reports its tables fill most of its memory.
+type tight struct{ *store.DB }
+
+func (tight) Room(context.Context) (used, limit int64, err error) { return 600 << 20, 1000 << 20, nil }
+
+// When the tables already take much of DuckDB's memory, no summary is
+// built; the real store reports its memory.
+func TestSummaryNeedsRoom(t *testing.T) {
+	ds := attackData(t)
+	ctx := context.Background()
+	cols, err := ds.Store().Columns(ctx, ds.Inventory.Table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := guard.New(tight{ds.Store()}, ds.Inventory, cols, attackK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.Summarise(ctx, 1); !errors.Is(err, guard.ErrNoRoom) || e.Summarised() {
+		t.Fatalf("built a summary of %d groups in too little memory: %v", n, err)
+	}
+	used, limit, err := ds.Store().Room(ctx)
+	if err != nil || used <= 0 || limit <= used {
+		t.Fatalf("the store reports %d bytes used of %d (%v)", used, limit, err)
 	}
 }

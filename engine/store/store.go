@@ -227,6 +227,17 @@ func outOfMemory(err error) error {
 	return err
 }
 
+// Room reports the memory DuckDB's tables take and its memory limit, in
+// bytes, for work that adds tables (the guard's summary) to decide
+// whether there is room.
+func (d *DB) Room(ctx context.Context) (used, limit int64, err error) {
+	if used, err = d.tableMemory(ctx); err != nil {
+		return 0, 0, err
+	}
+	limit, err = d.memoryLimit(ctx)
+	return used, limit, err
+}
+
 // Compressed reports whether Fit compressed the data.
 func (d *DB) Compressed() bool { return d.compressing }
 
