@@ -603,13 +603,15 @@ func equalCounts(a, b freq) bool {
 	return true
 }
 
-// BenchmarkScale opens a package as `persona query` does and slices it —
-// a province breakdown, the province × category heatmap, the 12-month
-// series — timing each whole process and its peak memory, at each size
-// of BENCH_ROWS (`make bench BENCH_SCALE=100M` runs it at 100M). Then,
-// with a memory limit too small for the data even compressed, the same
-// query must fail with a one-line "does not fit in memory" error rather
-// than run the machine out of memory.
+// BenchmarkScale opens a package whole, as the workbench holds it
+// (`persona query --by help` loads every field), then as `persona query`
+// does for a slice — a province breakdown, the province × category
+// heatmap, the 12-month series, each loading only its fields — timing
+// each whole process and its peak memory, at each size of BENCH_ROWS
+// (`make bench BENCH_SCALE=100M` runs it at 100M). Then, with a memory
+// limit too small for the whole data even compressed, the whole open
+// must fail with a one-line "does not fit in memory" error rather than
+// run the machine out of memory.
 func BenchmarkScale(b *testing.B) {
 	for _, rows := range benchRows(b) {
 		b.Run(fmt.Sprintf("rows=%d", rows), func(b *testing.B) {
@@ -618,6 +620,7 @@ func BenchmarkScale(b *testing.B) {
 				name string
 				args []string
 			}{
+				{"whole", []string{"--by", "help"}},
 				{"province", []string{"--by", "province"}},
 				{"heatmap", []string{"--by", "province,categories"}},
 				{"months", []string{"--by", "month", "--measure", "orders"}},
@@ -644,7 +647,7 @@ func BenchmarkScale(b *testing.B) {
 			// A limit the data cannot fit in even compressed (about 50
 			// bytes a record compressed): refused, in one line.
 			limit := max(rows*20/1_000_000, 8)
-			cmd := exec.Command(f.persona, "query", f.pkg, "--by", "province", "--memory-limit", fmt.Sprintf("%dMB", limit))
+			cmd := exec.Command(f.persona, "query", f.pkg, "--by", "help", "--memory-limit", fmt.Sprintf("%dMB", limit))
 			cmd.Env, cmd.Dir = f.env, f.dir
 			var errb bytes.Buffer
 			cmd.Stderr = &errb
