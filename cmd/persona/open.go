@@ -241,7 +241,8 @@ func (s *source) columns(ws *keys.Workspace, ident **age.X25519Identity, licID *
 		if err != nil {
 			return nil, withHint(err, "check the workspace's disk space and permissions")
 		}
-		return append(s.fields(inv), hist...), nil
+		// Never nil: a total that reads no field still loads only one.
+		return append(append([]string{}, s.fields(inv)...), hist...), nil
 	}
 }
 

@@ -102,11 +102,10 @@ func open(ctx context.Context, inv *inventory.Inventory, opt Options, load func(
 			// A table needs a column: a total alone loads the first.
 			only, err = inv.Only(inv.Columns()[:1])
 		}
-		if err != nil {
-			return nil, err
+		if err == nil { // else (no measure left, say) load everything
+			inv = only
+			opt.Store.Columns = inv.Columns()
 		}
-		inv = only
-		opt.Store.Columns = inv.Columns()
 	}
 	k := opt.K
 	if k == 0 {

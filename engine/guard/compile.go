@@ -122,7 +122,7 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 			keys = append(keys, "nullif("+p.column(f.Name)+", '')")
 		case inventory.MultiDimension:
 			if sum != nil { // the summary by this dimension's values
-				keys = append(keys, "t.v")
+				keys = append(keys, "t."+colV)
 				break
 			}
 			alias := fmt.Sprintf("d%d", i)
@@ -236,7 +236,7 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 		people, w = "sum(w)", "w"
 	}
 	if sum != nil {
-		cols = append(cols, "t.n AS w")
+		cols = append(cols, "t."+colN+" AS w")
 		people, w = "sum(w)", "w"
 	}
 	// summed is a summary column per period, or the column of all.
@@ -333,7 +333,7 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 			continue
 		}
 		if sum != nil {
-			cols = append(cols, fmt.Sprintf("t.s AS f%d", i))
+			cols = append(cols, fmt.Sprintf("t.%s AS f%d", colS, i))
 			shares = append(shares, fmt.Sprintf("sum(f%d) AS s%d", i, i))
 			continue
 		}

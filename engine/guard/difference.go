@@ -393,7 +393,7 @@ func (e *Engine) counted(ctx context.Context, pairs [][2]Entry) ([]int64, error)
 	}{
 		{fromSummary, "", func(en Entry) string {
 			if en.Field == "" {
-				return "sum(t.n)"
+				return "sum(t." + colN + ")"
 			}
 			return "sum(" + sum.contributors(en.Field, en.Periods) + ")"
 		}},

@@ -66,7 +66,8 @@ type Engine struct {
 	matMu sync.Mutex
 	made  map[string]bool // derived dimensions added to the table
 
-	summ atomic.Pointer[summary] // set once Summarise is done
+	sumMu sync.Mutex              // one Summarise at a time
+	summ  atomic.Pointer[summary] // set once Summarise is done
 
 	mu    sync.Mutex // one release at a time: check, then record
 	hist  History

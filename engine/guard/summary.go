@@ -48,6 +48,17 @@ func summaryName(table, multi string) string {
 	return quote(table + ":summary:" + multi)
 }
 
+// The summary's own columns: a group's head count, its records, and in
+// a summary by a multi-valued dimension the value and the people's
+// shares. Like every summary column they hold a colon, which no
+// inventory name does, so no dimension can take their names.
+const (
+	colN       = `":n"`
+	colRecords = `":records"`
+	colV       = `":v"`
+	colS       = `":s"`
+)
+
 // sumCol and nzCol name a field's sum and contributors in the summary,
 // over all periods (period 0) or one (1-based).
 func sumCol(i, period int) string {
@@ -84,9 +95,11 @@ func (e *Engine) Summarise(ctx context.Context, maxShare float64) (int64, error)
 	if maxShare <= 0 {
 		maxShare = SummaryLimit
 	}
-	// Derived dimensions alter the table; one thing at a time.
-	e.matMu.Lock()
-	defer e.matMu.Unlock()
+	// One build at a time. It reads the table while derived dimensions
+	// may be added to it (ensure): DuckDB gives each its own snapshot,
+	// and the summary reads only the data's own columns.
+	e.sumMu.Lock()
+	defer e.sumMu.Unlock()
 	if s := e.summ.Load(); s != nil {
 		return s.groups, nil
 	}
@@ -156,18 +169,18 @@ func (e *Engine) Summarise(ctx context.Context, maxShare float64) (int64, error)
 	}
 	src := quote(inv.Table)
 	builds := []struct{ table, sql string }{{s.table, fmt.Sprintf(
-		"CREATE OR REPLACE TABLE %s AS SELECT %s, %s AS n, %s FROM %s AS t GROUP BY ALL",
-		s.table, strings.Join(keys, ", "), people, strings.Join(append([]string{"count(*) AS records"}, aggs...), ", "), src)}}
+		"CREATE OR REPLACE TABLE %s AS SELECT %s, %s AS %s, %s FROM %s AS t GROUP BY ALL",
+		s.table, strings.Join(keys, ", "), people, colN, strings.Join(append([]string{"count(*) AS " + colRecords}, aggs...), ", "), src)}}
 	for _, m := range multi {
 		// A record appears once per value, as when a slice unnests the
 		// list; s adds up each appearance's share of its person.
 		table := summaryName(inv.Table, m)
-		share := fmt.Sprintf("sum(%s::DOUBLE / len(t.%s)) AS s", w, quote(m))
+		share := fmt.Sprintf("sum(%s::DOUBLE / len(t.%s)) AS %s", w, quote(m), colS)
 		// Head counts only: a measure's sums per value would cost the
 		// build more than they save.
 		builds = append(builds, struct{ table, sql string }{table, fmt.Sprintf(
-			"CREATE OR REPLACE TABLE %s AS SELECT %s, u.v AS v, %s AS n, %s, count(*) AS records FROM %s AS t, unnest(t.%s) AS u(v) GROUP BY ALL",
-			table, strings.Join(keys, ", "), people, share, src, quote(m))})
+			"CREATE OR REPLACE TABLE %s AS SELECT %s, u.v AS %s, %s AS %s, %s, count(*) AS %s FROM %s AS t, unnest(t.%s) AS u(v) GROUP BY ALL",
+			table, strings.Join(keys, ", "), colV, people, colN, share, colRecords, src, quote(m))})
 	}
 	done := false
 	defer func() { // a summary cut short frees what it built
@@ -182,7 +195,7 @@ func (e *Engine) Summarise(ctx context.Context, maxShare float64) (int64, error)
 			return 0, fmt.Errorf("summarise: %w", err)
 		}
 		var groups, records int64
-		row, err := e.db.QueryContext(ctx, "SELECT count(*), coalesce(sum(records), 0) FROM "+b.table)
+		row, err := e.db.QueryContext(ctx, "SELECT count(*), coalesce(sum("+colRecords+"), 0) FROM "+b.table)
 		if err == nil {
 			if row.Next() {
 				err = row.Scan(&groups, &records)
@@ -347,10 +360,10 @@ func (s *summary) grouped(table string, dims []inventory.Field, fields []string,
 		case inventory.Dimension:
 			sel = append(sel, "t."+quote(d.Name))
 		case inventory.MultiDimension:
-			sel = append(sel, "t.v", "sum(t.s) AS s")
+			sel = append(sel, "t."+colV, "sum(t."+colS+") AS "+colS)
 		}
 	}
-	sel = append(sel, "sum(t.n) AS n")
+	sel = append(sel, "sum(t."+colN+") AS "+colN)
 	for _, name := range fields {
 		i := s.fields[name]
 		f, _ := inv.Field(name)
@@ -366,5 +379,7 @@ func (s *summary) grouped(table string, dims []inventory.Field, fields []string,
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	return "(" + q + " GROUP BY ALL) AS t"
+	// With no dimension but time, GROUP BY ALL still makes a row when
+	// nothing matches; the records would make none.
+	return "(" + q + " GROUP BY ALL HAVING count(*) > 0) AS t"
 }

@@ -3,11 +3,17 @@ package guard_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/persona-workbench/persona/engine/dataset"
 	"github.com/persona-workbench/persona/engine/guard"
 	"github.com/persona-workbench/persona/engine/inventory"
 	"github.com/persona-workbench/persona/engine/slice"
@@ -34,6 +40,8 @@ var summaryQueries = []slice.Query{
 	{Dims: []string{"age_band"}, Measure: "people", Holding: map[string][]string{"categories": {"美妆"}}},
 	{Dims: []string{"age_band"}, Measure: "gmv", Filters: map[string][]string{"month": {"2025-01", "2025-02"}}},
 	{Dims: []string{"age_band"}, Measure: "gmv", Filters: map[string][]string{"province": {"西藏"}}},
+	{Dims: []string{"month"}, Measure: "people", Filters: map[string][]string{"province": {"不存在"}}},
+	{Dims: []string{"month"}, Measure: "orders", Filters: map[string][]string{"province": {"不存在"}}, Totals: true},
 }
 
 // Slices read from the summary equal slices read from the records: the
@@ -189,5 +197,128 @@ func TestSummaryNeedsRoom(t *testing.T) {
 	used, limit, err := ds.Store().Room(ctx)
 	if err != nil || used <= 0 || limit <= used {
 		t.Fatalf("the store reports %d bytes used of %d (%v)", used, limit, err)
+	}
+}
+
+// Dimensions may take any name the summary's own columns could have
+// had: v, n, s, records.
+func TestSummaryNamesDoNotClash(t *testing.T) {
+	ctx := context.Background()
+	names := []string{"v", "n", "s", "records"}
+	var fields []arrow.Field
+	for _, n := range names {
+		fields = append(fields, arrow.Field{Name: n, Type: arrow.BinaryTypes.String})
+	}
+	fields = append(fields, arrow.Field{Name: "tags", Type: arrow.ListOf(arrow.BinaryTypes.String)})
+	schema := arrow.NewSchema(fields, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	const rows = 600
+	for i := range rows {
+		for j := range names {
+			b.Field(j).(*array.StringBuilder).Append(fmt.Sprintf("%c%d", 'A'+j, (i*(j+3))%(j+2)))
+		}
+		lb := b.Field(len(names)).(*array.ListBuilder)
+		lb.Append(true)
+		vb := lb.ValueBuilder().(*array.StringBuilder)
+		for k := range i % 3 {
+			vb.Append(fmt.Sprintf("t%d", (i+k)%4))
+		}
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	rr, err := array.NewRecordReader(schema, []arrow.RecordBatch{rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rr.Release()
+	inv := &inventory.Inventory{Version: inventory.Version, Dataset: inventory.Label{EN: "names"}, Table: "personas", Records: rows,
+		Measures: []inventory.MeasureDef{{Name: "people", Label: inventory.Label{EN: "People"}, Kind: inventory.Count}}}
+	for _, n := range names {
+		inv.Fields = append(inv.Fields, inventory.Field{Name: n, Label: inventory.Label{EN: n}, Role: inventory.Dimension, Type: "VARCHAR"})
+	}
+	inv.Fields = append(inv.Fields, inventory.Field{Name: "tags", Label: inventory.Label{EN: "tags"}, Role: inventory.MultiDimension, Type: "VARCHAR[]"})
+	ds, err := dataset.OpenArrow(ctx, inv, rr, dataset.Options{K: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	cols, err := ds.Store().Columns(ctx, inv.Table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	records, err := guard.New(ds.Store(), inv, cols, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	summed, err := guard.New(ds.Store(), inv, cols, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := summed.Summarise(ctx, 1); err != nil || summed.SummaryRows()["tags"] == 0 {
+		t.Fatalf("summary %v: %v", summed.SummaryRows(), err)
+	}
+	for _, q := range []slice.Query{
+		{Dims: []string{"tags"}, Measure: "people"},
+		{Dims: []string{"v", "tags"}, Measure: "people"},
+		{Dims: []string{"n", "s"}, Measure: "people", Totals: true},
+		{Dims: []string{"records"}, Measure: "people", Filters: map[string][]string{"v": {"A0"}}},
+	} {
+		if sql, _, _ := summed.SQL(q); !strings.Contains(sql, ":summary") {
+			t.Fatalf("%+v does not read the summary", q)
+		}
+		compareResults(t, q, run(t, records, q), run(t, summed, q))
+	}
+}
+
+// The summary is built while the analyst works: slices, and a segment
+// dimension added to the table meanwhile, run undisturbed and agree
+// with the records.
+func TestSummaryBuiltWhileSlicing(t *testing.T) {
+	ctx := context.Background()
+	ds, err := openSample(200_000, dataset.Options{K: attackK})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	cols, err := ds.Store().Columns(ctx, ds.Inventory.Table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := guard.New(ds.Store(), ds.Inventory, cols, attackK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	built := make(chan error, 1)
+	go func() {
+		_, err := e.Summarise(ctx, 1)
+		built <- err
+	}()
+	f, err := e.Derive(twoSegments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want int64
+	if err := queryRow(ds.Store(), `SELECT count(*) FROM personas WHERE gender = '女' AND list_contains(categories, '美妆')`, &want); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		res := run(t, e, slice.Query{Dims: []string{f.Name}, Measure: "people", Order: slice.Label})
+		if len(res.Rows) != 2 || res.Rows[0].People != want {
+			t.Fatalf("segments %+v, want S1 with %d people", res.Rows, want)
+		}
+		run(t, e, slice.Query{Dims: []string{"province"}, Measure: "gmv"})
+		select {
+		case err := <-built:
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !e.Summarised() {
+				t.Fatal("no summary")
+			}
+			t.Logf("%d rounds of slices while the summary was built", i+1)
+			return
+		default:
+		}
 	}
 }

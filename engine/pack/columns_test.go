@@ -13,6 +13,7 @@ import (
 	"github.com/persona-workbench/persona/engine/guard"
 	"github.com/persona-workbench/persona/engine/inventory"
 	"github.com/persona-workbench/persona/engine/slice"
+	"github.com/persona-workbench/persona/engine/store"
 )
 
 // A package opened for some fields loads only those: the data set
@@ -169,5 +170,31 @@ func TestSomeColumnsHistoryFailsClosed(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "did not load") {
 		t.Fatalf("error %q does not say a field was not loaded", err)
+	}
+}
+
+// A part holding a column the inventory does not list is refused even
+// by a load of some columns, which never reads that column.
+func TestExtraColumnsRefused(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	inv, err := inventory.Load(filepath.Join(f.data, "inventory.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(ctx, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	part := filepath.Join(f.data, inv.Files[0])
+	if err := extraColumns(ctx, db, part, inv); err != nil {
+		t.Fatalf("a part with the inventory's columns: %v", err)
+	}
+	fewer := *inv
+	fewer.Fields = slices.DeleteFunc(slices.Clone(inv.Fields), func(f inventory.Field) bool { return f.Name == "device" })
+	err = extraColumns(ctx, db, part, &fewer)
+	if !errors.Is(err, ErrPayload) || !strings.Contains(err.Error(), `"device"`) {
+		t.Fatalf("a part with a column the inventory does not list: %v", err)
 	}
 }

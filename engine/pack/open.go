@@ -375,8 +375,14 @@ func loadParts(ctx context.Context, db *store.DB, tr *tar.Reader, plain io.Reade
 		if p.err != nil {
 			return p.err
 		}
-		var err error
+		var err, extra error
+		if p.path != "" {
+			// A load of some columns must still refuse a part that holds
+			// a column the inventory does not list, as a whole load does.
+			extra = extraColumns(ctx, db, p.path, inv)
+		}
 		switch {
+		case extra != nil:
 		case p.path != "" && i == 0:
 			err = db.LoadParquet(ctx, inv.Table, []string{p.path}, nil)
 		case p.path != "":
@@ -386,6 +392,9 @@ func loadParts(ctx context.Context, db *store.DB, tr *tar.Reader, plain io.Reade
 		}
 		if p.release != nil {
 			p.release()
+		}
+		if extra != nil {
+			return fmt.Errorf("load %s: %w", inv.Files[i], extra)
 		}
 		if err != nil {
 			if u := errors.Unwrap(err); u != nil && p.path != "" {
@@ -403,6 +412,34 @@ func loadParts(ctx context.Context, db *store.DB, tr *tar.Reader, plain io.Reade
 		return ctx.Err()
 	}
 	return nil
+}
+
+// extraColumns refuses a Parquet part with a column inv does not list.
+func extraColumns(ctx context.Context, db *store.DB, path string, inv *inventory.Inventory) error {
+	cols, err := db.FileColumns(ctx, path)
+	if err != nil {
+		return fmt.Errorf("%w: not Parquet", ErrPayload) // the error names the memory file
+	}
+	for _, c := range cols {
+		if f, ok := inv.Field(c); !ok || f.Role == inventory.Time {
+			return fmt.Errorf("%w: it holds a column %q the inventory does not list", ErrPayload, oneLine(c))
+		}
+	}
+	return nil
+}
+
+// oneLine keeps a name read from the data to one short line.
+func oneLine(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, s)
+	if len(s) > 64 {
+		s = s[:64] + "…"
+	}
+	return s
 }
 
 // errNoMemFile says anonymous memory files are not available here.

@@ -367,6 +367,28 @@ func (d *DB) LoadParquet(ctx context.Context, table string, paths []string, prog
 	return nil
 }
 
+// FileColumns lists the columns of a Parquet file, read from its
+// metadata, for a load of some columns to check what it leaves out.
+func (d *DB) FileColumns(ctx context.Context, path string) ([]string, error) {
+	if err := d.loading(); err != nil {
+		return nil, err
+	}
+	rows, err := d.db.QueryContext(ctx, fmt.Sprintf(`SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet('%s'))`, strings.ReplaceAll(path, "'", "''")))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	defer rows.Close()
+	var cols []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		cols = append(cols, c)
+	}
+	return cols, rows.Err()
+}
+
 // AppendParquet adds the records of a Parquet file to a table made by
 // LoadParquet or LoadArrow.
 func (d *DB) AppendParquet(ctx context.Context, table, path string) error {
