@@ -134,15 +134,8 @@ func open(ctx context.Context, inv *inventory.Inventory, opt Options, load func(
 		return fail(err)
 	}
 	opt.progress("check", 0, 0)
-	var lists []string
-	for _, f := range inv.Fields {
-		if f.Role == inventory.MultiDimension {
-			lists = append(lists, f.Name)
-		}
-	}
-	if err := db.DistinctLists(ctx, inv.Table, lists...); err != nil {
-		return fail(err)
-	}
+	// Repeated values in lists are removed by the guard before the first
+	// work that needs them distinct (guard.Engine.distinctLists).
 	if err := db.Seal(ctx); err != nil {
 		return fail(err)
 	}

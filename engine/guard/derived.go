@@ -115,6 +115,9 @@ func (e *Engine) ensure(ctx context.Context, names []string) error {
 	if len(names) == 0 {
 		return nil
 	}
+	if err := e.distinctLists(ctx); err != nil { // a segment may score a list's values
+		return err
+	}
 	e.matMu.Lock()
 	defer e.matMu.Unlock()
 	table := quote(e.Inventory().Table)

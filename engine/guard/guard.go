@@ -66,6 +66,9 @@ type Engine struct {
 	matMu sync.Mutex
 	made  map[string]bool // derived dimensions added to the table
 
+	listMu        sync.Mutex
+	listsDistinct bool // distinctLists has run
+
 	sumMu sync.Mutex              // one Summarise at a time
 	summ  atomic.Pointer[summary] // set once Summarise is done
 
@@ -298,6 +301,11 @@ func mustMeasure(inv *inventory.Inventory, name string) inventory.MeasureDef {
 
 // fetch runs the cells' SQL.
 func (e *Engine) fetch(ctx context.Context, p *plan) ([]*cell, error) {
+	if listsIn(p.dims) {
+		if err := e.distinctLists(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if err := e.ensure(ctx, p.derived); err != nil {
 		return nil, err
 	}

@@ -42,6 +42,9 @@ func (e *Engine) Profiles(ctx context.Context, q slice.ProfileQuery) ([]slice.Pr
 		case f.Role == inventory.Dimension:
 			cols = append(cols, fmt.Sprintf("coalesce(%s, '') AS k%d", p.column(name), i))
 		case f.Role == inventory.MultiDimension:
+			if err := e.distinctLists(ctx); err != nil { // a list is a key
+				return nil, err
+			}
 			cols = append(cols, fmt.Sprintf("coalesce(list_sort(t.%s), []) AS k%d", quote(name), i))
 		default:
 			return nil, bad("%q is a %s field, not a dimension a model can use", name, f.Role)

@@ -55,8 +55,8 @@ func fixture(t testing.TB) (*store.DB, *inventory.Inventory) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Open the way the product does, which also makes list values
-	// distinct (persona 6 lists 美妆 twice).
+	// Open the way the product does; the guard makes list values
+	// distinct before it needs them (persona 6 lists 美妆 twice).
 	// The data carries w, which only TestSliceWeight declares (as the
 	// weight); open it declared as a plain measure field.
 	withW := *inv
@@ -381,4 +381,64 @@ func TestMissingValueFilter(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(t, res, []cell{{"广东", 8, 8, false}})
+}
+
+// Opening leaves repeated list values alone; each kind of work that
+// needs them distinct makes them so first: a slice by a multi-valued
+// dimension, profiles keyed by one, a segment scored over one, the
+// summary. Slices without a list leave them.
+func TestListsMadeDistinctBeforeUse(t *testing.T) {
+	ctx := context.Background()
+	repeats := func(db *store.DB) int64 {
+		var n int64
+		if err := queryRow(db, `SELECT count(*) FROM personas WHERE list_unique(categories) != len(categories)`, &n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, c := range []struct {
+		name string
+		work func(*guard.Engine) error
+	}{
+		{"slice", func(e *guard.Engine) error {
+			res, err := e.Run(ctx, slice.Query{Dims: []string{"categories"}, Measure: "people"})
+			if err == nil && len(res.Rows) == 0 {
+				err = errors.New("no rows")
+			}
+			return err
+		}},
+		{"profiles", func(e *guard.Engine) error {
+			_, err := e.Profiles(ctx, slice.ProfileQuery{Dims: []string{"categories"}, Target: "converted"})
+			return err
+		}},
+		{"segment", func(e *guard.Engine) error {
+			f, err := e.Derive(slice.Segmentation{Label: inventory.Label{EN: "s"}, Values: []string{"A", "B"}, Bias: []float64{0, 1},
+				Terms: []slice.SegmentTerm{{Dim: "categories", Weights: map[string][]float64{"美妆": {2, 0}}}}})
+			if err == nil {
+				_, err = e.Run(ctx, slice.Query{Dims: []string{f.Name}, Measure: "people"})
+			}
+			return err
+		}},
+		{"summary", func(e *guard.Engine) error {
+			_, err := e.Summarise(ctx, 1)
+			return err
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			db, inv := fixture(t)
+			e := engine(t, db, inv, 2)
+			if _, err := e.Run(ctx, slice.Query{Dims: []string{"province"}, Measure: "people"}); err != nil {
+				t.Fatal(err)
+			}
+			if repeats(db) != 1 {
+				t.Fatal("opening, or a slice without a list, changed the lists")
+			}
+			if err := c.work(e); err != nil {
+				t.Fatal(err)
+			}
+			if n := repeats(db); n != 0 {
+				t.Fatalf("%d lists still repeat a value", n)
+			}
+		})
+	}
 }

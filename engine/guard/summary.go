@@ -167,6 +167,11 @@ func (e *Engine) Summarise(ctx context.Context, maxShare float64) (int64, error)
 	if len(keys) == 0 {
 		return 0, nil
 	}
+	if len(multi) > 0 {
+		if err := e.distinctLists(ctx); err != nil {
+			return 0, fmt.Errorf("summarise: %w", err)
+		}
+	}
 	src := quote(inv.Table)
 	builds := []struct{ table, sql string }{{s.table, fmt.Sprintf(
 		"CREATE OR REPLACE TABLE %s AS SELECT %s, %s AS %s, %s FROM %s AS t GROUP BY ALL",

@@ -409,36 +409,6 @@ func (d *DB) AppendParquet(ctx context.Context, table, path string) error {
 	return nil
 }
 
-// DistinctLists removes repeated values from the given list columns, so
-// that a person counts once per value when a list is unnested. Only rows
-// with repeats are rewritten. Doing this once at load keeps every later
-// query on the fast path: unnesting list_distinct(...) per query is many
-// times slower in DuckDB than unnesting the column itself.
-func (d *DB) DistinctLists(ctx context.Context, table string, columns ...string) error {
-	if err := d.loading(); err != nil {
-		return err
-	}
-	for _, c := range append([]string{table}, columns...) {
-		if !inventory.ValidIdent(c) {
-			return fmt.Errorf("distinct lists: %q is not a lower-case identifier", c)
-		}
-	}
-	if len(columns) == 0 {
-		return nil
-	}
-	// One statement, so the table is scanned once.
-	var set, where []string
-	for _, c := range columns {
-		set = append(set, fmt.Sprintf(`%[1]q = list_distinct(%[1]q)`, c))
-		where = append(where, fmt.Sprintf(`list_unique(%[1]q) != len(%[1]q)`, c))
-	}
-	q := fmt.Sprintf(`UPDATE %q SET %s WHERE %s`, table, strings.Join(set, ", "), strings.Join(where, " OR "))
-	if _, err := d.db.ExecContext(ctx, q); err != nil {
-		return fmt.Errorf("distinct lists: %w", err)
-	}
-	return nil
-}
-
 // Seal ends the loading phase: external access off, configuration locked.
 // It cannot be undone.
 func (d *DB) Seal(ctx context.Context) error {
