@@ -69,6 +69,7 @@ type Engine struct {
 	listMu        sync.Mutex
 	listsDistinct bool // distinctLists has run
 
+	id    uint64                  // names the engine's summary tables
 	sumMu sync.Mutex              // one Summarise at a time
 	summ  atomic.Pointer[summary] // set once Summarise is done
 
@@ -101,7 +102,7 @@ func New(db Querier, inv *inventory.Inventory, columns map[string]string, k int)
 			return nil, fmt.Errorf("data does not match inventory: column %q is %s, inventory says %s", f.Name, typ, f.Type)
 		}
 	}
-	e := &Engine{db: db, inv: inv, k: k, defs: map[string]slice.Segmentation{}, made: map[string]bool{}}
+	e := &Engine{db: db, inv: inv, k: k, defs: map[string]slice.Segmentation{}, made: map[string]bool{}, id: engines.Add(1)}
 	e.UseHistory(&Memory{})
 	return e, nil
 }

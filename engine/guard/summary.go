@@ -7,6 +7,7 @@ import (
 	"maps"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/persona-workbench/persona/engine/inventory"
 	"github.com/persona-workbench/persona/engine/slice"
@@ -38,15 +39,21 @@ type summary struct {
 	rows   map[string]int64 // rows of each table kept, by multi-valued dimension ("": the first)
 }
 
-// summaryName names the summary table, and with a multi-valued
-// dimension the summary by its values. The colon cannot occur in an
-// inventory name, so it never meets a field or a derived dimension.
-func summaryName(table, multi string) string {
-	if multi == "" {
-		return quote(table + ":summary")
+// summaryName names an engine's summary table, and with a multi-valued
+// dimension its summary by that dimension's values; each engine has its
+// own, so engines over one database never share or drop each other's.
+// The colon cannot occur in an inventory name, so it never meets a field
+// or a derived dimension.
+func summaryName(table string, engine uint64, multi string) string {
+	name := table + ":summary:" + strconv.FormatUint(engine, 10)
+	if multi != "" {
+		name += ":" + multi
 	}
-	return quote(table + ":summary:" + multi)
+	return quote(name)
 }
+
+// engines numbers engines, for their summaries' names.
+var engines atomic.Uint64
 
 // The summary's own columns: a group's head count, its records, and in
 // a summary by a multi-valued dimension the value and the people's
@@ -113,7 +120,7 @@ func (e *Engine) Summarise(ctx context.Context, maxShare float64) (int64, error)
 		}
 	}
 	inv := e.Inventory()
-	s := &summary{table: summaryName(inv.Table, ""), multi: map[string]string{}, dims: map[string]bool{}, fields: map[string]int{}, rows: map[string]int64{}}
+	s := &summary{table: summaryName(inv.Table, e.id, ""), multi: map[string]string{}, dims: map[string]bool{}, fields: map[string]int{}, rows: map[string]int64{}}
 	var keys, aggs, multi []string
 	// Integer sums are kept as BIGINT: DuckDB adds up a HUGEINT column
 	// (what sum() of integers returns) tens of times slower. A group
@@ -179,7 +186,7 @@ func (e *Engine) Summarise(ctx context.Context, maxShare float64) (int64, error)
 	for _, m := range multi {
 		// A record appears once per value, as when a slice unnests the
 		// list; s adds up each appearance's share of its person.
-		table := summaryName(inv.Table, m)
+		table := summaryName(inv.Table, e.id, m)
 		share := fmt.Sprintf("sum(%s::DOUBLE / len(t.%s)) AS %s", w, quote(m), colS)
 		// Head counts only: a measure's sums per value would cost the
 		// build more than they save.
@@ -226,6 +233,16 @@ func (e *Engine) Summarise(ctx context.Context, maxShare float64) (int64, error)
 			s.groups, s.rows[""] = groups, groups
 		} else {
 			s.multi[multi[j-1]], s.rows[multi[j-1]] = b.table, groups
+		}
+	}
+	// The summary itself must leave the room it asked for.
+	if r, ok := e.db.(room); ok {
+		used, limit, err := r.Room(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("summarise: %w", err)
+		}
+		if limit > 0 && float64(used) > SummaryRoom*float64(limit) {
+			return 0, fmt.Errorf("%w: with the summary the tables would take %d MB of DuckDB's %d MB", ErrNoRoom, used>>20, limit>>20)
 		}
 	}
 	done = true

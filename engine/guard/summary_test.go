@@ -173,10 +173,21 @@ func compareResults(t *testing.T, q slice.Query, a, b *slice.Result) {
 	}
 }
 
-// tight is a store that reports its tables fill most of its memory.
-type tight struct{ *store.DB }
+// tight is a store that reports its tables fill most of its memory:
+// from the start, or once the summary is built (after calls reports).
+type tight struct {
+	*store.DB
+	after int
+	calls *int
+}
 
-func (tight) Room(context.Context) (used, limit int64, err error) { return 600 << 20, 1000 << 20, nil }
+func (t tight) Room(context.Context) (used, limit int64, err error) {
+	*t.calls++
+	if *t.calls > t.after {
+		return 600 << 20, 1000 << 20, nil
+	}
+	return 100 << 20, 1000 << 20, nil
+}
 
 // When the tables already take much of DuckDB's memory, no summary is
 // built; the real store reports its memory.
@@ -187,12 +198,26 @@ func TestSummaryNeedsRoom(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := guard.New(tight{ds.Store()}, ds.Inventory, cols, attackK)
-	if err != nil {
-		t.Fatal(err)
+	tables := func() int64 {
+		var n int64
+		if err := queryRow(ds.Store(), `SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE '%:summary:%'`, &n); err != nil {
+			t.Fatal(err)
+		}
+		return n
 	}
-	if n, err := e.Summarise(ctx, 1); !errors.Is(err, guard.ErrNoRoom) || e.Summarised() {
-		t.Fatalf("built a summary of %d groups in too little memory: %v", n, err)
+	before := tables()
+	for _, after := range []int{0, 1} { // full before, or once built
+		var calls int
+		e, err := guard.New(tight{ds.Store(), after, &calls}, ds.Inventory, cols, attackK)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := e.Summarise(ctx, 1); !errors.Is(err, guard.ErrNoRoom) || e.Summarised() || calls != after+1 {
+			t.Fatalf("full after %d checks: built a summary of %d groups in too little memory (%d checks): %v", after, n, calls, err)
+		}
+		if left := tables() - before; left != 0 {
+			t.Fatalf("%d summary tables left behind", left)
+		}
 	}
 	used, limit, err := ds.Store().Room(ctx)
 	if err != nil || used <= 0 || limit <= used {
