@@ -110,14 +110,8 @@ func (e *Engine) Summarise(ctx context.Context, maxShare float64) (int64, error)
 	if s := e.summ.Load(); s != nil {
 		return s.groups, nil
 	}
-	if r, ok := e.db.(room); ok {
-		used, limit, err := r.Room(ctx)
-		if err != nil {
-			return 0, fmt.Errorf("summarise: %w", err)
-		}
-		if limit > 0 && float64(used) > SummaryRoom*float64(limit) {
-			return 0, fmt.Errorf("%w: the data takes %d MB of DuckDB's %d MB", ErrNoRoom, used>>20, limit>>20)
-		}
+	if err := e.roomFor(ctx, "the data"); err != nil {
+		return 0, err
 	}
 	inv := e.Inventory()
 	s := &summary{table: summaryName(inv.Table, e.id, ""), multi: map[string]string{}, dims: map[string]bool{}, fields: map[string]int{}, rows: map[string]int64{}}
@@ -236,18 +230,29 @@ func (e *Engine) Summarise(ctx context.Context, maxShare float64) (int64, error)
 		}
 	}
 	// The summary itself must leave the room it asked for.
-	if r, ok := e.db.(room); ok {
-		used, limit, err := r.Room(ctx)
-		if err != nil {
-			return 0, fmt.Errorf("summarise: %w", err)
-		}
-		if limit > 0 && float64(used) > SummaryRoom*float64(limit) {
-			return 0, fmt.Errorf("%w: with the summary the tables would take %d MB of DuckDB's %d MB", ErrNoRoom, used>>20, limit>>20)
-		}
+	if err := e.roomFor(ctx, "with the summary, the tables"); err != nil {
+		return 0, err
 	}
 	done = true
 	e.summ.Store(s)
 	return s.groups, nil
+}
+
+// roomFor returns ErrNoRoom when DuckDB's tables (what) take more than
+// SummaryRoom of its memory limit, for a Querier that can tell.
+func (e *Engine) roomFor(ctx context.Context, what string) error {
+	r, ok := e.db.(room)
+	if !ok {
+		return nil
+	}
+	used, limit, err := r.Room(ctx)
+	if err != nil {
+		return fmt.Errorf("summarise: %w", err)
+	}
+	if limit > 0 && float64(used) > SummaryRoom*float64(limit) {
+		return fmt.Errorf("%w: %s take %d MB of DuckDB's %d MB", ErrNoRoom, what, used>>20, limit>>20)
+	}
+	return nil
 }
 
 // exec runs a statement that returns no rows.
