@@ -126,7 +126,7 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 				break
 			}
 			alias := fmt.Sprintf("d%d", i)
-			// Lists hold distinct values (dataset.Open makes sure), so a
+			// Lists hold distinct values (fetch makes sure: distinctLists), so a
 			// person counts once per value.
 			from = append(from, fmt.Sprintf("unnest(t.%s) AS %s(v)", quote(f.Name), alias))
 			keys = append(keys, alias+".v")
