@@ -47,6 +47,9 @@ CSV and JSON carry plain numbers and inventory names for other programs;
 the table is for people. --out FILE.csv|.json|.parquet exports the result
 with a watermark (the licence, the licensee, you, the time) and records
 the file in the usage log, so that deleting the licence deletes it too.
+Only the fields the query reads, and those earlier results of the licence
+refer to, are loaded (the whole payload is still decrypted and checked);
+--by help loads every field.
 Dimension and measure names
 come from the package's field inventory; run without --by to see the
 total, or with --by help to list them.`,

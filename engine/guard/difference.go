@@ -386,25 +386,19 @@ func (e *Engine) counted(ctx context.Context, pairs [][2]Entry) ([]int64, error)
 			fromRecords = append(fromRecords, i)
 		}
 	}
-	for _, group := range []struct {
-		todo  []int
-		table string
-		count func(Entry) string
-	}{
-		{fromSummary, "", func(en Entry) string {
+	if len(fromSummary) > 0 {
+		contributors := func(en Entry) string {
 			if en.Field == "" {
 				return "sum(t." + colN + ")"
 			}
 			return "sum(" + sum.contributors(en.Field, en.Periods) + ")"
-		}},
-		{fromRecords, quote(inv.Table), nil},
-	} {
-		if sum != nil && group.table == "" {
-			group.table = sum.table
 		}
-		if err := e.countPairs(ctx, pairs, group.todo, group.table, count, group.count, out); err != nil {
+		if err := e.countPairs(ctx, pairs, fromSummary, sum.table, "", contributors, out); err != nil {
 			return nil, err
 		}
+	}
+	if err := e.countPairs(ctx, pairs, fromRecords, quote(inv.Table), count, nil, out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -427,12 +421,13 @@ func (e *Engine) countPairs(ctx context.Context, pairs [][2]Entry, todo []int, t
 			a, o := pairs[i][0], pairs[i][1]
 			var differ, what string
 			switch {
-			case summed != nil:
-				differ = fmt.Sprintf("coalesce(%s, false) <> coalesce(%s, false)", a.Pop.sql(pl), o.Pop.sql(pl))
-				what = summed(a)
-			case a.Field == "":
+			case summed != nil || a.Field == "":
+				// In one population and not the other.
 				differ = fmt.Sprintf("coalesce(%s, false) <> coalesce(%s, false)", a.Pop.sql(pl), o.Pop.sql(pl))
 				what = count
+				if summed != nil {
+					what = summed(a)
+				}
 			default:
 				differ = fmt.Sprintf("coalesce(CASE WHEN %s THEN %s END, 0) <> coalesce(CASE WHEN %s THEN %s END, 0)",
 					a.Pop.sql(pl), e.contribution(a.Field, a.Periods, pl), o.Pop.sql(pl), e.contribution(o.Field, o.Periods, pl))
