@@ -269,20 +269,30 @@ const signingPrefix = "# persona-signing-key: "
 // decryptIdentity reads an identity file written by encryptIdentity: the
 // age identity and the signing key.
 func decryptIdentity(path string, data []byte, pass Passphrase) (*age.X25519Identity, minisign.PrivateKey, error) {
-	var sign minisign.PrivateKey
 	id, plain, err := decryptIdentityText(path, data, pass)
+	if err != nil {
+		return nil, minisign.PrivateKey{}, err
+	}
+	sign, err := signingKeyOf(path, plain)
 	if err != nil {
 		return nil, sign, err
 	}
+	return id, sign, nil
+}
+
+// signingKeyOf finds the signing key in the plain text of an identity
+// file.
+func signingKeyOf(path string, plain []byte) (minisign.PrivateKey, error) {
+	var sign minisign.PrivateKey
 	for _, line := range strings.Split(string(plain), "\n") {
 		if b64, ok := strings.CutPrefix(line, signingPrefix); ok {
 			if err := sign.UnmarshalText([]byte(b64)); err != nil {
-				return nil, sign, fmt.Errorf("%w: %s holds a damaged signing key", ErrNotAKey, path)
+				return sign, fmt.Errorf("%w: %s holds a damaged signing key", ErrNotAKey, path)
 			}
-			return id, sign, nil
+			return sign, nil
 		}
 	}
-	return nil, sign, fmt.Errorf("%w: %s holds no signing key", ErrNotAKey, path)
+	return sign, fmt.Errorf("%w: %s holds no signing key", ErrNotAKey, path)
 }
 
 func decryptIdentityText(path string, data []byte, pass Passphrase) (*age.X25519Identity, []byte, error) {
@@ -310,15 +320,25 @@ func decryptIdentityText(path string, data []byte, pass Passphrase) (*age.X25519
 			return nil, nil, fmt.Errorf("%w for %s", ErrWrongPassphrase, path)
 		}
 	}
-	ids, err := age.ParseIdentities(bytes.NewReader(data))
+	id, err := parseIdentity(path, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	return id, data, nil
+}
+
+// parseIdentity reads the one X25519 identity of an identity file's plain
+// text.
+func parseIdentity(path string, plain []byte) (*age.X25519Identity, error) {
+	ids, err := age.ParseIdentities(bytes.NewReader(plain))
 	if err != nil || len(ids) != 1 {
-		return nil, nil, fmt.Errorf("%w: %s does not hold one age identity", ErrNotAKey, path)
+		return nil, fmt.Errorf("%w: %s does not hold one age identity", ErrNotAKey, path)
 	}
 	id, ok := ids[0].(*age.X25519Identity)
 	if !ok {
-		return nil, nil, fmt.Errorf("%w: %s does not hold an X25519 identity", ErrNotAKey, path)
+		return nil, fmt.Errorf("%w: %s does not hold an X25519 identity", ErrNotAKey, path)
 	}
-	return id, data, nil
+	return id, nil
 }
 
 // privateDir checks that a folder exists, is a folder and is private.

@@ -22,6 +22,9 @@ type Workspace struct {
 	// ScryptWorkFactor, when set, overrides age's scrypt work factor for
 	// identities enrolled from now on (tests lower it to stay fast).
 	ScryptWorkFactor int
+	// Keyring keeps keys unlocked between commands (Remember); nil is the
+	// system's, the kernel keyring of the login session.
+	Keyring Keyring
 }
 
 // ResolveDir picks the workspace folder: the flag, else $PERSONA_HOME,
