@@ -101,7 +101,7 @@ when run again. Asks for confirmation unless --yes.`,
 // resuming after the identity was destroyed).
 func signingKey(ws *keys.Workspace, id string) (minisign.PrivateKey, error) {
 	pass := passphrase("passphrase for licence "+id, false)
-	_, key, err := ws.Unlock(id, pass)
+	_, key, _, err := ws.UnlockRemembered(id, pass)
 	if errors.Is(err, keys.ErrNotEnrolled) {
 		fmt.Fprintln(os.Stderr, "persona: unlocking the signing key (a few seconds)…")
 		key, err = ws.SigningKey(id, pass)

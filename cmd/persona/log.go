@@ -303,7 +303,7 @@ written first, so the report's checkpoint covers every record in it.`,
 			if err != nil {
 				return err
 			}
-			_, key, err := ws.Unlock(t.id, passphrase("passphrase for licence "+t.id, false))
+			_, key, _, err := ws.UnlockRemembered(t.id, passphrase("passphrase for licence "+t.id, false))
 			if err != nil {
 				return packageHint(err)
 			}

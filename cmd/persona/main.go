@@ -87,6 +87,7 @@ Analyst:     persona enrol       (your keys for a licence, sent to the licensor)
              persona analyse     (segments, association rules, classification, campaign lift)
              persona report      (the brand marketing effect report, or saved views: HTML or Markdown)
              persona log         (the licence's usage log: show, verify, checkpoint, export)
+             persona unlock      (your keys unlocked for a while: no passphrase per command; persona lock)
 Compliance:  persona status      (every licence here: days left, deadline, log health)
              persona delete      (delete a licence's data, write the signed certificate)
              persona cert        (verify or show a deletion certificate)`,
@@ -95,6 +96,6 @@ Compliance:  persona status      (every licence here: days left, deadline, log h
 		SilenceErrors: true,
 	}
 	root.AddCommand(newAnalyseCmd(), newSampleCmd(), newDemoCmd(), newKeygenCmd(), newEnrolCmd(), newTrustCmd(),
-		newPackCmd(), newInspectCmd(), newOpenCmd(), newQueryCmd(), newLogCmd(), newDeleteCmd(), newCertCmd(), newStatusCmd(), newReportCmd())
+		newPackCmd(), newInspectCmd(), newOpenCmd(), newQueryCmd(), newLogCmd(), newUnlockCmd(), newLockCmd(), newDeleteCmd(), newCertCmd(), newStatusCmd(), newReportCmd())
 	return root
 }

@@ -155,17 +155,18 @@ func (s *source) open(ctx context.Context) (*opened, error) {
 	p := newProgress()
 	defer p.done()
 	var (
-		signing minisign.PrivateKey
-		ident   *age.X25519Identity
-		licID   string
+		signing    minisign.PrivateKey
+		ident      *age.X25519Identity
+		licID      string
+		remembered bool // the keys came from persona unlock's keyring
 	)
 	o, err := pack.Open(ctx, path, pack.OpenOptions{
 		Trusted: trusted,
 		Identity: func(l *licence.Licence) (*age.X25519Identity, error) {
 			p.pause()
 			defer p.resume()
-			id, key, err := ws.Unlock(l.ID, passphrase("passphrase for licence "+l.ID, false))
-			signing, ident, licID = key, id, l.ID
+			id, key, kept, err := ws.UnlockRemembered(l.ID, passphrase("passphrase for licence "+l.ID, false))
+			signing, ident, licID, remembered = key, id, l.ID, kept
 			return id, err
 		},
 		Store:   store.Options{Threads: s.threads, MemoryLimit: s.memoryLimit},
@@ -208,9 +209,13 @@ func (s *source) open(ctx context.Context) (*opened, error) {
 		return nil, withHint(err, "check the workspace's disk space and permissions")
 	}
 	o.Dataset.Slices.UseHistory(history)
-	session, err := usagelog.Start(lg, o.Licence.ID, signer, map[string]any{
+	start := map[string]any{
 		"package": path, "payload_sha256": o.Licence.Payload.SHA256, "signed_by": licence.KeyID(o.SignedBy.ID()), "records": o.Dataset.Inventory.Records,
-	})
+	}
+	if remembered {
+		start["keys"] = "unlocked earlier (persona unlock)"
+	}
+	session, err := usagelog.Start(lg, o.Licence.ID, signer, start)
 	if err != nil {
 		history.Close()
 		o.Close()

@@ -191,7 +191,13 @@ func Delete(opt Options) (*Certificate, error) {
 		fn   func() error
 	}{
 		{"plan", func() error { return plan(dir, j) }},
-		{"erase", func() error { return eraseIdentity(dir, j) }},
+		{"erase", func() error {
+			// Keys kept unlocked (persona unlock) go first.
+			if err := opt.Workspace.Forget(opt.ID); err != nil {
+				return err
+			}
+			return eraseIdentity(dir, j)
+		}},
 		{"delete", func() error {
 			return deleteFiles(j, func() error { return saveJSON(filepath.Join(dir, JournalFile), j) })
 		}},

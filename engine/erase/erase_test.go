@@ -302,3 +302,39 @@ func TestCountersignature(t *testing.T) {
 		t.Error("a countersignature verified over a changed certificate")
 	}
 }
+
+// dropKeyring records what deletion asks the keyring to forget.
+type dropKeyring struct {
+	dropped []string
+	err     error
+}
+
+func (d *dropKeyring) Put(string, []byte, time.Duration) error { return nil }
+func (d *dropKeyring) Get(string) ([]byte, error)              { return nil, keys.ErrNotRemembered }
+func (d *dropKeyring) Drop(name string) error {
+	d.dropped = append(d.dropped, name)
+	return d.err
+}
+
+// Keys kept unlocked (persona unlock) are forgotten before the identity
+// is destroyed; if they cannot be, nothing is destroyed.
+func TestDeleteForgetsUnlockedKeys(t *testing.T) {
+	w := setup(t)
+	kr := &dropKeyring{err: errors.New("keyring: permission denied")}
+	w.ws.Keyring = kr
+	if _, err := Delete(w.options()); err == nil || !strings.Contains(err.Error(), "permission denied") {
+		t.Fatalf("Delete with a keyring that cannot forget: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(w.ws.LicenceDir(w.id), keys.IdentityFile)); err != nil {
+		t.Errorf("the identity was destroyed while its unlocked copy stayed: %v", err)
+	}
+	kr.err = nil
+	c, err := Delete(w.options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.check(t, c)
+	if len(kr.dropped) != 2 || !strings.HasPrefix(kr.dropped[1], "persona:"+w.id+":") {
+		t.Errorf("dropped %q, want the licence's keys", kr.dropped)
+	}
+}

@@ -29,7 +29,11 @@ func (systemKeyring) Put(name string, secret []byte, ttl time.Duration) error {
 	if secs < 1 || secs > math.MaxInt32 {
 		return fmt.Errorf("keyring: a key must be kept for 1 s to %d s, not %s", math.MaxInt32, ttl)
 	}
-	id, err := unix.AddKey("user", name, secret, unix.KEY_SPEC_SESSION_KEYRING)
+	ring, err := sessionKeyring()
+	if err != nil {
+		return err
+	}
+	id, err := unix.AddKey("user", name, secret, ring)
 	if err != nil {
 		return keyringErr(err)
 	}
@@ -45,7 +49,7 @@ func (systemKeyring) Put(name string, secret []byte, ttl time.Duration) error {
 }
 
 func (systemKeyring) Get(name string) ([]byte, error) {
-	id, err := unix.KeyctlSearch(unix.KEY_SPEC_SESSION_KEYRING, "user", name, 0)
+	id, err := search(name)
 	if err != nil {
 		return nil, keyringErr(err)
 	}
@@ -64,7 +68,7 @@ func (systemKeyring) Get(name string) ([]byte, error) {
 }
 
 func (systemKeyring) Drop(name string) error {
-	id, err := unix.KeyctlSearch(unix.KEY_SPEC_SESSION_KEYRING, "user", name, 0)
+	id, err := search(name)
 	if err != nil {
 		if err = keyringErr(err); errors.Is(err, ErrNotRemembered) {
 			return nil
@@ -72,6 +76,32 @@ func (systemKeyring) Drop(name string) error {
 		return err
 	}
 	return drop(id)
+}
+
+// sessionKeyring is the id of the session keyring: the login session's,
+// or, for a process started without one (no pam_keyinit: a container, a
+// bare ssh or tmux server), the user's session keyring, which the kernel
+// then makes its session keyring. Adding a key to the special
+// KEY_SPEC_SESSION_KEYRING instead would, in that case, create a new
+// session keyring that dies with the process, and the key with it.
+func sessionKeyring() (int, error) {
+	id, err := unix.KeyctlGetKeyringID(unix.KEY_SPEC_SESSION_KEYRING, false)
+	if err != nil {
+		return 0, keyringErr(err)
+	}
+	return id, nil
+}
+
+func search(name string) (int, error) {
+	ring, err := sessionKeyring()
+	if err != nil {
+		return 0, err
+	}
+	id, err := unix.KeyctlSearch(ring, "user", name, 0)
+	if err != nil {
+		return 0, keyringErr(err)
+	}
+	return id, nil
 }
 
 // drop destroys a key: invalidated (gone at once), else revoked.
