@@ -911,3 +911,79 @@ func TestDeleteKilledAndResumed(t *testing.T) {
 		}
 	}
 }
+
+// persona unlock keeps the keys unlocked: commands then need no
+// passphrase, until persona lock. Each step is in the usage log.
+func TestUnlockAndLock(t *testing.T) {
+	ws := filepath.Join(t.TempDir(), "ws") // its own: other tests count on the passphrase being asked
+	copyDir(t, lic.pristine, ws)
+	env := []string{"PERSONA_HOME=" + ws}
+	noPass := append(env, "PERSONA_PASSPHRASE_FILE="+filepath.Join(t.TempDir(), "none"))
+
+	wrong := filepath.Join(t.TempDir(), "wrong")
+	os.WriteFile(wrong, []byte("not it\n"), 0o600)
+	if r := personaEnv(t, append(env, "PERSONA_PASSPHRASE_FILE="+wrong), "unlock"); r.code != 1 || !strings.Contains(r.stderr, "wrong passphrase") {
+		t.Fatalf("unlock with a wrong passphrase: exit %d\n%s", r.code, r.stderr)
+	}
+	for _, bad := range []string{"0s", "30s", "13h"} {
+		if r := personaEnv(t, env, "unlock", "--for", bad); r.code != 1 || !strings.Contains(r.stderr, "1m0s to 12h0m0s") {
+			t.Errorf("unlock --for %s: exit %d\n%s", bad, r.code, r.stderr)
+		}
+	}
+	r := personaEnv(t, env, "unlock", "--licence", lic.id, "--for", "10m")
+	if r.code != 0 && strings.Contains(r.stderr, "kernel keyring is not available") {
+		t.Skipf("no kernel keyring here: %s", r.stderr)
+	}
+	if r.code != 0 || !strings.Contains(r.stdout, "keys of licence "+lic.id+" unlocked until") {
+		t.Fatalf("unlock: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	t.Cleanup(func() { personaEnv(t, env, "lock") })
+
+	// No passphrase needed now: a query, a checkpoint.
+	if r := personaEnv(t, noPass, "query", lic.pkg, "--by", "province", "--format", "csv"); r.code != 0 || !strings.HasPrefix(r.stdout, "province,people") {
+		t.Fatalf("query while unlocked: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := personaEnv(t, noPass, "log", "checkpoint", "--licence", lic.id); r.code != 0 {
+		t.Fatalf("log checkpoint while unlocked: exit %d\n%s", r.code, r.stderr)
+	}
+	// Another workspace with the same licence still asks.
+	other := filepath.Join(t.TempDir(), "ws")
+	copyDir(t, lic.pristine, other)
+	if r := personaEnv(t, []string{"PERSONA_HOME=" + other, noPass[1]}, "query", lic.pkg, "--by", "province"); r.code != 1 || !strings.Contains(r.stderr, "PERSONA_PASSPHRASE_FILE") {
+		t.Errorf("another workspace opened without a passphrase: exit %d\n%s", r.code, r.stderr)
+	}
+
+	if r := personaEnv(t, env, "lock"); r.code != 0 || !strings.Contains(r.stdout, "keys of licence "+lic.id+" locked") {
+		t.Fatalf("lock: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := personaEnv(t, env, "lock", "--licence", lic.id); r.code != 0 || !strings.Contains(r.stdout, "no keys were unlocked") {
+		t.Errorf("lock again: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := personaEnv(t, noPass, "query", lic.pkg, "--by", "province"); r.code != 1 || !strings.Contains(r.stderr, "PERSONA_PASSPHRASE_FILE") {
+		t.Errorf("query after lock opened without a passphrase: exit %d\n%s", r.code, r.stderr)
+	}
+
+	show := personaEnv(t, env, "log", "show", "--licence", lic.id, "--json")
+	var recs []struct {
+		Kind string
+		Data map[string]any
+	}
+	if err := json.Unmarshal([]byte(show.stdout), &recs); err != nil {
+		t.Fatalf("log show: %v\n%s", err, show.stderr)
+	}
+	var kinds []string
+	for _, rec := range recs {
+		switch rec.Kind {
+		case "unlock", "lock":
+			kinds = append(kinds, fmt.Sprintf("%s %v", rec.Kind, rec.Data["ok"]))
+		case "open":
+			kinds = append(kinds, fmt.Sprintf("open %v", rec.Data["keys"] != nil))
+		}
+	}
+	if got := strings.Join(kinds, ", "); got != "unlock false, unlock true, open true, lock <nil>" {
+		t.Errorf("usage log: %s, want a failed and a good unlock, an open with kept keys, a lock", got)
+	}
+	if r := personaEnv(t, env, "log", "verify", "--licence", lic.id); r.code != 0 {
+		t.Errorf("log verify: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
