@@ -211,6 +211,15 @@ func licensed(b *testing.B, rows int64) *fixture {
 	return f
 }
 
+// unlock runs `persona unlock` for the fixture's licence and returns the
+// `persona lock` to run when done: the other benchmarks measure opening
+// with the passphrase.
+func (f *fixture) unlock(b *testing.B) (lock func()) {
+	b.Helper()
+	f.cli(b, "unlock", "--for", "12h")
+	return func() { f.cli(b, "lock") }
+}
+
 // cli runs persona with the fixture's workspace and returns its stdout.
 func (f *fixture) cli(b *testing.B, args ...string) []byte {
 	b.Helper()
@@ -275,9 +284,12 @@ func vdCommand(script, csvPath, out string) *exec.Cmd {
 // province column: VisiData in batch mode reading the records as CSV and
 // writing the table to a file, against `persona query PKG --by province
 // --format csv` on the encrypted package (open, verify, decrypt in
-// memory, load into DuckDB, guard, usage log, print). Rounds alternate
-// which runs first. Both tables are checked: the counts must be equal,
-// province by province, and sum to the number of records.
+// memory, load into DuckDB, guard, usage log, print), twice: with the
+// licence's keys unlocked beforehand by `persona unlock`, as through an
+// analyst's sitting, and in a copy of the workspace where each run asks
+// for the passphrase and derives the key from it (age's scrypt). Rounds
+// rotate which runs first. The tables are checked: the counts must be
+// equal, province by province, and sum to the number of records.
 func BenchmarkFrequencyTable(b *testing.B) {
 	if _, err := exec.LookPath("vd"); err != nil {
 		b.Fatal("VisiData is not installed: apt-get install visidata")
@@ -317,23 +329,36 @@ func BenchmarkFrequencyTable(b *testing.B) {
 				}
 				return m, checkFreq(vdOut, parseVisiDataFreq, rows)
 			}
-			query := func() (measured, error) {
-				cmd := exec.Command(f.persona, "query", f.pkg, "--by", "province", "--format", "csv")
-				cmd.Env, cmd.Dir = f.env, f.dir
-				m, err := timed(cmd, pOut)
-				if err != nil {
-					return m, err
+			query := func(env []string) func() (measured, error) {
+				return func() (measured, error) {
+					cmd := exec.Command(f.persona, "query", f.pkg, "--by", "province", "--format", "csv")
+					cmd.Env, cmd.Dir = env, f.dir
+					m, err := timed(cmd, pOut)
+					if err != nil {
+						return m, err
+					}
+					return m, checkFreq(pOut, parsePersonaFreq, rows)
 				}
-				return m, checkFreq(pOut, parsePersonaFreq, rows)
 			}
-			var vdRuns, pRuns []measured
+			// The cold runs use a copy of the workspace: keys unlocked
+			// for one workspace are never used for another's.
+			cold := filepath.Join(f.dir, "workspace-cold")
+			os.RemoveAll(cold)
+			if out, err := exec.Command("cp", "-a", filepath.Join(f.dir, "workspace"), cold).CombinedOutput(); err != nil {
+				b.Fatalf("cp: %v: %s", err, out)
+			}
+			defer os.RemoveAll(cold)
+			coldEnv := append(slices.Clone(f.env), "PERSONA_HOME="+cold)
+			defer f.unlock(b)()
+			var vdRuns, pRuns, coldRuns []measured
 			for i := range rounds {
 				order := []func(){
 					func() { vdRuns = append(vdRuns, must(b, visidata)) },
-					func() { pRuns = append(pRuns, must(b, query)) },
+					func() { pRuns = append(pRuns, must(b, query(f.env))) },
+					func() { coldRuns = append(coldRuns, must(b, query(coldEnv))) },
 				}
-				if i%2 == 1 {
-					slices.Reverse(order)
+				for range i % len(order) {
+					order = append(order[1:], order[0])
 				}
 				for _, run := range order {
 					run()
@@ -352,14 +377,17 @@ func BenchmarkFrequencyTable(b *testing.B) {
 				b.Fatalf("VisiData and persona disagree:\nVisiData %v\npersona  %v", vdTable, pTable)
 			}
 
-			vd, p := median(vdRuns, wallOf), median(pRuns, wallOf)
-			ratio := vd.Seconds() / p.Seconds()
+			vd, p, c := median(vdRuns, wallOf), median(pRuns, wallOf), median(coldRuns, wallOf)
+			ratio, coldRatio := vd.Seconds()/p.Seconds(), vd.Seconds()/c.Seconds()
 			b.ReportMetric(vd.Seconds(), "visidata-s")
 			b.ReportMetric(p.Seconds(), "persona-s")
+			b.ReportMetric(c.Seconds(), "persona-passphrase-s")
 			b.ReportMetric(ratio, "visidata/persona")
-			b.Logf("%d records, frequency table of province (%d values), median of %d: VisiData %s (peak RSS %d MB), persona query %s (peak RSS %d MB); VisiData/persona %.1f (target ≥ 30)",
+			b.ReportMetric(coldRatio, "visidata/persona-passphrase")
+			b.Logf("%d records, frequency table of province (%d values), median of %d: VisiData %s (peak RSS %d MB); persona query with keys unlocked %s (peak RSS %d MB), VisiData/persona %.1f (target ≥ 30); asking the passphrase %s (peak RSS %d MB), VisiData/persona %.1f",
 				rows, len(pTable), rounds, vd.Round(10*time.Millisecond), median(vdRuns, rssOf)>>20,
-				p.Round(10*time.Millisecond), median(pRuns, rssOf)>>20, ratio)
+				p.Round(10*time.Millisecond), median(pRuns, rssOf)>>20, ratio,
+				c.Round(10*time.Millisecond), median(coldRuns, rssOf)>>20, coldRatio)
 		})
 	}
 }
