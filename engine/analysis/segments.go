@@ -156,6 +156,7 @@ func Segmentation(ctx context.Context, r Runner, opt SegmentOptions) (*Segments,
 		return nil, bad("too few people to segment: widen the filters")
 	}
 	sample := sp.sample(2000)
+	pairs := sp.distances(sample)
 	// Each number of segments is fitted on its own, so they run side by
 	// side, one per core; the choice is made in order afterwards.
 	var fits []*clustering
@@ -173,7 +174,7 @@ func Segmentation(ctx context.Context, r Runner, opt SegmentOptions) (*Segments,
 		wg.Go(func() {
 			for i := range next {
 				c := sp.kmeans(ks[i])
-				c.silhouette = sp.silhouette(sample, c)
+				c.silhouette = silhouette(pairs, len(sample), c, sample)
 				mu.Lock()
 				fits[i] = c
 				progress()
@@ -603,38 +604,70 @@ func (sp *space) sample(n int) []int {
 	return out
 }
 
-// silhouette is the mean silhouette of the sampled people under c.
-func (sp *space) silhouette(sample []int, c *clustering) float64 {
-	k := len(c.centres)
-	dist := func(a, b *sparsePt) float64 {
-		// Both are sorted lists of features.
-		d, i, j := 0.0, 0, 0
-		for i < len(a.nz) || j < len(b.nz) {
-			switch {
-			case j == len(b.nz) || i < len(a.nz) && a.nz[i] < b.nz[j]:
-				d += sp.scale[a.nz[i]] * sp.scale[a.nz[i]]
-				i++
-			case i == len(a.nz) || b.nz[j] < a.nz[i]:
-				d += sp.scale[b.nz[j]] * sp.scale[b.nz[j]]
-				j++
-			default:
-				i, j = i+1, j+1
+// distances are the distances between the sampled people, n×n row by
+// row: the same for every number of segments, so worked out once, on
+// every core, for all of them to share.
+func (sp *space) distances(sample []int) []float64 {
+	n := len(sample)
+	d := make([]float64, n*n)
+	var wg sync.WaitGroup
+	workers := runtime.GOMAXPROCS(0)
+	for w := range workers {
+		wg.Go(func() {
+			for x := w; x < n; x += workers {
+				a := &sp.points[sample[x]]
+				for y := x + 1; y < n; y++ {
+					d[x*n+y] = sp.dist(a, &sp.points[sample[y]])
+				}
 			}
-		}
-		return math.Sqrt(d)
+		})
 	}
+	wg.Wait()
+	for x := range n { // the lower half mirrors the upper
+		for y := range x {
+			d[x*n+y] = d[y*n+x]
+		}
+	}
+	return d
+}
+
+// dist is the distance between two people: both have sorted lists of
+// features, and it adds up, feature by feature in ascending order, those
+// only one of them has, so dist(a, b) == dist(b, a) exactly.
+func (sp *space) dist(a, b *sparsePt) float64 {
+	d, i, j := 0.0, 0, 0
+	for i < len(a.nz) || j < len(b.nz) {
+		switch {
+		case j == len(b.nz) || i < len(a.nz) && a.nz[i] < b.nz[j]:
+			d += sp.scale[a.nz[i]] * sp.scale[a.nz[i]]
+			i++
+		case i == len(a.nz) || b.nz[j] < a.nz[i]:
+			d += sp.scale[b.nz[j]] * sp.scale[b.nz[j]]
+			j++
+		default:
+			i, j = i+1, j+1
+		}
+	}
+	return math.Sqrt(d)
+}
+
+// silhouette is the mean silhouette of the n sampled people under c,
+// from their distances d (distances).
+func silhouette(d []float64, n int, c *clustering, sample []int) float64 {
+	k := len(c.centres)
 	total, counted := 0.0, 0
 	sums := make([]float64, k)
 	ns := make([]int, k)
 	for x, i := range sample {
 		clear(sums)
 		clear(ns)
+		row := d[x*n : (x+1)*n]
 		for y, j := range sample {
 			if x == y {
 				continue
 			}
 			cj := c.assign[j]
-			sums[cj] += dist(&sp.points[i], &sp.points[j])
+			sums[cj] += row[y]
 			ns[cj]++
 		}
 		own := c.assign[i]
@@ -656,7 +689,7 @@ func (sp *space) silhouette(sample []int, c *clustering) float64 {
 	if counted == 0 {
 		return 0
 	}
-	return total / float64(len(sample))
+	return total / float64(n)
 }
 
 // segmentation turns the clusters into the dimension's definition:
