@@ -23,14 +23,16 @@ func newUnlockCmd() *cobra.Command {
 		Short: "Unlock your keys for a licence once, for the commands of the next minutes",
 		Long: `Ask for the passphrase of your keys for a licence once, and keep them
 unlocked in this login session's kernel keyring for a while (--for, 1m to
-12h). Until then open, query, analyse, report, log and delete use them
-without asking, and skip the second or so that deriving the key from the
-passphrase takes.
+12h). Until then open, query, analyse, report, log checkpoint and delete
+use them without asking, and skip the second or so that deriving the key
+from the passphrase takes.
 
 The keys stay in kernel memory, never on disk, and the kernel destroys
 them when the time is up; ` + "`persona lock`" + ` forgets them at once, and so does
 ` + "`persona delete`" + `. Meanwhile any program you run in this login session
-can use them, as with ssh-agent: lock before you leave the workstation.
+can use them, as with ssh-agent — in every login of yours where logins
+have no session keyring of their own (no pam_keyinit; unlock then says
+so): lock before you leave the workstation.
 The workbench's idle lock still asks for the passphrase. Unlocking,
 including a wrong passphrase, and locking go into the licence's usage log.
 
@@ -58,8 +60,8 @@ including a wrong passphrase, and locking go into the licence's usage log.
 			_, _, err = ws.Remember(id, passphrase("passphrase for licence "+id, false), ttl)
 			switch {
 			case errors.Is(err, keys.ErrWrongPassphrase):
-				if _, lerr := lg.Append(usagelog.KindUnlock, map[string]any{"ok": false, "keyring": "session"}); lerr != nil {
-					err = errors.Join(err, lerr)
+				if _, lerr := lg.Append(usagelog.KindUnlock, map[string]any{"ok": false, "keyring": ws.KeyringScope()}); lerr != nil {
+					err = fmt.Errorf("%v, and the usage log cannot be written: %v", err, lerr)
 				}
 				return packageHint(err)
 			case errors.Is(err, keys.ErrNoKeyring):
@@ -72,11 +74,18 @@ including a wrong passphrase, and locking go into the licence's usage log.
 				return packageHint(err)
 			}
 			until := time.Now().Add(ttl)
-			if _, err := lg.Append(usagelog.KindUnlock, map[string]any{"ok": true, "keyring": "session", "for": ttl.String(), "until": until.UTC().Format(time.RFC3339)}); err != nil {
+			scope := ws.KeyringScope()
+			if _, err := lg.Append(usagelog.KindUnlock, map[string]any{"ok": true, "keyring": scope, "for": ttl.String(), "until": until.UTC().Format(time.RFC3339)}); err != nil {
 				// What is not in the usage log is not kept.
-				return errors.Join(fmt.Errorf("the usage log cannot be written, so the keys were not kept unlocked: %w", err), ws.Forget(id))
+				if _, ferr := ws.Forget(id); ferr != nil {
+					return withHint(fmt.Errorf("the usage log cannot be written (%v), and the keys could not be forgotten (%v): they stay unlocked until %s", err, ferr, until.Format("15:04")), "run `persona lock`")
+				}
+				return withHint(fmt.Errorf("the usage log cannot be written, so the keys were not kept unlocked: %w", err), "check the workspace's disk space and permissions")
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "keys of licence %s unlocked until %s (%s); `persona lock` forgets them now\n", id, until.Format("15:04"), ttl)
+			if scope == keys.ScopeUser {
+				fmt.Fprintln(cmd.ErrOrStderr(), "persona: this login has no session keyring of its own (no pam_keyinit), so the keys are kept in your user's: every program you run on this workstation, in any login, can use them until then")
+			}
 			return nil
 		},
 	}
@@ -111,15 +120,16 @@ keys were forgotten records it in its usage log.`,
 			}
 			locked := 0
 			for _, id := range ids {
-				if !ws.Remembered(id) {
-					continue
+				n, err := ws.Forget(id)
+				if err != nil {
+					return fmt.Errorf("licence %s: %w", id, err)
 				}
-				if err := ws.Forget(id); err != nil {
-					return err
+				if n == 0 {
+					continue
 				}
 				locked++
 				if lg, err := openLog(ws, id); err == nil && lg != nil {
-					if _, err := lg.Append(usagelog.KindLock, map[string]string{"by": "persona lock", "keyring": "session"}); err != nil {
+					if _, err := lg.Append(usagelog.KindLock, map[string]string{"by": "persona lock", "keyring": ws.KeyringScope()}); err != nil {
 						return fmt.Errorf("licence %s: locked, but the usage log cannot be written: %w", id, err)
 					}
 				}

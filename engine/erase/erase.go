@@ -193,7 +193,7 @@ func Delete(opt Options) (*Certificate, error) {
 		{"plan", func() error { return plan(dir, j) }},
 		{"erase", func() error {
 			// Keys kept unlocked (persona unlock) go first.
-			if err := opt.Workspace.Forget(opt.ID); err != nil {
+			if _, err := opt.Workspace.Forget(opt.ID); err != nil {
 				return err
 			}
 			return eraseIdentity(dir, j)

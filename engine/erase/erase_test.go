@@ -311,9 +311,10 @@ type dropKeyring struct {
 
 func (d *dropKeyring) Put(string, []byte, time.Duration) error { return nil }
 func (d *dropKeyring) Get(string) ([]byte, error)              { return nil, keys.ErrNotRemembered }
-func (d *dropKeyring) Drop(name string) error {
-	d.dropped = append(d.dropped, name)
-	return d.err
+func (d *dropKeyring) Scope() string                           { return keys.ScopeSession }
+func (d *dropKeyring) Drop(prefix string) (int, error) {
+	d.dropped = append(d.dropped, prefix)
+	return 1, d.err
 }
 
 // Keys kept unlocked (persona unlock) are forgotten before the identity
@@ -334,7 +335,7 @@ func TestDeleteForgetsUnlockedKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.check(t, c)
-	if len(kr.dropped) != 2 || !strings.HasPrefix(kr.dropped[1], "persona:"+w.id+":") {
+	if len(kr.dropped) != 2 || kr.dropped[1] != "persona:"+w.id+":" {
 		t.Errorf("dropped %q, want the licence's keys", kr.dropped)
 	}
 }

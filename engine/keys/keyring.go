@@ -14,9 +14,23 @@ type Keyring interface {
 	Put(name string, secret []byte, ttl time.Duration) error
 	// Get returns what name holds, or ErrNotRemembered.
 	Get(name string) ([]byte, error)
-	// Drop forgets name at once; nil if it held nothing.
-	Drop(name string) error
+	// Drop forgets at once every key whose name starts with prefix and
+	// says how many there were.
+	Drop(prefix string) (int, error)
+	// Scope says which processes can use what is kept: ScopeSession,
+	// ScopeUser, or "" when nothing can be kept.
+	Scope() string
 }
+
+// Keyring scopes.
+const (
+	// ScopeSession: the processes of one login session.
+	ScopeSession = "session"
+	// ScopeUser: every process of the user, in any login; a login
+	// without a session keyring of its own (no pam_keyinit) shares the
+	// user's.
+	ScopeUser = "user"
+)
 
 // Errors of a Keyring, checked with errors.Is.
 var (

@@ -1,9 +1,13 @@
 package keys
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -16,14 +20,20 @@ import (
 // key payloads to disk or swap.
 //
 // Hand-written on golang.org/x/sys/unix: no maintained Go library wraps
-// the four keyctl calls needed here.
+// the keyctl calls needed here.
 type systemKeyring struct{}
 
-// keyPerm: everything to processes that possess
-// the key (through the session keyring); its owner elsewhere may only see
-// that it exists. The bits are <linux/keyctl.h>'s, which x/sys/unix lacks.
+// keyPerm: everything to processes that possess the key (through the
+// session keyring); its owner elsewhere may only see that it exists. The
+// bits are <linux/keyctl.h>'s, which x/sys/unix lacks.
 const keyPerm = 0x3f000000 | 0x00010000 // KEY_POS_ALL | KEY_USR_VIEW
 
+// Put makes the key in the process's own keyring, which dies with the
+// process, gives it its permissions and timeout there, and only then
+// links it into the session keyring: a process killed half-way never
+// leaves a key without a timeout. (Writing the secret into a key made
+// beforehand would not do: updating a user key's payload clears its
+// timeout.)
 func (systemKeyring) Put(name string, secret []byte, ttl time.Duration) error {
 	secs := math.Ceil(ttl.Seconds())
 	if secs < 1 || secs > math.MaxInt32 {
@@ -33,23 +43,32 @@ func (systemKeyring) Put(name string, secret []byte, ttl time.Duration) error {
 	if err != nil {
 		return err
 	}
-	id, err := unix.AddKey("user", name, secret, ring)
+	if _, err := dropPrefix(ring, name); err != nil {
+		return err
+	}
+	id, err := unix.AddKey("user", name, secret, unix.KEY_SPEC_PROCESS_KEYRING)
 	if err != nil {
 		return keyringErr(err)
 	}
-	if _, err := unix.KeyctlInt(unix.KEYCTL_SETPERM, id, keyPerm, 0, 0); err == nil {
-		_, err = unix.KeyctlInt(unix.KEYCTL_SET_TIMEOUT, id, int(secs), 0, 0)
-		if err == nil {
-			return nil
-		}
+	defer unix.KeyctlInt(unix.KEYCTL_UNLINK, id, unix.KEY_SPEC_PROCESS_KEYRING, 0, 0)
+	if err := unix.KeyctlSetperm(id, keyPerm); err != nil {
+		return errors.Join(keyringErr(err), drop(id))
 	}
-	// Never leave a key that outlives its timeout or is readable by more.
-	drop(id)
-	return fmt.Errorf("keyring: %w", err)
+	if _, err := unix.KeyctlInt(unix.KEYCTL_SET_TIMEOUT, id, int(secs), 0, 0); err != nil {
+		return errors.Join(keyringErr(err), drop(id))
+	}
+	if _, err := unix.KeyctlInt(unix.KEYCTL_LINK, id, ring, 0, 0); err != nil {
+		return errors.Join(keyringErr(err), drop(id))
+	}
+	return nil
 }
 
 func (systemKeyring) Get(name string) ([]byte, error) {
-	id, err := search(name)
+	ring, err := sessionKeyring()
+	if err != nil {
+		return nil, err
+	}
+	id, err := unix.KeyctlSearch(ring, "user", name, 0)
 	if err != nil {
 		return nil, keyringErr(err)
 	}
@@ -57,6 +76,7 @@ func (systemKeyring) Get(name string) ([]byte, error) {
 	for {
 		n, err := unix.KeyctlBuffer(unix.KEYCTL_READ, id, buf, 0)
 		if err != nil {
+			clear(buf)
 			return nil, keyringErr(err)
 		}
 		if n <= len(buf) {
@@ -67,15 +87,23 @@ func (systemKeyring) Get(name string) ([]byte, error) {
 	}
 }
 
-func (systemKeyring) Drop(name string) error {
-	id, err := search(name)
+func (systemKeyring) Drop(prefix string) (int, error) {
+	ring, err := sessionKeyring()
 	if err != nil {
-		if err = keyringErr(err); errors.Is(err, ErrNotRemembered) {
-			return nil
-		}
-		return err
+		return 0, err
 	}
-	return drop(id)
+	return dropPrefix(ring, prefix)
+}
+
+func (systemKeyring) Scope() string {
+	ring, err := sessionKeyring()
+	if err != nil {
+		return ""
+	}
+	if user, err := unix.KeyctlGetKeyringID(unix.KEY_SPEC_USER_SESSION_KEYRING, false); err == nil && user == ring {
+		return ScopeUser
+	}
+	return ScopeSession
 }
 
 // sessionKeyring is the id of the session keyring: the login session's,
@@ -84,31 +112,81 @@ func (systemKeyring) Drop(name string) error {
 // then makes its session keyring. Adding a key to the special
 // KEY_SPEC_SESSION_KEYRING instead would, in that case, create a new
 // session keyring that dies with the process, and the key with it.
+//
+// A session keyring that belongs to another user (after su, where no
+// pam_keyinit gave the new user one of their own) is refused: the other
+// user's processes possess it.
 func sessionKeyring() (int, error) {
-	id, err := unix.KeyctlGetKeyringID(unix.KEY_SPEC_SESSION_KEYRING, false)
+	ring, err := unix.KeyctlGetKeyringID(unix.KEY_SPEC_SESSION_KEYRING, false)
 	if err != nil {
 		return 0, keyringErr(err)
 	}
-	return id, nil
+	uid, _, err := describe(ring)
+	if err != nil {
+		return 0, keyringErr(err)
+	}
+	if uid != os.Geteuid() {
+		return 0, fmt.Errorf("%w (this login's session keyring belongs to user %d)", ErrNoKeyring, uid)
+	}
+	return ring, nil
 }
 
-func search(name string) (int, error) {
-	ring, err := sessionKeyring()
+// describe reads a key's owner and description.
+func describe(id int) (uid int, desc string, err error) {
+	s, err := unix.KeyctlString(unix.KEYCTL_DESCRIBE, id)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
-	id, err := unix.KeyctlSearch(ring, "user", name, 0)
-	if err != nil {
-		return 0, keyringErr(err)
+	// "type;uid;gid;perm;description"
+	f := strings.SplitN(s, ";", 5)
+	if len(f) != 5 {
+		return 0, "", fmt.Errorf("keyring: cannot read %q", s)
 	}
-	return id, nil
+	if uid, err = strconv.Atoi(f[1]); err != nil {
+		return 0, "", fmt.Errorf("keyring: cannot read %q", s)
+	}
+	if f[0] != "user" {
+		return uid, "", nil
+	}
+	return uid, f[4], nil
+}
+
+// dropPrefix destroys every user key in ring whose description starts
+// with prefix.
+func dropPrefix(ring int, prefix string) (int, error) {
+	var ids []byte
+	for size := 256; ; {
+		buf := make([]byte, size)
+		n, err := unix.KeyctlBuffer(unix.KEYCTL_READ, ring, buf, 0)
+		if err != nil {
+			return 0, keyringErr(err)
+		}
+		if n <= len(buf) {
+			ids = buf[:n]
+			break
+		}
+		size = n
+	}
+	dropped := 0
+	for len(ids) >= 4 {
+		id := int(int32(binary.NativeEndian.Uint32(ids)))
+		ids = ids[4:]
+		if _, desc, err := describe(id); err != nil || !strings.HasPrefix(desc, prefix) {
+			continue // gone meanwhile, not ours to see, or another key
+		}
+		if err := drop(id); err != nil {
+			return dropped, err
+		}
+		dropped++
+	}
+	return dropped, nil
 }
 
 // drop destroys a key: invalidated (gone at once), else revoked.
 func drop(id int) error {
 	if _, err := unix.KeyctlInt(unix.KEYCTL_INVALIDATE, id, 0, 0, 0); err != nil {
 		if _, err := unix.KeyctlInt(unix.KEYCTL_REVOKE, id, 0, 0, 0); err != nil {
-			return fmt.Errorf("keyring: %w", err)
+			return keyringErr(err)
 		}
 	}
 	return nil
@@ -121,7 +199,7 @@ func keyringErr(err error) error {
 	switch {
 	case errors.Is(err, unix.ENOKEY), errors.Is(err, unix.EKEYEXPIRED), errors.Is(err, unix.EKEYREVOKED):
 		return ErrNotRemembered
-	case errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EPERM), errors.Is(err, unix.EACCES):
+	case errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EPERM):
 		return fmt.Errorf("%w (%v)", ErrNoKeyring, err)
 	}
 	return fmt.Errorf("keyring: %w", err)

@@ -26,6 +26,9 @@ func systemOrSkip(t *testing.T, name string) Keyring {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { kr.Drop(name) })
+	if s := kr.Scope(); s != ScopeSession && s != ScopeUser {
+		t.Errorf("Scope: %q", s)
+	}
 	return kr
 }
 
@@ -45,8 +48,13 @@ func TestSystemKeyring(t *testing.T) {
 		t.Fatalf("Get: %d bytes, %v", len(got), err)
 	}
 
-	// Only possessors may read it; the timeout is set.
-	id, err := unix.KeyctlSearch(unix.KEY_SPEC_SESSION_KEYRING, "user", name, 0)
+	// Only possessors may read it; the timeout is set; the process's own
+	// keyring, where it was made, no longer holds it.
+	ring, err := sessionKeyring()
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := unix.KeyctlSearch(ring, "user", name, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,6 +73,9 @@ func TestSystemKeyring(t *testing.T) {
 	if !keyHasTimeout(t, id) {
 		t.Error("the key has no timeout")
 	}
+	if _, err := unix.KeyctlSearch(unix.KEY_SPEC_PROCESS_KEYRING, "user", name, 0); err == nil {
+		t.Error("the process keyring still holds the key")
+	}
 
 	// Put replaces.
 	if err := kr.Put(name, []byte("second"), time.Hour); err != nil {
@@ -74,14 +85,28 @@ func TestSystemKeyring(t *testing.T) {
 		t.Errorf("after a second Put: %q, %v", got, err)
 	}
 
-	if err := kr.Drop(name); err != nil {
+	// Drop takes every key named with the prefix, and nothing else.
+	if err := kr.Put(name+":b", []byte("b"), time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := kr.Get(name); !errors.Is(err, ErrNotRemembered) {
-		t.Errorf("Get after Drop: %v, want ErrNotRemembered", err)
+	other := testKeyName(t)
+	if err := kr.Put(other, []byte("c"), time.Hour); err != nil {
+		t.Fatal(err)
 	}
-	if err := kr.Drop(name); err != nil {
-		t.Errorf("Drop of nothing: %v", err)
+	defer kr.Drop(other)
+	if n, err := kr.Drop(name); err != nil || n != 2 {
+		t.Fatalf("Drop: %d, %v; want 2", n, err)
+	}
+	for _, n := range []string{name, name + ":b"} {
+		if _, err := kr.Get(n); !errors.Is(err, ErrNotRemembered) {
+			t.Errorf("Get %s after Drop: %v, want ErrNotRemembered", n, err)
+		}
+	}
+	if got, err := kr.Get(other); err != nil || string(got) != "c" {
+		t.Errorf("Drop took another key: %q, %v", got, err)
+	}
+	if n, err := kr.Drop(name); err != nil || n != 0 {
+		t.Errorf("Drop of nothing: %d, %v", n, err)
 	}
 	if _, err := kr.Get(testKeyName(t)); !errors.Is(err, ErrNotRemembered) {
 		t.Errorf("Get of a name never kept: %v, want ErrNotRemembered", err)

@@ -9,4 +9,5 @@ type systemKeyring struct{}
 
 func (systemKeyring) Put(string, []byte, time.Duration) error { return ErrNoKeyring }
 func (systemKeyring) Get(string) ([]byte, error)              { return nil, ErrNoKeyring }
-func (systemKeyring) Drop(string) error                       { return ErrNoKeyring }
+func (systemKeyring) Drop(string) (int, error)                { return 0, ErrNoKeyring }
+func (systemKeyring) Scope() string                           { return "" }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"aead.dev/minisign"
@@ -48,11 +49,20 @@ func (w *Workspace) keyring() Keyring {
 }
 
 // rememberedName names a licence's keys in the keyring: by licence and a
-// hash of the workspace folder, so that two workspaces never share them.
+// hash of the workspace folder (its real path, whatever link led to it),
+// so that two workspaces never share them.
 func (w *Workspace) rememberedName(id string) string {
-	h := sha256.Sum256([]byte(w.Dir + "\x00" + id))
-	return "persona:" + id + ":" + hex.EncodeToString(h[:8])
+	dir, err := filepath.EvalSymlinks(w.Dir)
+	if err != nil {
+		dir = w.Dir
+	}
+	h := sha256.Sum256([]byte(dir + "\x00" + id))
+	return rememberedPrefix(id) + hex.EncodeToString(h[:8])
 }
+
+// rememberedPrefix starts the names of licence id's keys, in any
+// workspace.
+func rememberedPrefix(id string) string { return "persona:" + id + ":" }
 
 // What the keyring holds: the hash of the identity file the keys came
 // from, a newline, then the file's plain text. A file enrolled again since
@@ -75,6 +85,12 @@ func (w *Workspace) Remember(id string, pass Passphrase, ttl time.Duration) (*ag
 	}
 	if !bytes.HasPrefix(data, []byte(armor.Header)) {
 		return nil, minisign.PrivateKey{}, fmt.Errorf("the keys of licence %s are %w (demo keys): they need no unlocking", id, ErrUnprotected)
+	}
+	// A system that keeps nothing says so before the passphrase is asked.
+	old, err := w.keyring().Get(w.rememberedName(id))
+	clear(old)
+	if errors.Is(err, ErrNoKeyring) {
+		return nil, minisign.PrivateKey{}, err
 	}
 	ident, plain, err := decryptIdentityText(path, data, pass)
 	if err != nil {
@@ -110,7 +126,7 @@ func (w *Workspace) UnlockRemembered(id string, pass Passphrase) (ident *age.X25
 			if err == nil {
 				return ident, sign, true, nil
 			}
-			w.keyring().Drop(name) // kept for another file, or damaged
+			w.keyring().Drop(name) // kept for another file, or damaged: forgotten
 		}
 	}
 	ident, sign, err = decryptIdentity(path, data, pass)
@@ -131,27 +147,23 @@ func fromRemembered(path string, file, value []byte) (*age.X25519Identity, minis
 	return ident, sign, err
 }
 
-// Remembered says whether the keyring holds keys for licence id.
-func (w *Workspace) Remembered(id string) bool {
+// Forget drops licence id's keys from the keyring at once — those
+// Remember kept for this workspace and for any other — and says how many
+// it dropped; none where this system keeps none.
+func (w *Workspace) Forget(id string) (int, error) {
 	if !licence.ValidID(id) {
-		return false
+		return 0, fmt.Errorf("licence id %q is not a licence id", id)
 	}
-	value, err := w.keyring().Get(w.rememberedName(id))
-	clear(value)
-	return err == nil
+	n, err := w.keyring().Drop(rememberedPrefix(id))
+	if errors.Is(err, ErrNoKeyring) {
+		return 0, nil
+	}
+	return n, err
 }
 
-// Forget drops licence id's keys from the keyring at once; nil if none
-// were kept, or if this system keeps none.
-func (w *Workspace) Forget(id string) error {
-	if !licence.ValidID(id) {
-		return fmt.Errorf("licence id %q is not a licence id", id)
-	}
-	if err := w.keyring().Drop(w.rememberedName(id)); err != nil && !errors.Is(err, ErrNoKeyring) {
-		return err
-	}
-	return nil
-}
+// KeyringScope says which processes can use the keys Remember keeps:
+// ScopeSession, ScopeUser, or "" where nothing can be kept.
+func (w *Workspace) KeyringScope() string { return w.keyring().Scope() }
 
 // Licences lists the ids of the licences this workspace holds keys or
 // records for, sorted.

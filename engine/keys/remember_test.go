@@ -52,15 +52,23 @@ func (k *memKeyring) Get(name string) ([]byte, error) {
 	return bytes.Clone(v), nil
 }
 
-func (k *memKeyring) Drop(name string) error {
+func (k *memKeyring) Drop(prefix string) (int, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.err != nil {
-		return k.err
+		return 0, k.err
 	}
-	delete(k.keys, name)
-	return nil
+	n := 0
+	for name := range k.keys {
+		if strings.HasPrefix(name, prefix) {
+			delete(k.keys, name)
+			n++
+		}
+	}
+	return n, nil
 }
+
+func (k *memKeyring) Scope() string { return ScopeSession }
 
 // protectedWorkspace holds a licence identity encrypted with pass (at a
 // cheap scrypt cost), written as Enrol writes it; pass "" writes demo
@@ -145,9 +153,6 @@ func TestRemember(t *testing.T) {
 			t.Error("the keyring does not hold the identity")
 		}
 	}
-	if !ws.Remembered(rememberID) {
-		t.Error("Remembered: false after Remember")
-	}
 
 	// Now no prompt, the same keys.
 	for range 3 {
@@ -159,17 +164,21 @@ func TestRemember(t *testing.T) {
 	}
 
 	// Forget: asked again.
-	if err := ws.Forget(rememberID); err != nil {
-		t.Fatal(err)
+	kr.keys["persona:OTHER-2026-0001:0011223344556677"] = []byte("another licence's")
+	if n, err := ws.Forget(rememberID); err != nil || n != 1 {
+		t.Fatalf("Forget: %d keys, %v; want 1", n, err)
 	}
-	if len(kr.keys) != 0 || ws.Remembered(rememberID) {
-		t.Error("Forget left the keys in the keyring")
+	if len(kr.keys) != 1 {
+		t.Errorf("Forget left %d keys in the keyring, want only the other licence's", len(kr.keys))
 	}
 	if _, _, remembered, err = ws.UnlockRemembered(rememberID, asked(pass, &n)); err != nil || remembered || n != 3 {
 		t.Errorf("after Forget: remembered %v, %d prompts, %v", remembered, n, err)
 	}
-	if err := ws.Forget(rememberID); err != nil {
-		t.Errorf("Forget with nothing kept: %v", err)
+	if n, err := ws.Forget(rememberID); err != nil || n != 0 {
+		t.Errorf("Forget with nothing kept: %d, %v", n, err)
+	}
+	if _, err := ws.Forget("../x"); err == nil {
+		t.Error("Forget of a bad licence id: no error")
 	}
 }
 
@@ -178,8 +187,9 @@ func TestRememberRefuses(t *testing.T) {
 	ws, _, _ := protectedWorkspace(t, pass)
 	kr := ws.Keyring.(*memKeyring)
 	for _, ttl := range []time.Duration{0, 59 * time.Second, 13 * time.Hour, -time.Minute} {
-		if _, _, err := ws.Remember(rememberID, asked(pass, new(int)), ttl); err == nil || strings.Contains(err.Error(), "\n") {
-			t.Errorf("Remember for %s: %v, want a one-line refusal", ttl, err)
+		n := 0
+		if _, _, err := ws.Remember(rememberID, asked(pass, &n), ttl); err == nil || strings.Contains(err.Error(), "\n") || n != 0 {
+			t.Errorf("Remember for %s: %v after %d prompts, want a one-line refusal before asking", ttl, err, n)
 		}
 	}
 	if _, _, err := ws.Remember(rememberID, asked("wrong", new(int)), time.Hour); !errors.Is(err, ErrWrongPassphrase) {
@@ -236,6 +246,25 @@ func TestRememberedStale(t *testing.T) {
 	}
 }
 
+// A workspace reached through a link is the same workspace: its keys are
+// found, and forgotten, whichever way it is named.
+func TestRememberedThroughALink(t *testing.T) {
+	const pass = "correct horse"
+	ws, _, _ := protectedWorkspace(t, pass)
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(ws.Dir, link); err != nil {
+		t.Fatal(err)
+	}
+	linked := &Workspace{Dir: link, Keyring: ws.Keyring}
+	if _, _, err := linked.Remember(rememberID, asked(pass, new(int)), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	if _, _, remembered, err := ws.UnlockRemembered(rememberID, asked(pass, &n)); err != nil || !remembered || n != 0 {
+		t.Errorf("through the real path: remembered %v, %d prompts, %v", remembered, n, err)
+	}
+}
+
 func TestRememberedPerWorkspace(t *testing.T) {
 	const pass = "correct horse"
 	a, _, _ := protectedWorkspace(t, pass)
@@ -257,20 +286,17 @@ func TestNoKeyring(t *testing.T) {
 	const pass = "correct horse"
 	ws, ident, sign := protectedWorkspace(t, pass)
 	ws.Keyring.(*memKeyring).err = ErrNoKeyring
-	if _, _, err := ws.Remember(rememberID, asked(pass, new(int)), time.Hour); !errors.Is(err, ErrNoKeyring) {
-		t.Errorf("Remember: %v, want ErrNoKeyring", err)
-	}
 	n := 0
+	if _, _, err := ws.Remember(rememberID, asked(pass, &n), time.Hour); !errors.Is(err, ErrNoKeyring) || n != 0 {
+		t.Errorf("Remember: %v after %d prompts, want ErrNoKeyring before asking", err, n)
+	}
 	id, key, remembered, err := ws.UnlockRemembered(rememberID, asked(pass, &n))
 	if err != nil || remembered || n != 1 {
 		t.Errorf("UnlockRemembered: remembered %v, %d prompts, %v", remembered, n, err)
 	}
 	sameKeys(t, id, key, ident, sign)
-	if err := ws.Forget(rememberID); err != nil {
-		t.Errorf("Forget: %v, want nil where nothing can be kept", err)
-	}
-	if ws.Remembered(rememberID) {
-		t.Error("Remembered: true")
+	if n, err := ws.Forget(rememberID); err != nil || n != 0 {
+		t.Errorf("Forget: %d, %v, want nothing where nothing can be kept", n, err)
 	}
 }
 
