@@ -2,7 +2,6 @@ package erase
 
 import (
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"sort"
@@ -32,19 +31,13 @@ type LicenceStatus struct {
 
 // Status lists every licence enrolled in the workspace.
 func Status(ws *keys.Workspace, now time.Time) ([]LicenceStatus, error) {
-	ents, err := os.ReadDir(filepath.Join(ws.Dir, "licences"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
+	ids, err := ws.Licences()
 	if err != nil {
 		return nil, err
 	}
 	var out []LicenceStatus
-	for _, d := range ents {
-		if !d.IsDir() || !licence.ValidID(d.Name()) {
-			continue
-		}
-		e, err := ws.Enrolment(d.Name())
+	for _, id := range ids {
+		e, err := ws.Enrolment(id)
 		if err != nil {
 			continue
 		}
