@@ -764,8 +764,13 @@ func TestLifecycle(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "not confirmed") {
 		t.Fatalf("delete without confirmation: exit %d %s", r.code, r.stderr)
 	}
+	// Keys kept unlocked go with the deletion.
+	unlocked := personaEnv(t, env, "unlock", "--for", "10m").code == 0
 	if r := personaEnv(t, env, "delete", "--licence", lic.id, "--out", cert, "--yes"); r.code != 0 {
 		t.Fatalf("delete: %s", r.stderr)
+	}
+	if r := personaEnv(t, env, "lock"); unlocked && (r.code != 0 || !strings.Contains(r.stdout, "no keys were unlocked")) {
+		t.Errorf("keys kept unlocked outlived the deletion: exit %d %s%s", r.code, r.stdout, r.stderr)
 	}
 	if _, err := os.Stat(pkg); err == nil {
 		t.Error("the opened package is still there")
@@ -788,6 +793,12 @@ func TestLifecycle(t *testing.T) {
 	r = personaEnv(t, env, "query", kept, "--by", "province")
 	if r.code != 1 || !strings.Contains(r.stderr, "licence "+lic.id+" was deleted on") {
 		t.Fatalf("opening a kept copy: exit %d %s", r.code, r.stderr)
+	}
+	if r := personaEnv(t, env, "unlock", "--licence", lic.id); r.code != 1 || !strings.Contains(r.stderr, "was deleted on") {
+		t.Errorf("unlocking a deleted licence: exit %d %s", r.code, r.stderr)
+	}
+	if r := personaEnv(t, env, "unlock"); r.code != 1 || !strings.Contains(r.stderr, "holds no licence") {
+		t.Errorf("unlock with only a deleted licence: exit %d %s", r.code, r.stderr)
 	}
 	// The licensor's side.
 	licJSON := filepath.Join(dir, "licence.json")

@@ -37,9 +37,14 @@ const (
 	MaxRemember     = 12 * time.Hour
 )
 
-// ErrUnprotected: the keys have no passphrase (demo keys), so there is
-// nothing to unlock.
-var ErrUnprotected = errors.New("not protected by a passphrase")
+// Errors of Remember, checked with errors.Is.
+var (
+	// ErrUnprotected: the keys have no passphrase (demo keys), so there
+	// is nothing to unlock.
+	ErrUnprotected = errors.New("not protected by a passphrase")
+	// ErrRememberTime: keys are kept from MinRemember to MaxRemember.
+	ErrRememberTime = fmt.Errorf("keys can be kept unlocked for %s to %s", MinRemember, MaxRemember)
+)
 
 func (w *Workspace) keyring() Keyring {
 	if w.Keyring != nil {
@@ -77,7 +82,7 @@ func rememberedValue(file, plain []byte) []byte {
 // replacing what it kept before. Demo keys fail with ErrUnprotected.
 func (w *Workspace) Remember(id string, pass Passphrase, ttl time.Duration) (*age.X25519Identity, minisign.PrivateKey, error) {
 	if ttl < MinRemember || ttl > MaxRemember {
-		return nil, minisign.PrivateKey{}, fmt.Errorf("keys can be kept unlocked for %s to %s, not %s", MinRemember, MaxRemember, ttl)
+		return nil, minisign.PrivateKey{}, fmt.Errorf("%w, not %s", ErrRememberTime, ttl)
 	}
 	path, data, err := w.identityFile(id)
 	if err != nil {

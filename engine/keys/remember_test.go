@@ -188,7 +188,7 @@ func TestRememberRefuses(t *testing.T) {
 	kr := ws.Keyring.(*memKeyring)
 	for _, ttl := range []time.Duration{0, 59 * time.Second, 13 * time.Hour, -time.Minute} {
 		n := 0
-		if _, _, err := ws.Remember(rememberID, asked(pass, &n), ttl); err == nil || strings.Contains(err.Error(), "\n") || n != 0 {
+		if _, _, err := ws.Remember(rememberID, asked(pass, &n), ttl); !errors.Is(err, ErrRememberTime) || strings.Contains(err.Error(), "\n") || n != 0 {
 			t.Errorf("Remember for %s: %v after %d prompts, want a one-line refusal before asking", ttl, err, n)
 		}
 	}
