@@ -269,15 +269,22 @@ const signingPrefix = "# persona-signing-key: "
 // decryptIdentity reads an identity file written by encryptIdentity: the
 // age identity and the signing key.
 func decryptIdentity(path string, data []byte, pass Passphrase) (*age.X25519Identity, minisign.PrivateKey, error) {
+	id, sign, _, err := decryptIdentityKeys(path, data, pass)
+	return id, sign, err
+}
+
+// decryptIdentityKeys is decryptIdentity that also returns the file's
+// plain text.
+func decryptIdentityKeys(path string, data []byte, pass Passphrase) (*age.X25519Identity, minisign.PrivateKey, []byte, error) {
 	id, plain, err := decryptIdentityText(path, data, pass)
 	if err != nil {
-		return nil, minisign.PrivateKey{}, err
+		return nil, minisign.PrivateKey{}, nil, err
 	}
 	sign, err := signingKeyOf(path, plain)
 	if err != nil {
-		return nil, sign, err
+		return nil, sign, nil, err
 	}
-	return id, sign, nil
+	return id, sign, plain, nil
 }
 
 // signingKeyOf finds the signing key in the plain text of an identity

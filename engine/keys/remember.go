@@ -97,11 +97,7 @@ func (w *Workspace) Remember(id string, pass Passphrase, ttl time.Duration) (*ag
 	if errors.Is(err, ErrNoKeyring) {
 		return nil, minisign.PrivateKey{}, err
 	}
-	ident, plain, err := decryptIdentityText(path, data, pass)
-	if err != nil {
-		return nil, minisign.PrivateKey{}, err
-	}
-	sign, err := signingKeyOf(path, plain)
+	ident, sign, plain, err := decryptIdentityKeys(path, data, pass)
 	if err != nil {
 		return nil, sign, err
 	}
