@@ -9,6 +9,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -64,6 +65,16 @@ type Config struct {
 	// Now, if set, is the clock the export dialog's default file names
 	// are stamped with; nil means time.Now.
 	Now func() time.Time
+	// Summarise, if set, builds what makes slices faster (the guard's
+	// summary of the records), in a command started once the data may be
+	// queried; the status bar says while it builds, and why it failed.
+	Summarise func() (int64, error)
+}
+
+// summaryMsg says Config.Summarise is done.
+type summaryMsg struct {
+	groups int64
+	err    error
 }
 
 // Exports writes what the analyst may hand on; each file is recorded in
@@ -144,6 +155,7 @@ type App struct {
 	over     overlay // the screen shown over the slicer, if any
 	help     help.Model
 	fullHelp bool
+	summary  func() (int64, error)
 }
 
 // New builds the interface.
@@ -166,7 +178,8 @@ func New(cfg Config) App {
 	a := App{ctx: ctx, slicer: newSlicer(ctx, cfg.Backend), help: h, onAck: cfg.OnAcknowledge, usage: newUsageScreen(ctx, cfg.UsageLog),
 		comp: newComplianceScreen(ctx, cfg.Compliance), lock: newLockScreen(ctx, cfg.Lock), views: newViewsScreen(ctx, cfg.Views),
 		palette: newPalette(ctx.st, lang), an: newAnalysesScreen(ctx, cfg.Backend, cfg.OnAnalysis),
-		exp: newExportScreen(ctx, cfg.Exports, cfg.Views, cfg.Now)}
+		exp: newExportScreen(ctx, cfg.Exports, cfg.Views, cfg.Now), summary: cfg.Summarise}
+	a.slicer.summarising = cfg.Summarise != nil
 	if cfg.Gate != nil {
 		g := newGate(ctx, *cfg.Gate)
 		a.gate = &g
@@ -179,12 +192,30 @@ func (a App) Init() tea.Cmd {
 	if a.gate != nil {
 		return a.lock.tick()
 	}
-	return tea.Batch(a.slicer.Init(), a.lock.tick())
+	return tea.Batch(a.slicer.Init(), a.lock.tick(), a.summarise())
+}
+
+// summarise runs Config.Summarise in a command.
+func (a App) summarise() tea.Cmd {
+	if a.summary == nil {
+		return nil
+	}
+	f := a.summary
+	return func() tea.Msg {
+		n, err := f()
+		return summaryMsg{n, err}
+	}
 }
 
 // Update routes messages.
 func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
+	case summaryMsg:
+		a.slicer.summarising = false
+		if msg.err != nil && !errors.Is(msg.err, context.Canceled) {
+			a.slicer.say(a.ctx.t.summaryFailed + ": " + msg.err.Error())
+		}
+		return a, nil
 	case tea.WindowSizeMsg:
 		a.ctx.width, a.ctx.height = msg.Width, msg.Height
 		a.help.Width = msg.Width
@@ -387,7 +418,7 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if _, ok := msg.(ackMsg); ok {
 			a.gate = nil
 			a.layout()
-			cmds := []tea.Cmd{a.slicer.Init()}
+			cmds := []tea.Cmd{a.slicer.Init(), a.summarise()}
 			if a.onAck != nil {
 				ack := a.onAck
 				cmds = append(cmds, func() tea.Msg { ack(); return nil })

@@ -667,3 +667,87 @@ func TestUndoRedo(t *testing.T) {
 		t.Errorf("redo after a new step: %v sorted %v, want age_band sorted value-desc (nothing to redo)", q.Dims, q.Order)
 	}
 }
+
+// The summary of the records builds in a command once the data may be
+// queried: after the licence gate, never before. The status bar says
+// while it builds, and why it failed; a cancelled build says nothing.
+func TestSummaryStatus(t *testing.T) {
+	started := make(chan struct{}, 1)
+	summarise := func() (int64, error) { started <- struct{}{}; return 42, nil }
+	app := New(Config{Backend: newFake(), Lang: "en", Title: "t", Summarise: summarise, Gate: &Gate{Licence: testLicence(), Person: "王芳", Now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}})
+	app.slicer.SetSize(120, 24)
+	if !strings.Contains(app.slicer.status(), "summarising the records for faster slices…") {
+		t.Errorf("status while the summary builds: %q", app.slicer.status())
+	}
+	// Behind the gate, Init starts nothing of the data's.
+	runAll(app.Init())
+	select {
+	case <-started:
+		t.Fatal("the summary was built before the licence was acknowledged")
+	default:
+	}
+	m, cmd := app.Update(ackMsg{})
+	msgs := runAll(cmd)
+	select {
+	case <-started:
+	default:
+		t.Fatal("acknowledging the licence did not start the summary")
+	}
+	var done summaryMsg
+	for _, msg := range msgs {
+		if s, ok := msg.(summaryMsg); ok {
+			done = s
+		}
+	}
+	if done.groups != 42 {
+		t.Fatalf("summary message %+v", done)
+	}
+	m, _ = m.Update(done)
+	a := m.(App)
+	if st := a.slicer.status(); strings.Contains(st, "summarising") || strings.Contains(st, "no summary") {
+		t.Errorf("status once built: %q", st)
+	}
+
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{errors.New("the summary would leave too little memory"), "no summary of the records; slices read every record: the summary would leave too little memory"},
+		{context.Canceled, ""},
+	} {
+		b := New(Config{Backend: newFake(), Lang: "en", Title: "t", Summarise: summarise})
+		b.slicer.SetSize(200, 24)
+		m, _ := b.Update(summaryMsg{err: c.err})
+		st := m.(App).slicer.status()
+		if strings.Contains(st, "summarising") || (c.want != "" && !strings.Contains(st, c.want)) || (c.want == "" && strings.Contains(st, "no summary")) {
+			t.Errorf("after %v: status %q", c.err, st)
+		}
+	}
+	if st := New(Config{Backend: newFake(), Lang: "zh", Title: "t"}).slicer.status(); strings.Contains(st, "汇总") {
+		t.Errorf("no Summarise, yet the status says it builds: %q", st)
+	}
+}
+
+// runAll runs a command and the commands it batches, and returns their
+// messages; ticks that would wait are left alone.
+func runAll(cmd tea.Cmd) []tea.Msg {
+	if cmd == nil {
+		return nil
+	}
+	done := make(chan tea.Msg, 1)
+	go func() { done <- cmd() }()
+	var msg tea.Msg
+	select {
+	case msg = <-done:
+	case <-time.After(200 * time.Millisecond):
+		return nil // a tick
+	}
+	if batch, ok := msg.(tea.BatchMsg); ok {
+		var out []tea.Msg
+		for _, c := range batch {
+			out = append(out, runAll(c)...)
+		}
+		return out
+	}
+	return []tea.Msg{msg}
+}

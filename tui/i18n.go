@@ -5,6 +5,7 @@ package tui
 type texts struct {
 	dimensions, measure, filters, none, by, withheld, rows, query            string
 	loading, noRows, top                                                     string
+	summarising, summaryFailed                                               string
 	keyUp, keyDown, keyFocus, keyFocusBack, keySecond, keyMeasure, keyFilter string
 	keyClear, keySort, keyTop, keyCancel, keyHelp, keyQuit                   string
 	cancelled, tooSmall                                                      string
@@ -42,7 +43,7 @@ type texts struct {
 
 var textsZH = texts{
 	dimensions: "维度", measure: "指标", filters: "筛选", none: "无", by: "按",
-	withheld: "已隐藏", rows: "行", query: "查询", loading: "查询中…", noRows: "没有符合条件的数据",
+	withheld: "已隐藏", rows: "行", query: "查询", loading: "查询中…", summarising: "正在汇总数据以加快切片…", summaryFailed: "未能汇总数据，切片照常读取全部记录", noRows: "没有符合条件的数据",
 	top:   "前",
 	keyUp: "上移", keyDown: "下移", keyFocus: "下一面板", keyFocusBack: "上一面板", keySecond: "设为第二维度",
 	keyMeasure: "下一个指标", keyFilter: "筛选此行", keyClear: "清除筛选", keySort: "排序",
@@ -100,7 +101,7 @@ var textsZH = texts{
 
 var textsEN = texts{
 	dimensions: "Dimensions", measure: "Measure", filters: "Filters", none: "none", by: "by",
-	withheld: "withheld", rows: "rows", query: "query", loading: "querying…", noRows: "no data matches",
+	withheld: "withheld", rows: "rows", query: "query", loading: "querying…", summarising: "summarising the records for faster slices…", summaryFailed: "no summary of the records; slices read every record", noRows: "no data matches",
 	top:   "top",
 	keyUp: "up", keyDown: "down", keyFocus: "next pane", keyFocusBack: "previous pane", keySecond: "pin as 2nd dimension",
 	keyMeasure: "next measure", keyFilter: "filter to row", keyClear: "clear filters", keySort: "sort",

@@ -49,10 +49,11 @@ type filter struct {
 // slicer is the main screen: dimension list, measure, filters, a bar
 // chart and a table of the current slice.
 type slicer struct {
-	ctx      *shared
-	backend  Backend
-	dims     []inventory.Field
-	measures []inventory.MeasureDef
+	ctx         *shared
+	backend     Backend
+	summarising bool // Config.Summarise is building
+	dims        []inventory.Field
+	measures    []inventory.MeasureDef
 
 	cursor, second, measure int // cursor: the first dimension; second: -1 for none
 	filters                 []filter
@@ -1014,6 +1015,9 @@ func (s slicer) status() string {
 	parts = append(parts, orders[s.order])
 	if s.top > 0 {
 		parts = append(parts, fmt.Sprintf("%s %d", t.top, s.top))
+	}
+	if s.summarising {
+		parts = append(parts, t.summarising)
 	}
 	return s.ctx.titleBar(st.Status, " "+strings.Join(parts, " · "), s.width)
 }

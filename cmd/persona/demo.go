@@ -151,7 +151,13 @@ func runWorkbench(ctx context.Context, o *opened, lg string, lockIdle time.Durat
 	lipgloss.SetHasDarkBackground(lipgloss.HasDarkBackground())
 	inv := o.Dataset.Inventory
 	watermark := o.Licence.ID + " · " + o.Licence.Licensee.Name + " · " + o.Person.Name
+	// Slices over single-valued dimensions read a summary of the records
+	// once it is built in the background, after the licence gate; until
+	// then, and if it cannot be built, they read the records.
+	summarise, stop := context.WithCancel(ctx)
+	defer stop()
 	app := tui.New(tui.Config{
+		Summarise: func() (int64, error) { return o.Dataset.Slices.Summarise(summarise, 0) },
 		Watermark: watermark,
 		Views:     loggedViews{o.views, o.session},
 		Backend:   o.slices("tui"), Lang: lg,
@@ -186,12 +192,6 @@ func runWorkbench(ctx context.Context, o *opened, lg string, lockIdle time.Durat
 			OnUnlock: func() { o.session.Record(usagelog.KindUnlock, map[string]bool{"ok": true}) },
 		},
 	})
-	// Slices over single-valued dimensions read a summary of the records
-	// once it is built in the background; until then, and if it cannot
-	// be built, they read the records.
-	summarise, stop := context.WithCancel(ctx)
-	defer stop()
-	go o.Dataset.Slices.Summarise(summarise, 0)
 	p := tea.NewProgram(app, tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithContext(ctx))
 	if _, err := p.Run(); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("terminal: %w", err)

@@ -68,7 +68,7 @@ including a wrong passphrase, and locking go into the licence's usage log.
 				return withHint(err, "each command asks for the passphrase instead; scripts can use PERSONA_PASSPHRASE_FILE")
 			case errors.Is(err, keys.ErrUnprotected):
 				return withHint(err, "demo keys open without a passphrase")
-			case err != nil && strings.Contains(err.Error(), "kept unlocked for"):
+			case errors.Is(err, keys.ErrRememberTime):
 				return withHint(err, "e.g. --for 30m or --for 2h")
 			case err != nil:
 				return packageHint(err)
