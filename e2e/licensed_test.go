@@ -950,6 +950,9 @@ func TestUnlockAndLock(t *testing.T) {
 	}
 	t.Cleanup(func() { personaEnv(t, env, "lock") })
 
+	if r := personaEnv(t, env, "status"); r.code != 0 || !strings.Contains(r.stdout, "unlocked (persona unlock)") {
+		t.Errorf("status while unlocked: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	// No passphrase needed now: a query, a checkpoint.
 	if r := personaEnv(t, noPass, "query", lic.pkg, "--by", "province", "--format", "csv"); r.code != 0 || !strings.HasPrefix(r.stdout, "province,people") {
 		t.Fatalf("query while unlocked: exit %d\n%s", r.code, r.stderr)
@@ -972,6 +975,9 @@ func TestUnlockAndLock(t *testing.T) {
 	}
 	if r := personaEnv(t, noPass, "query", lic.pkg, "--by", "province"); r.code != 1 || !strings.Contains(r.stderr, "PERSONA_PASSPHRASE_FILE") {
 		t.Errorf("query after lock opened without a passphrase: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := personaEnv(t, env, "status"); r.code != 0 || strings.Contains(r.stdout, "unlocked (persona unlock)") || !strings.Contains(r.stdout, "locked") {
+		t.Errorf("status after lock: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
 	show := personaEnv(t, env, "log", "show", "--licence", lic.id, "--json")

@@ -20,8 +20,8 @@ func newStatusCmd() *cobra.Command {
 		Short: "Every licence on this workstation: days left, deletion deadline, derivatives, log health",
 		Long: `List every licence enrolled in the workspace: its state (active, ended: delete
 now, overdue, deleted), the days left in its period, the deletion deadline
-and the days to it, the exports its usage log recorded, and whether the
-log verifies. Delete with ` + "`persona delete --licence ID --out CERT.json`" + `.`,
+and the days to it, the exports its usage log recorded, whether the log
+verifies, and whether ` + "`persona unlock`" + ` keeps its keys unlocked. Delete with ` + "`persona delete --licence ID --out CERT.json`" + `.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ws, err := openWorkspace(wsFlag, false)
@@ -47,7 +47,7 @@ log verifies. Delete with ` + "`persona delete --licence ID --out CERT.json`" + 
 				return nil
 			}
 			var tb table
-			tb.add("LICENCE", "STATE", "DAYS LEFT", "DELETE BY", "DAYS TO DELETE", "DERIVATIVES", "LOG")
+			tb.add("LICENCE", "STATE", "DAYS LEFT", "DELETE BY", "DAYS TO DELETE", "DERIVATIVES", "LOG", "KEYS")
 			for _, s := range st {
 				by, left, toDel := "—", "—", "—"
 				if s.Licence != nil {
@@ -58,7 +58,11 @@ log verifies. Delete with ` + "`persona delete --licence ID --out CERT.json`" + 
 				if !s.LogOK {
 					log = "PROBLEM: " + s.LogProblem
 				}
-				tb.add(s.ID, s.State, left, by, toDel, fmt.Sprint(s.Derivatives), log)
+				keys := "locked"
+				if s.KeysUnlocked {
+					keys = "unlocked (persona unlock)"
+				}
+				tb.add(s.ID, s.State, left, by, toDel, fmt.Sprint(s.Derivatives), log, keys)
 			}
 			return tb.write(out)
 		},

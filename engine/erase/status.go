@@ -27,6 +27,8 @@ type LicenceStatus struct {
 	LogProblem  string           `json:"log_problem,omitempty"`
 	Deleted     bool             `json:"deleted"`
 	State       string           `json:"state"` // "enrolled", "active", "ended: delete now", "overdue", "deleted"
+	// KeysUnlocked: persona unlock keeps the keys unlocked right now.
+	KeysUnlocked bool `json:"keys_unlocked"`
 }
 
 // Status lists every licence enrolled in the workspace.
@@ -41,7 +43,7 @@ func Status(ws *keys.Workspace, now time.Time) ([]LicenceStatus, error) {
 		if err != nil {
 			continue
 		}
-		s := LicenceStatus{ID: e.ID, Person: e.Name, State: "enrolled"}
+		s := LicenceStatus{ID: e.ID, Person: e.Name, State: "enrolled", KeysUnlocked: ws.Unlocked(e.ID)}
 		dir := ws.LicenceDir(e.ID)
 		if b, err := os.ReadFile(filepath.Join(dir, LicenceFile)); err == nil {
 			if l, err := licence.Parse(b); err == nil {

@@ -162,6 +162,17 @@ func (w *Workspace) Forget(id string) (int, error) {
 	return n, err
 }
 
+// Unlocked says whether the keyring holds this workspace's keys for
+// licence id, kept by Remember.
+func (w *Workspace) Unlocked(id string) bool {
+	if !licence.ValidID(id) {
+		return false
+	}
+	value, err := w.keyring().Get(w.rememberedName(id))
+	clear(value)
+	return err == nil
+}
+
 // KeyringScope says which processes can use the keys Remember keeps:
 // ScopeSession, ScopeUser, or "" where nothing can be kept.
 func (w *Workspace) KeyringScope() string { return w.keyring().Scope() }

@@ -154,6 +154,9 @@ func TestRemember(t *testing.T) {
 		}
 	}
 
+	if !ws.Unlocked(rememberID) || ws.Unlocked("OTHER-2026-0001") {
+		t.Error("Unlocked: wrong after Remember")
+	}
 	// Now no prompt, the same keys.
 	for range 3 {
 		id, key, remembered, err = ws.UnlockRemembered(rememberID, asked(pass, &n))
@@ -168,7 +171,7 @@ func TestRemember(t *testing.T) {
 	if n, err := ws.Forget(rememberID); err != nil || n != 1 {
 		t.Fatalf("Forget: %d keys, %v; want 1", n, err)
 	}
-	if len(kr.keys) != 1 {
+	if len(kr.keys) != 1 || ws.Unlocked(rememberID) {
 		t.Errorf("Forget left %d keys in the keyring, want only the other licence's", len(kr.keys))
 	}
 	if _, _, remembered, err = ws.UnlockRemembered(rememberID, asked(pass, &n)); err != nil || remembered || n != 3 {
