@@ -163,13 +163,19 @@ func (w *Workspace) Forget(id string) (int, error) {
 }
 
 // Unlocked says whether the keyring holds this workspace's keys for
-// licence id, kept by Remember.
+// licence id, kept by Remember for its identity file as it is now: the
+// keys UnlockRemembered would use.
 func (w *Workspace) Unlocked(id string) bool {
-	if !licence.ValidID(id) {
+	path, data, err := w.identityFile(id)
+	if err != nil {
 		return false
 	}
 	value, err := w.keyring().Get(w.rememberedName(id))
-	clear(value)
+	defer clear(value)
+	if err != nil {
+		return false
+	}
+	_, _, err = fromRemembered(path, data, value)
 	return err == nil
 }
 

@@ -237,6 +237,9 @@ func TestRememberedStale(t *testing.T) {
 				t.Fatal(err)
 			}
 			c.change(t, ws, kr, ws.rememberedName(rememberID))
+			if ws.Unlocked(rememberID) {
+				t.Error("Unlocked: true for keys that will not be used")
+			}
 			n := 0
 			_, _, remembered, err := ws.UnlockRemembered(rememberID, asked(pass, &n))
 			if err != nil || remembered || n != 1 {
