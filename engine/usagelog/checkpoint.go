@@ -1,7 +1,6 @@
 package usagelog
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/ed25519"
 	"encoding/base64"
@@ -113,7 +112,13 @@ func (l *Log) Checkpoint(id string, s note.Signer) (*Checkpoint, error) {
 		line, _ := json.Marshal(struct {
 			Note string `json:"note"`
 		}{string(signed)})
-		if err := l.locked(CheckpointFile, func(cf *os.File) error { _, err := writeLine(cf, line); return err }); err != nil {
+		if err := l.locked(CheckpointFile, func(cf *os.File) error {
+			if err := dropTornTail(cf); err != nil {
+				return err
+			}
+			_, err := writeLine(cf, line)
+			return err
+		}); err != nil {
 			return err
 		}
 		c = &Checkpoint{Licence: id, Size: l.n, Root: root, Time: now, Note: signed}
@@ -162,32 +167,66 @@ func ParseCheckpoint(msg []byte, v note.Verifier) (*Checkpoint, error) {
 }
 
 // readCheckpoints returns the signed notes in the checkpoint file, in
-// order, and whether its last line is torn.
+// order (nil for a line that is not one), and whether it ends in a torn
+// line: a checkpoint cut short by a crash while it was written, which is
+// left out (the next checkpoint removes it).
 func readCheckpoints(dir string) ([][]byte, bool, error) {
-	f, err := os.Open(filepath.Join(dir, CheckpointFile))
+	data, err := os.ReadFile(filepath.Join(dir, CheckpointFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, err
 	}
-	defer f.Close()
+	lines := bytes.Split(data, []byte("\n"))
+	last := lines[len(lines)-1] // "" when the file ends in a newline
+	lines = lines[:len(lines)-1]
 	var notes [][]byte
-	s := bufio.NewScanner(f)
-	s.Buffer(make([]byte, 64<<10), 1<<20)
-	torn := false
-	for s.Scan() {
+	parse := func(line []byte) []byte {
 		var v struct {
 			Note string `json:"note"`
 		}
-		if err := json.Unmarshal(s.Bytes(), &v); err != nil {
-			torn = true // verify reports where
-			notes = append(notes, nil)
-			continue
+		if err := json.Unmarshal(line, &v); err != nil {
+			return nil // verify reports where
 		}
-		notes = append(notes, []byte(v.Note))
+		return []byte(v.Note)
 	}
-	return notes, torn, s.Err()
+	for _, line := range lines {
+		notes = append(notes, parse(line))
+	}
+	torn := false
+	if len(last) > 0 {
+		if n := parse(last); n != nil {
+			notes = append(notes, n) // whole, all but its newline
+		} else {
+			torn = true
+		}
+	}
+	return notes, torn, nil
+}
+
+// dropTornTail removes from the locked checkpoint file a last line cut
+// short by a crash, so that the next checkpoint does not leave it
+// between two whole ones.
+func dropTornTail(f *os.File) error {
+	st, err := f.Stat()
+	if err != nil || st.Size() == 0 {
+		return err
+	}
+	const window = 64 << 10 // far longer than a checkpoint's line
+	off := max(0, st.Size()-window)
+	tail := make([]byte, st.Size()-off)
+	if _, err := f.ReadAt(tail, off); err != nil {
+		return err
+	}
+	if tail[len(tail)-1] == '\n' {
+		return nil
+	}
+	i := bytes.LastIndexByte(tail, '\n')
+	if i < 0 && off > 0 {
+		return nil // not a checkpoint's line: left for verify to report
+	}
+	return f.Truncate(off + int64(i) + 1)
 }
 
 // Latest returns the latest checkpoint's signed note.

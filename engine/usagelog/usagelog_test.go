@@ -265,6 +265,44 @@ func TestTornTailIsNotTampering(t *testing.T) {
 	}
 }
 
+// A checkpoint cut short by a crash is not tampering either: verify
+// leaves it out, and the next checkpoint removes it. A damaged line
+// between whole ones is still reported.
+func TestTornCheckpointIsNotTampering(t *testing.T) {
+	dir := t.TempDir()
+	k := newKeys(t)
+	l := build(t, dir, k, 4, 2, 4)
+	path := filepath.Join(dir, CheckpointFile)
+	whole, _ := os.ReadFile(path)
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(`{"note":"persona-usage ` + testID + `\n4\n`)
+	f.Close()
+	rep, err := Verify(dir, testID, k.verifier, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() || rep.Checkpoints != 2 {
+		t.Fatalf("torn checkpoint: %+v", rep)
+	}
+	if _, err := l.Checkpoint(testID, k.signer); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.ReadFile(path)
+	if !bytes.HasPrefix(after, whole) || bytes.Count(after, []byte("\n")) != bytes.Count(whole, []byte("\n"))+1 {
+		t.Errorf("the torn line was not replaced by the next checkpoint:\n%s", after)
+	}
+	if rep, _ = Verify(dir, testID, k.verifier, nil); !rep.OK() || rep.Checkpoints != 3 {
+		t.Fatalf("after the next checkpoint: %+v", rep)
+	}
+	// A line damaged in the middle is named.
+	ls := strings.Split(strings.TrimSuffix(string(after), "\n"), "\n")
+	ls[1] = ls[1][:len(ls[1])/2]
+	write(t, dir, CheckpointFile, ls)
+	if rep, _ = Verify(dir, testID, k.verifier, nil); rep.OK() || !strings.Contains(rep.Problems[0].Msg, "checkpoint 2 is damaged") {
+		t.Fatalf("a damaged checkpoint: %+v", rep.Problems)
+	}
+}
+
 func TestTimesNeverDecrease(t *testing.T) {
 	dir := t.TempDir()
 	l, _ := Open(dir, Context{})
