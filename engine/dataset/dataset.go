@@ -17,6 +17,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/persona-workbench/persona/engine/ckm"
 	"github.com/persona-workbench/persona/engine/guard"
 	"github.com/persona-workbench/persona/engine/inventory"
 	"github.com/persona-workbench/persona/engine/slice"
@@ -32,6 +33,14 @@ type Options struct {
 	// measures made of them, and anything else is an unknown name to
 	// it. Nil loads everything.
 	Columns []string
+	// Perturb, when set, makes the guard release every number adjusted
+	// by the cell key method with these parameters (guard.Engine.Perturb);
+	// it needs KeySeed. Nil: exact numbers, checked against the release
+	// history.
+	Perturb *ckm.Params
+	// KeySeed, when set, gives every record a key derived from it and
+	// the record's position (store.DB.AddKeys), in guard.KeyColumn.
+	KeySeed *uint64
 	// Progress, if set, hears about long steps: the step's name ("load",
 	// "check") and, for loading files, how many of how many are done.
 	Progress func(step string, done, total int)
@@ -122,6 +131,14 @@ func open(ctx context.Context, inv *inventory.Inventory, opt Options, load func(
 	if err := load(db); err != nil {
 		return fail(err)
 	}
+	if opt.Perturb != nil && opt.KeySeed == nil {
+		return fail(errors.New("perturbation needs record keys: no key seed given"))
+	}
+	if opt.KeySeed != nil {
+		if err := db.AddKeys(ctx, inv.Table, guard.KeyColumn, *opt.KeySeed); err != nil {
+			return fail(err)
+		}
+	}
 	cols, err := db.Columns(ctx, inv.Table)
 	if err != nil {
 		return fail(err)
@@ -132,6 +149,11 @@ func open(ctx context.Context, inv *inventory.Inventory, opt Options, load func(
 	}
 	if err := noExtraColumns(inv, cols); err != nil {
 		return fail(err)
+	}
+	if opt.Perturb != nil {
+		if err := eng.Perturb(*opt.Perturb); err != nil {
+			return fail(err)
+		}
 	}
 	opt.progress("check", 0, 0)
 	// Repeated values in lists are removed by the guard before the first
@@ -198,7 +220,7 @@ func checkData(ctx context.Context, db *store.DB, inv *inventory.Inventory) erro
 func noExtraColumns(inv *inventory.Inventory, cols map[string]string) error {
 	var extra []string
 	for c := range cols {
-		if _, ok := inv.Field(c); !ok {
+		if _, ok := inv.Field(c); !ok && c != guard.KeyColumn {
 			extra = append(extra, c)
 		}
 	}

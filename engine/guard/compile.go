@@ -26,6 +26,9 @@ type plan struct {
 	timeDim int
 	eng     *Engine  // for the SQL of derived dimensions
 	derived []string // the derived dimensions the plan uses
+	// perturbed: the SQL also returns what the cell key method needs
+	// (see perturb.go).
+	perturbed bool
 }
 
 // column is the SQL of a single-valued dimension's value in a record. A
@@ -92,6 +95,9 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 	series := inv.Series(m)
 	// sum, when set, is the summary the cells are added up from.
 	sum, sumTable := e.summ.Load(), ""
+	if sum != nil && e.pert.Load() != nil && !sum.keyed {
+		sum = nil // built before the cell key method was in force
+	}
 	if sum != nil {
 		if multi, ok := sum.answers(q, inv); !ok {
 			sum = nil
@@ -239,6 +245,14 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 		cols = append(cols, "t."+colN+" AS w")
 		people, w = "sum(w)", "w"
 	}
+	pert := e.pert.Load()
+	if pert != nil {
+		// The records' keys, or in the summary each group's keys
+		// combined: a cell's key is all of them combined (XOR), so it
+		// is the same however the cell's people are reached.
+		p.perturbed = true
+		cols = append(cols, "t."+colKey+" AS rk")
+	}
 	// summed is a summary column per period, or the column of all.
 	summed := func(name string, col func(i, period int) string) string {
 		i := sum.fields[name]
@@ -282,6 +296,9 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 		p.fields = append(p.fields, m.Field)
 		if sum != nil {
 			cols = append(cols, summed(m.Field, nzCol)+" AS xnz")
+			if pert != nil {
+				cols = append(cols, summed(m.Field, nzKeyCol)+" AS xk", summed(m.Field, topCol)+" AS xt")
+			}
 		}
 	}
 	if m.Over != "" {
@@ -289,6 +306,9 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 		p.fields = append(p.fields, m.Over)
 		if sum != nil {
 			cols = append(cols, summed(m.Over, nzCol)+" AS ynz")
+			if pert != nil {
+				cols = append(cols, summed(m.Over, nzKeyCol)+" AS yk", summed(m.Over, topCol)+" AS yt")
+			}
 		}
 	}
 	// nonzero counts the people whose input is not zero: the people a
@@ -322,6 +342,40 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 		value, cx = yes+"::DOUBLE / "+people, yes
 		// A rate within k people of 0% or 100% tells about those few.
 		contrib = "least(" + yes + ", " + people + " - " + yes + ")"
+	}
+	// What the cell key method needs of a cell (see perturb.go): its
+	// key, and for each measure field the key of its contributors, its
+	// largest contribution and its exact sum.
+	perturbCols := ""
+	if pert != nil {
+		const none = "0::UBIGINT"
+		ckx, cky, tx, ty, sx, sy := none, none, "0", "0", "0", "0"
+		keyOf := func(col, summaryCol string) string {
+			switch {
+			case sum != nil:
+				return "bit_xor(" + summaryCol + ")"
+			case m.Kind == inventory.Share:
+				return "bit_xor(rk) FILTER (WHERE " + col + ")"
+			}
+			return "bit_xor(rk) FILTER (WHERE " + col + " <> 0)"
+		}
+		top := func(col, summaryCol string) string {
+			if sum != nil {
+				return "max(" + summaryCol + ")::DOUBLE"
+			}
+			return "max(abs(" + col + "))::DOUBLE"
+		}
+		switch m.Kind {
+		case inventory.Sum, inventory.Mean:
+			ckx, tx, sx = keyOf("x", "xk"), top("x", "xt"), "sum(x)::DOUBLE"
+		case inventory.Ratio:
+			ckx, tx, sx = keyOf("x", "xk"), top("x", "xt"), "sum(x)::DOUBLE"
+			cky, ty, sy = keyOf("y", "yk"), top("y", "yt"), "sum(y)::DOUBLE"
+		case inventory.Share:
+			ckx = keyOf("x", "xk")
+		}
+		perturbCols = fmt.Sprintf(", coalesce(bit_xor(rk), %[1]s) AS ck, coalesce(%[2]s, %[1]s) AS ckx, coalesce(%[3]s, %[1]s) AS cky, coalesce(%[4]s, 0) AS tx, coalesce(%[5]s, 0) AS ty, coalesce(%[6]s, 0) AS sx, coalesce(%[7]s, 0) AS sy",
+			none, ckx, cky, tx, ty, sx, sy)
 	}
 	// A record shows up once per value of a sliced multi-valued
 	// dimension; weighing each appearance 1/(its values) makes the sum
@@ -377,12 +431,11 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 	for _, sh := range shares {
 		inner.WriteString(sh + ", ")
 	}
-	fmt.Fprintf(&inner, "coalesce(%s, 0)::BIGINT AS people, coalesce(%s, 0)::BIGINT AS contrib, coalesce(%s, 0)::BIGINT AS cx, coalesce(%s, 0)::BIGINT AS cy, (%s)::DOUBLE AS value FROM (%s)",
-		people, contrib, cx, cy, value, records.String())
+	fmt.Fprintf(&inner, "coalesce(%s, 0)::BIGINT AS people, coalesce(%s, 0)::BIGINT AS contrib, coalesce(%s, 0)::BIGINT AS cx, coalesce(%s, 0)::BIGINT AS cy, (%s)::DOUBLE AS value%s FROM (%s)",
+		people, contrib, cx, cy, value, perturbCols, records.String())
 	if len(keys) > 0 {
 		inner.WriteString(" GROUP BY ALL")
 	}
-	k := p.param(e.k)
 	var outer strings.Builder
 	outer.WriteString("SELECT ")
 	for i := range keys {
@@ -396,7 +449,16 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 	// The value of a cell too small, or resting on too few people, never
 	// leaves DuckDB; head counts do, for the guard to work out which
 	// further cells to withhold, and go no further than the guard.
-	fmt.Fprintf(&outer, "people, contrib, cx, cy, CASE WHEN people >= %[1]s AND (contrib = 0 OR contrib >= %[1]s) THEN value END FROM (%s)", k, inner.String())
+	if pert == nil {
+		k := p.param(e.k)
+		fmt.Fprintf(&outer, "people, contrib, cx, cy, CASE WHEN people >= %[1]s AND (contrib = 0 OR contrib >= %[1]s) THEN value END FROM (%s)", k, inner.String())
+	} else {
+		// Perturbed, a cell may reach k with up to D people fewer; the
+		// sums of cells that cannot never leave DuckDB.
+		low := p.param(e.k - pert.params.D)
+		may := fmt.Sprintf("people >= %[1]s AND (contrib = 0 OR contrib >= %[1]s)", low)
+		fmt.Fprintf(&outer, "people, contrib, cx, cy, NULL::DOUBLE, ck, ckx, cky, CASE WHEN %[1]s THEN tx END, CASE WHEN %[1]s THEN ty END, CASE WHEN %[1]s THEN sx END, CASE WHEN %[1]s THEN sy END FROM (%[2]s)", may, inner.String())
+	}
 	p.sql = outer.String()
 	return p, nil
 }

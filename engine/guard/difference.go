@@ -529,7 +529,7 @@ func (e *Engine) other(ctx context.Context, q slice.Query, p *plan, main *table,
 		return nil, nil, nil
 	}
 	c := t.cells[0]
-	if c.withheld() {
+	if c.withheld() || e.pert.Load() != nil {
 		return c, nil, nil
 	}
 	r := registrations([]*table{t})

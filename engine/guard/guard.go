@@ -73,6 +73,11 @@ type Engine struct {
 	sumMu sync.Mutex              // one Summarise at a time
 	summ  atomic.Pointer[summary] // set once Summarise is done
 
+	// pert, when set, perturbs every released number (perturb.go); the
+	// rules that compare results with the release history are off.
+	pert  atomic.Pointer[perturbation]
+	keyed bool // the data carries record keys (KeyColumn)
+
 	mu    sync.Mutex // one release at a time: check, then record
 	hist  History
 	known []Entry          // released and protected populations, by People
@@ -103,6 +108,7 @@ func New(db Querier, inv *inventory.Inventory, columns map[string]string, k int)
 		}
 	}
 	e := &Engine{db: db, inv: inv, k: k, defs: map[string]slice.Segmentation{}, made: map[string]bool{}, id: engines.Add(1)}
+	_, e.keyed = columns[KeyColumn]
 	e.UseHistory(&Memory{})
 	return e, nil
 }
@@ -190,21 +196,23 @@ func (e *Engine) Run(ctx context.Context, q slice.Query) (*slice.Result, error) 
 		}
 	}
 
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	fresh, err := e.hist.Lock()
-	if err != nil {
-		return nil, err
+	pert := e.pert.Load()
+	var regs []reg
+	if pert == nil {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		fresh, err := e.hist.Lock()
+		if err != nil {
+			return nil, err
+		}
+		defer e.hist.Unlock()
+		e.learn(fresh)
+		if regs, err = e.protect(ctx, tables); err != nil {
+			return nil, err
+		}
 	}
-	defer e.hist.Unlock()
-	e.learn(fresh)
 
-	regs, err := e.protect(ctx, tables)
-	if err != nil {
-		return nil, err
-	}
-
-	res := &slice.Result{Query: q, Dims: p.dims, Measure: p.m, K: e.k, PeopleLabel: e.peopleLabel()}
+	res := &slice.Result{Query: q, Dims: p.dims, Measure: p.m, K: e.k, PeopleLabel: e.peopleLabel(), Method: e.Method()}
 	for _, c := range main.cells {
 		res.Rows = append(res.Rows, c.row())
 	}
@@ -232,8 +240,10 @@ func (e *Engine) Run(ctx context.Context, q slice.Query) (*slice.Result, error) 
 		}
 		regs = append(regs, oregs...)
 	}
-	if err := e.commit(regs); err != nil {
-		return nil, fmt.Errorf("the release could not be recorded, so the result is withheld: %w", err)
+	if pert == nil {
+		if err := e.commit(regs); err != nil {
+			return nil, fmt.Errorf("the release could not be recorded, so the result is withheld: %w", err)
+		}
 	}
 	for _, r := range res.Rows {
 		if r.Suppressed {
@@ -269,6 +279,12 @@ func (e *Engine) table(ctx context.Context, p *plan) (*table, error) {
 	}
 	t := newTable(p.dims, cells, p.base, e.k)
 	t.fields, t.periods, t.timeDim = p.fields, p.periods, p.timeDim
+	if pert := e.pert.Load(); pert != nil {
+		// Consistent noise replaces the rules that need a history:
+		// no complementary suppression, no difference checks.
+		t.perturb(pert, p)
+		return t, nil
+	}
 	t.primary()
 	t.unsafe = t.secondary()
 	return t, nil
@@ -331,6 +347,10 @@ func (e *Engine) fetch(ctx context.Context, p *plan) ([]*cell, error) {
 			}
 		}
 		dest = append(dest, &c.people, &c.contrib, &c.cx, &c.cy, &c.value)
+		if p.perturbed {
+			c.ck = &cellKeys{}
+			dest = append(dest, &c.ck.all, &c.ck.x, &c.ck.y, &c.ck.topX, &c.ck.topY, &c.ck.sumX, &c.ck.sumY)
+		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("read slice: %w", err)
 		}

@@ -37,6 +37,7 @@ type summary struct {
 	fields map[string]int  // measure field → its index in the column names
 	groups int64
 	rows   map[string]int64 // rows of each table kept, by multi-valued dimension ("": the first)
+	keyed  bool             // it holds the cell key method's columns (perturb.go)
 }
 
 // summaryName names an engine's summary table, and with a multi-valued
@@ -124,7 +125,7 @@ func (e *Engine) Summarise(ctx context.Context, maxShare float64) (int64, error)
 		return 0, err
 	}
 	inv := e.Inventory()
-	s := &summary{table: summaryName(inv.Table, e.id, ""), multi: map[string]string{}, dims: map[string]bool{}, fields: map[string]int{}, rows: map[string]int64{}}
+	s := &summary{table: summaryName(inv.Table, e.id, ""), multi: map[string]string{}, dims: map[string]bool{}, fields: map[string]int{}, rows: map[string]int64{}, keyed: e.pert.Load() != nil}
 	var keys, aggs, multi []string
 	// Integer sums are kept as BIGINT: DuckDB adds up a HUGEINT column
 	// (what sum() of integers returns) tens of times slower. A group
@@ -140,6 +141,22 @@ func (e *Engine) Summarise(ctx context.Context, maxShare float64) (int64, error)
 			return "count(*) FILTER (WHERE " + x + " <> 0)"
 		}
 		return big("sum(" + w + ") FILTER (WHERE " + x + " <> 0)")
+	}
+	// Under the cell key method each group keeps its records' keys
+	// combined, and each field its contributors' keys and largest
+	// contribution, which combine across groups the same way (XOR, max).
+	keyed := e.pert.Load() != nil
+	perField := func(i, p int, x string, boolean bool) []string {
+		if !keyed {
+			return nil
+		}
+		if boolean {
+			return []string{"bit_xor(t." + colKey + ") FILTER (WHERE " + x + ") AS " + nzKeyCol(i, p), "1 AS " + topCol(i, p)}
+		}
+		return []string{"bit_xor(t." + colKey + ") FILTER (WHERE " + x + " <> 0) AS " + nzKeyCol(i, p), "max(abs(" + x + ")) AS " + topCol(i, p)}
+	}
+	if keyed {
+		aggs = append(aggs, "bit_xor(t."+colKey+") AS "+colKey)
 	}
 	for _, f := range inv.Fields {
 		switch {
@@ -162,15 +179,19 @@ func (e *Engine) Summarise(ctx context.Context, maxShare float64) (int64, error)
 				// for whom it holds.
 				yes := big("sum(CASE WHEN " + col + " THEN " + w + " ELSE 0 END)")
 				aggs = append(aggs, yes+" AS "+sumCol(i, 0), yes+" AS "+nzCol(i, 0))
+				aggs = append(aggs, perField(i, 0, col, true)...)
 			case f.Series == "":
 				aggs = append(aggs, total("sum("+col+")")+" AS "+sumCol(i, 0), nonzero(col)+" AS "+nzCol(i, 0))
+				aggs = append(aggs, perField(i, 0, col, false)...)
 			default:
 				whole := "list_sum(" + col + ")"
 				aggs = append(aggs, total("sum("+whole+")")+" AS "+sumCol(i, 0), nonzero(whole)+" AS "+nzCol(i, 0))
+				aggs = append(aggs, perField(i, 0, whole, false)...)
 				t, _ := inv.Field(f.Series)
 				for p := 1; p <= len(t.Order); p++ {
 					x := fmt.Sprintf("%s[%d]", col, p)
 					aggs = append(aggs, total("sum("+x+")")+" AS "+sumCol(i, p), nonzero(x)+" AS "+nzCol(i, p))
+					aggs = append(aggs, perField(i, p, x, false)...)
 				}
 			}
 		}
@@ -192,6 +213,9 @@ func (e *Engine) Summarise(ctx context.Context, maxShare float64) (int64, error)
 		// list; s adds up each appearance's share of its person.
 		table := summaryName(inv.Table, e.id, m)
 		share := fmt.Sprintf("sum(%s::DOUBLE / len(t.%s)) AS %s", w, quote(m), colS)
+		if keyed {
+			share += ", bit_xor(t." + colKey + ") AS " + colKey
+		}
 		// Head counts only: a measure's sums per value would cost the
 		// build more than they save.
 		builds = append(builds, struct{ table, sql string }{table, fmt.Sprintf(
@@ -405,6 +429,9 @@ func (s *summary) grouped(table string, dims []inventory.Field, fields []string,
 		}
 	}
 	sel = append(sel, "sum(t."+colN+") AS "+colN)
+	if s.keyed {
+		sel = append(sel, "bit_xor(t."+colKey+") AS "+colKey)
+	}
 	for _, name := range fields {
 		i := s.fields[name]
 		f, _ := inv.Field(name)
@@ -414,6 +441,9 @@ func (s *summary) grouped(table string, dims []inventory.Field, fields []string,
 		}
 		for p := 0; p <= periods; p++ {
 			sel = append(sel, "sum(t."+sumCol(i, p)+") AS "+sumCol(i, p), "sum(t."+nzCol(i, p)+") AS "+nzCol(i, p))
+			if s.keyed {
+				sel = append(sel, "bit_xor(t."+nzKeyCol(i, p)+") AS "+nzKeyCol(i, p), "max(t."+topCol(i, p)+") AS "+topCol(i, p))
+			}
 		}
 	}
 	q := "SELECT " + strings.Join(sel, ", ") + " FROM " + table + " AS t"

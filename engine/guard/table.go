@@ -30,6 +30,7 @@ type cell struct {
 	reason slice.Reason // what is shown
 	small  bool         // withheld by the first two rules: what the rest protects
 	pop    Pop
+	ck     *cellKeys // what the cell key method needs (perturb.go)
 }
 
 func (c *cell) withheld() bool { return c.reason != slice.Shown }

@@ -29,6 +29,7 @@ import (
 	"aead.dev/minisign"
 	"filippo.io/age"
 
+	"github.com/persona-workbench/persona/engine/ckm"
 	"github.com/persona-workbench/persona/engine/contract"
 	"github.com/persona-workbench/persona/engine/inventory"
 )
@@ -85,9 +86,83 @@ type Person struct {
 	PublicKey string `json:"public_key"` // minisign public key, base64
 }
 
-// Privacy holds the privacy terms.
+// Privacy holds the privacy terms: the minimum group size and the
+// disclosure-control method the licensor chose, with its parameters
+// (docs/PRIVACY.md).
 type Privacy struct {
 	K int `json:"k"`
+	// Method is Perturb or Suppress. A licence without one was issued
+	// before methods existed; its package holds no record keys, so it
+	// is read as Suppress.
+	Method string `json:"method,omitempty"`
+	// The perturbation's parameters (Perturb only; see engine/ckm):
+	// the largest adjustment D, its variance V, the small-count rule
+	// JS, the probability PStay that a count is left as it is (0: not
+	// fixed) and Mult, the scale of a sum's noise as a multiple of its
+	// largest contribution.
+	D     int     `json:"d,omitempty"`
+	V     float64 `json:"v,omitempty"`
+	JS    int     `json:"js,omitempty"`
+	PStay float64 `json:"pstay,omitempty"`
+	Mult  float64 `json:"mult,omitempty"`
+}
+
+// The disclosure-control methods a licence can name.
+const (
+	// Perturb adjusts every released number by the cell key method:
+	// consistent, bounded noise, no history, nothing redacted as more
+	// is asked.
+	Perturb = "perturb"
+	// Suppress releases exact numbers and withholds cells by rule,
+	// checking each result against the licence's release history.
+	Suppress = "suppress"
+)
+
+// Effective returns the method in force: Suppress for a licence that
+// names none.
+func (p Privacy) Effective() string {
+	if p.Method == "" {
+		return Suppress
+	}
+	return p.Method
+}
+
+// Perturbation returns the perturbation's parameters, with defaults
+// for those not set.
+func (p Privacy) Perturbation() ckm.Params {
+	d := ckm.DefaultParams()
+	if p.D != 0 {
+		d.D = p.D
+	}
+	if p.V != 0 {
+		d.V = p.V
+	}
+	if p.JS != 0 {
+		d.JS = p.JS
+	}
+	if p.PStay != 0 {
+		d.PStay = p.PStay
+	}
+	if p.Mult != 0 {
+		d.Mult = p.Mult
+	}
+	return d
+}
+
+func (p Privacy) validate() error {
+	switch p.Method {
+	case Perturb:
+		if err := p.Perturbation().Validate(); err != nil {
+			return invalid("privacy: %v", err)
+		}
+	case "", Suppress:
+		if p.D != 0 || p.V != 0 || p.JS != 0 || p.PStay != 0 || p.Mult != 0 {
+			return invalid("privacy: d, v, js, pstay and mult belong to method %q, not %q", Perturb, p.Effective())
+		}
+	default:
+		return invalid("privacy.method %q: want %q or %q", p.Method, Perturb, Suppress)
+	}
+	return nil
 }
 
 // Payload commits to data.age.
@@ -173,6 +248,9 @@ func (l *Licence) Validate() error {
 		return invalid("licence_id %q: want 1-64 letters, digits, '.', '_' or '-'", l.ID)
 	}
 	if err := validTerms(l.Licensor, l.Licensee, l.Purpose, l.Region, l.MaxPersonnel, l.Privacy.K, l.DeletionDays); err != nil {
+		return err
+	}
+	if err := l.Privacy.validate(); err != nil {
 		return err
 	}
 	if l.Issued.IsZero() || l.NotBefore.IsZero() || l.NotAfter.IsZero() {

@@ -22,6 +22,39 @@ type Terms struct {
 	MaxPersonnel int    `json:"max_personnel,omitempty"`
 	K            int    `json:"k,omitempty"`
 	DeletionDays int    `json:"deletion_days,omitempty"`
+	// Privacy names the disclosure-control method and its parameters
+	// (k is the key above); new terms default to Perturb with the
+	// default parameters.
+	Privacy *TermsPrivacy `json:"privacy,omitempty"`
+}
+
+// TermsPrivacy is the privacy object of terms.json: Privacy without k.
+type TermsPrivacy struct {
+	Method string  `json:"method,omitempty"`
+	D      int     `json:"d,omitempty"`
+	V      float64 `json:"v,omitempty"`
+	JS     int     `json:"js,omitempty"`
+	PStay  float64 `json:"pstay,omitempty"`
+	Mult   float64 `json:"mult,omitempty"`
+}
+
+// LicencePrivacy is the licence's privacy terms these terms make: the method
+// defaults to Perturb, and a perturbation's parameters are written out
+// in full, so the licence says exactly what applies.
+func (t *Terms) LicencePrivacy() Privacy {
+	p := Privacy{K: t.K, Method: Perturb}
+	if t.Privacy != nil {
+		tp := t.Privacy
+		p = Privacy{K: t.K, Method: tp.Method, D: tp.D, V: tp.V, JS: tp.JS, PStay: tp.PStay, Mult: tp.Mult}
+		if p.Method == "" {
+			p.Method = Perturb
+		}
+	}
+	if p.Method == Perturb {
+		pp := p.Perturbation()
+		p.D, p.V, p.JS, p.PStay, p.Mult = pp.D, pp.V, pp.JS, pp.PStay, pp.Mult
+	}
+	return p
 }
 
 // china is China Standard Time, for dates without a time.
@@ -61,6 +94,9 @@ func ParseTerms(data []byte) (*Terms, error) {
 		return nil, invalid("licence_id %q: want 1-64 letters, digits, '.', '_' or '-'", t.ID)
 	}
 	if err := validTerms(t.Licensor, t.Licensee, t.Purpose, t.Region, t.MaxPersonnel, t.K, t.DeletionDays); err != nil {
+		return nil, err
+	}
+	if err := t.LicencePrivacy().validate(); err != nil {
 		return nil, err
 	}
 	from, to, err := t.Period()
@@ -127,7 +163,7 @@ func (t *Terms) Licence(issued time.Time, people []Person, inv *inventory.Invent
 		Format: Format, Version: Version, ID: t.ID, Issued: issued.UTC().Truncate(time.Second),
 		Licensor: t.Licensor, Licensee: t.Licensee, Purpose: t.Purpose,
 		NotBefore: from, NotAfter: to, Region: t.Region, MaxPersonnel: t.MaxPersonnel,
-		Personnel: people, Privacy: Privacy{K: t.K}, DeletionDays: t.DeletionDays,
+		Personnel: people, Privacy: t.LicencePrivacy(), DeletionDays: t.DeletionDays,
 		Inventory: inv, Payload: payload,
 	}
 	return l, l.Validate()

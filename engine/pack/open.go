@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"github.com/persona-workbench/persona/engine/ckm"
 	"github.com/persona-workbench/persona/engine/dataset"
 	"github.com/persona-workbench/persona/engine/inventory"
 	"github.com/persona-workbench/persona/engine/licence"
@@ -250,13 +252,19 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Opened, error) {
 	if err != nil {
 		return nil, err
 	}
+	var seed *uint64
+	if l.Privacy.Effective() == licence.Perturb {
+		if seed, err = readKeys(tr); err != nil {
+			return nil, err
+		}
+	}
 	var cols []string
 	if opt.Columns != nil {
 		if cols, err = opt.Columns(inv); err != nil {
 			return nil, err
 		}
 	}
-	ds, err := dataset.OpenWith(ctx, inv, dataset.Options{Store: opt.Store, K: l.Privacy.K, Columns: cols}, func(db *store.DB) error {
+	ds, err := dataset.OpenWith(ctx, inv, dataset.Options{Store: opt.Store, K: l.Privacy.K, Columns: cols, Perturb: perturbation(l), KeySeed: seed}, func(db *store.DB) error {
 		return loadParts(ctx, db, tr, plain, inv, opt.Progress)
 	})
 	if err != nil {
@@ -310,6 +318,39 @@ func readInventory(tr *tar.Reader, want *inventory.Inventory) (*inventory.Invent
 		return nil, fmt.Errorf("%w: its inventory differs from the licence's", ErrPayload)
 	}
 	return inv, nil
+}
+
+// readKeys reads the seed of the records' keys, which a package under
+// licence.Perturb carries after its inventory.
+func readKeys(tr *tar.Reader) (*uint64, error) {
+	h, err := tr.Next()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrPayload, err)
+	}
+	if h.Name != KeysEntry || h.Typeflag != tar.TypeReg || h.Size > 4096 {
+		return nil, fmt.Errorf("%w: the licence's method is %s, but the payload holds no record keys (%q where %s belongs)", ErrPayload, licence.Perturb, oneLine(h.Name), KeysEntry)
+	}
+	var k keysFile
+	dec := json.NewDecoder(io.LimitReader(tr, 4096))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&k); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrPayload, KeysEntry, err)
+	}
+	seed, err := strconv.ParseUint(k.Seed, 16, 64)
+	if k.Format != keysFormat || k.Version != 1 || len(k.Seed) != 16 || err != nil {
+		return nil, fmt.Errorf("%w: %s is not a %s version 1 seed", ErrPayload, KeysEntry, keysFormat)
+	}
+	return &seed, nil
+}
+
+// perturbation is the licence's perturbation, or nil under
+// licence.Suppress.
+func perturbation(l *licence.Licence) *ckm.Params {
+	if l.Privacy.Effective() != licence.Perturb {
+		return nil
+	}
+	p := l.Privacy.Perturbation()
+	return &p
 }
 
 // loadParts reads each Parquet part from the decrypted stream into memory

@@ -17,7 +17,9 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -40,6 +42,21 @@ import (
 
 // InventoryEntry is the payload's first entry.
 const InventoryEntry = "inventory.json"
+
+// KeysEntry follows the inventory in the payload of a licence whose
+// method is licence.Perturb: the seed of the records' keys (see
+// dataset.Options.KeySeed). No data file can have its name, which
+// starts with a dot.
+const KeysEntry = ".record-keys"
+
+// keysFile is KeysEntry's content.
+type keysFile struct {
+	Format  string `json:"format"`
+	Version int    `json:"version"`
+	Seed    string `json:"seed"` // 16 lower-case hex digits
+}
+
+const keysFormat = "persona-record-keys"
 
 // Progress hears about long steps: the stage ("check", "encrypt",
 // "verify", "decrypt", "load"), and bytes or records done of a total (0 when
@@ -127,7 +144,18 @@ func Pack(ctx context.Context, opt Options) (lic *licence.Licence, err error) {
 		payload.Close()
 		os.Remove(payload.Name())
 	}()
-	sum, size, err := encrypt(ctx, payload, opt, inv, recipients)
+	var seed *uint64
+	if t.LicencePrivacy().Method == licence.Perturb {
+		// Every record's key derives from this random seed, which
+		// travels only inside the encrypted payload.
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, err
+		}
+		s := binary.LittleEndian.Uint64(b[:])
+		seed = &s
+	}
+	sum, size, err := encrypt(ctx, payload, opt, inv, recipients, seed)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +236,7 @@ func personnel(t *licence.Terms, enrolments []*licence.Enrolment) ([]licence.Per
 // encrypt writes data.age to w: a tar of inventory.json and the Parquet
 // files, encrypted to the recipients. It returns the ciphertext's SHA-256
 // and size.
-func encrypt(ctx context.Context, w io.Writer, opt Options, inv *inventory.Inventory, recipients []age.Recipient) (string, int64, error) {
+func encrypt(ctx context.Context, w io.Writer, opt Options, inv *inventory.Inventory, recipients []age.Recipient, seed *uint64) (string, int64, error) {
 	var total int64
 	sizes := make([]int64, len(inv.Files))
 	for i, f := range inv.Files {
@@ -233,6 +261,15 @@ func encrypt(ctx context.Context, w io.Writer, opt Options, inv *inventory.Inven
 	mtime := time.Unix(0, 0)
 	if err := writeEntry(tw, InventoryEntry, bytes.NewReader(invJSON), int64(len(invJSON)), mtime); err != nil {
 		return "", 0, err
+	}
+	if seed != nil {
+		keys, err := json.Marshal(keysFile{Format: keysFormat, Version: 1, Seed: fmt.Sprintf("%016x", *seed)})
+		if err != nil {
+			return "", 0, err
+		}
+		if err := writeEntry(tw, KeysEntry, bytes.NewReader(keys), int64(len(keys)), mtime); err != nil {
+			return "", 0, err
+		}
 	}
 	var done int64
 	for i, name := range inv.Files {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/persona-workbench/persona/engine/dataset"
+	"github.com/persona-workbench/persona/engine/guard"
 	"github.com/persona-workbench/persona/engine/keys"
 	"github.com/persona-workbench/persona/engine/licence"
 	"github.com/persona-workbench/persona/engine/pack/container"
@@ -28,14 +30,17 @@ import (
 // fixture is a small sample packed for one analyst, shared by the tests.
 type fixture struct {
 	data     string // the plaintext sample (licensor side)
-	pkg      string // the package
+	pkg      string // the package, under the default method (licence.Perturb)
+	exact    string // a package of the same data under licence.Suppress
 	other    string // another package of the same licence, other data
 	terms    *licence.Terms
 	provider minisign.PrivateKey
 	pub      minisign.PublicKey
 	ws       *keys.Workspace
 	enrol    *licence.Enrolment
-	now      time.Time
+	// exactEnrol is the enrolment for exact's licence.
+	exactEnrol *licence.Enrolment
+	now        time.Time
 }
 
 var (
@@ -90,6 +95,19 @@ func build(f *fixture, dir string) error {
 	if _, err := Pack(ctx, f.options(f.data, f.pkg)); err != nil {
 		return err
 	}
+	f.exact = filepath.Join(dir, "exact.persona")
+	exact := *f.terms
+	exact.ID += "-exact"
+	exact.Privacy = &licence.TermsPrivacy{Method: licence.Suppress}
+	eopt := f.options(f.data, f.exact)
+	eopt.Terms = &exact
+	if f.exactEnrol, err = f.ws.Enrol(exact.ID, "王芳", "analyst", "", true); err != nil {
+		return err
+	}
+	eopt.Enrolments = []*licence.Enrolment{f.exactEnrol}
+	if _, err := Pack(ctx, eopt); err != nil {
+		return err
+	}
 	other := filepath.Join(dir, "data-other")
 	if err := sample.WriteDir(ctx, other, sample.Options{Rows: 3000, Seed: 8}); err != nil {
 		return err
@@ -122,31 +140,65 @@ func TestRoundTrip(t *testing.T) {
 	if o.Person.Name != "王芳" || o.Licence.ID != f.terms.ID || o.Dataset.Slices.K() != f.terms.K {
 		t.Fatalf("opened as %q, licence %s, k %d", o.Person.Name, o.Licence.ID, o.Dataset.Slices.K())
 	}
+	if o.Dataset.Slices.Method() != guard.MethodPerturb {
+		t.Fatalf("opened under %s, want %s (the terms' default)", o.Dataset.Slices.Method(), guard.MethodPerturb)
+	}
+	// The same package opened again: the same record keys, so the same
+	// numbers.
+	again, err := Open(ctx, f.pkg, f.openOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	exact, err := Open(ctx, f.exact, f.openOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exact.Close()
+	if exact.Dataset.Slices.Method() != guard.MethodSuppress {
+		t.Fatalf("opened under %s, want %s", exact.Dataset.Slices.Method(), guard.MethodSuppress)
+	}
 	plain, err := dataset.OpenDir(ctx, f.data, dataset.Options{K: f.terms.K})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer plain.Close()
+	d := int64(o.Licence.Privacy.Perturbation().D)
 	for _, q := range []slice.Query{
 		{Dims: []string{"province"}, Measure: "gmv"},
 		{Dims: []string{"age_band", "categories"}, Measure: "conversion_rate"},
 		{Dims: []string{"month"}, Measure: "orders"},
 	} {
-		a, err := o.Dataset.Slices.Run(ctx, q)
-		if err != nil {
-			t.Fatal(err)
+		run := func(ds *dataset.Dataset) *slice.Result {
+			res, err := ds.Slices.Run(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res
 		}
-		b, err := plain.Slices.Run(ctx, q)
-		if err != nil {
-			t.Fatal(err)
+		p, a, x, b := run(o.Dataset), run(again.Dataset), run(exact.Dataset), run(plain)
+		if len(x.Rows) == 0 || len(x.Rows) != len(b.Rows) {
+			t.Fatalf("%v: %d rows from the package, %d from the plaintext", q.Dims, len(x.Rows), len(b.Rows))
 		}
-		if len(a.Rows) == 0 || len(a.Rows) != len(b.Rows) {
-			t.Fatalf("%v: %d rows from the package, %d from the plaintext", q.Dims, len(a.Rows), len(b.Rows))
+		for i := range x.Rows {
+			rx, rb := x.Rows[i], b.Rows[i]
+			if strings.Join(rx.Keys, "|") != strings.Join(rb.Keys, "|") || rx.People != rb.People || rx.Suppressed != rb.Suppressed || (rx.Defined() && rx.Value != rb.Value) {
+				t.Fatalf("%v row %d: package %+v, plaintext %+v", q.Dims, i, rx, rb)
+			}
 		}
-		for i := range a.Rows {
-			ra, rb := a.Rows[i], b.Rows[i]
-			if strings.Join(ra.Keys, "|") != strings.Join(rb.Keys, "|") || ra.People != rb.People || ra.Suppressed != rb.Suppressed || (ra.Defined() && ra.Value != rb.Value) {
-				t.Fatalf("%v row %d: package %+v, plaintext %+v", q.Dims, i, ra, rb)
+		if !reflect.DeepEqual(p.Rows, a.Rows) {
+			t.Fatalf("%v: two opens of one package differ:\n%+v\n%+v", q.Dims, p.Rows, a.Rows)
+		}
+		truth := map[string]int64{}
+		for _, r := range b.Rows {
+			if !r.Suppressed {
+				truth[strings.Join(r.Keys, "|")] = r.People
+			}
+		}
+		for _, r := range p.Rows {
+			n, ok := truth[strings.Join(r.Keys, "|")]
+			if ok && !r.Suppressed && (r.People-n > d || n-r.People > d) {
+				t.Fatalf("%v: perturbed %+v, truth %d people (d = %d)", q.Dims, r, n, d)
 			}
 		}
 	}

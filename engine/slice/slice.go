@@ -213,7 +213,10 @@ type Result struct {
 	// PeopleLabel names the head-count column: the label of the
 	// inventory's count measure.
 	PeopleLabel inventory.Label
-	Elapsed     time.Duration
+	// Method is the disclosure control the numbers passed: "perturb"
+	// (each adjusted by the cell key method) or "suppress" (exact).
+	Method  string
+	Elapsed time.Duration
 }
 
 // Printable replaces control characters, which could drive the terminal

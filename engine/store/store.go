@@ -409,6 +409,28 @@ func (d *DB) AppendParquet(ctx context.Context, table, path string) error {
 	return nil
 }
 
+// AddKeys gives every record of table a key in column (UBIGINT):
+// DuckDB's hash of the record's position in the table (its rowid, the
+// order it was loaded in) and seed. The same data loaded in the same
+// order with the same seed gets the same keys, in any workspace.
+func (d *DB) AddKeys(ctx context.Context, table, column string, seed uint64) error {
+	if err := d.loading(); err != nil {
+		return err
+	}
+	if !inventory.ValidIdent(table) {
+		return fmt.Errorf("keys: table name %q is not a lower-case identifier", table)
+	}
+	for _, q := range []string{
+		fmt.Sprintf(`ALTER TABLE %q ADD COLUMN %q UBIGINT`, table, column),
+		fmt.Sprintf(`UPDATE %q SET %q = hash(rowid, %d::UBIGINT)`, table, column, seed),
+	} {
+		if _, err := d.db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("record keys: %w", outOfMemory(err))
+		}
+	}
+	return nil
+}
+
 // Seal ends the loading phase: external access off, configuration locked.
 // It cannot be undone.
 func (d *DB) Seal(ctx context.Context) error {
