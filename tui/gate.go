@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/persona-workbench/persona/engine/licence"
+	"github.com/persona-workbench/persona/engine/slice"
 )
 
 // Gate is the licence an analyst must acknowledge before any data is
@@ -62,7 +63,7 @@ func (s gate) View() string {
 		{t.gateLicensor, l.Licensor.Name},
 		{t.gatePeriod, fmt.Sprintf("%s – %s %s  ·  %s", day(l.NotBefore), lastDay(l.NotAfter), t.gateTZ, fmt.Sprintf(t.gateDaysLeft, l.DaysLeft(s.g.Now)))},
 		{t.gateRegion, regionName(l.Region, s.ctx.lang)},
-		{t.gateK, fmt.Sprintf(t.gateKText, l.Privacy.K)},
+		{t.gateK, slice.ProtectionShort(l.Privacy.Effective(), l.Privacy.K, l.Privacy.Bound(), s.ctx.lang)},
 		{t.gatePeople, fmt.Sprintf("%s  (%d/%d)", strings.Join(people, ", "), len(l.Personnel), l.MaxPersonnel)},
 		{t.gateDeletion, fmt.Sprintf(t.gateDeletionText, l.DeletionDays, lastDay(l.DeleteBy()))},
 		{t.gateYou, s.g.Person},

@@ -10,7 +10,7 @@ type texts struct {
 	keyClear, keySort, keyTop, keyCancel, keyHelp, keyQuit                   string
 	cancelled, tooSmall                                                      string
 	keyAck, gateTitle, gateLicence, gatePurpose, gateLicensee, gateLicensor  string
-	gatePeriod, gateDaysLeft, gateRegion, gateK, gateKText, gatePeople       string
+	gatePeriod, gateDaysLeft, gateRegion, gateK, gatePeople                  string
 	gateDeletion, gateDeletionText, gateYou, gateTerms, gateAck              string
 	keyLog, keyRefresh, logTitle, logNone, logOK, logBad, logTorn            string
 	gateTZ                                                                   string
@@ -51,7 +51,7 @@ var textsZH = texts{
 	cancelled: "已取消", tooSmall: "终端太小：至少需要 60×16",
 	keyAck: "确认并打开", gateTitle: "数据许可 · 使用前请确认",
 	gateLicence: "许可编号", gatePurpose: "用途", gateLicensee: "被许可方", gateLicensor: "许可方",
-	gatePeriod: "期限", gateTZ: "北京时间", gateDaysLeft: "剩余 %d 天", gateRegion: "地域", gateK: "隐私", gateKText: "k = %d：少于 %[1]d 人的单元格不显示",
+	gatePeriod: "期限", gateTZ: "北京时间", gateDaysLeft: "剩余 %d 天", gateRegion: "地域", gateK: "隐私",
 	gatePeople: "授权人员", gateDeletion: "删除", gateDeletionText: "期满后 %d 天内删除全部数据及衍生品（最迟 %s）", gateYou: "当前使用人",
 	gateTerms: "仅限上述用途使用；不得识别任何个人；不得复制或外传数据；所有操作均记入使用日志。",
 	gateAck:   "按 Enter 确认以上条款并打开数据，按 q 退出。",
@@ -108,7 +108,7 @@ var textsEN = texts{
 	keyTop: "top 10", keyCancel: "cancel query / back up", keyHelp: "help", keyQuit: "quit",
 	keyAck: "acknowledge and open", gateTitle: "Data licence · acknowledge before use",
 	gateLicence: "Licence", gatePurpose: "Purpose", gateLicensee: "Licensee", gateLicensor: "Licensor",
-	gatePeriod: "Period", gateTZ: "China Standard Time", gateDaysLeft: "%d days left", gateRegion: "Region", gateK: "Privacy", gateKText: "k = %d: cells behind fewer than %[1]d people are withheld",
+	gatePeriod: "Period", gateTZ: "China Standard Time", gateDaysLeft: "%d days left", gateRegion: "Region", gateK: "Privacy",
 	gatePeople: "Authorised", gateDeletion: "Deletion", gateDeletionText: "delete all data and derivatives within %d days of the end (by the end of %s)", gateYou: "You",
 	gateTerms: "Use only for the purpose above; identify no one; copy or pass on no data; every action is recorded in the usage log.",
 	gateAck:   "Press Enter to acknowledge these terms and open the data, q to quit.",

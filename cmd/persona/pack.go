@@ -15,6 +15,7 @@ import (
 	"github.com/persona-workbench/persona/engine/keys"
 	"github.com/persona-workbench/persona/engine/licence"
 	"github.com/persona-workbench/persona/engine/pack"
+	"github.com/persona-workbench/persona/engine/slice"
 )
 
 func newPackCmd() *cobra.Command {
@@ -237,7 +238,11 @@ func writeInspect(w io.Writer, info *pack.Info, lg string) {
 	}
 	fmt.Fprintf(w, "period       %s\n", period)
 	fmt.Fprintf(w, "region       %s\n", l.Region)
-	fmt.Fprintf(w, "privacy      k = %d (cells behind fewer people are withheld)\n", l.Privacy.K)
+	fmt.Fprintf(w, "privacy      %s, k = %d: %s\n", l.Privacy.Effective(), l.Privacy.K, slice.Protection(l.Privacy.Effective(), l.Privacy.K, l.Privacy.Bound(), lg))
+	if l.Privacy.Effective() == licence.Perturb {
+		pp := l.Privacy.Perturbation()
+		fmt.Fprintf(w, "             d = %d, v = %g, js = %d, pstay = %g, mult = %g\n", pp.D, pp.V, pp.JS, pp.PStay, pp.Mult)
+	}
 	fmt.Fprintf(w, "deletion     within %d days of the end: by %s\n", l.DeletionDays, day(l.DeleteBy()))
 	fmt.Fprintf(w, "personnel    %d of at most %d\n", len(l.Personnel), l.MaxPersonnel)
 	for _, p := range l.Personnel {

@@ -151,7 +151,7 @@ total, or with --by help to list them.`,
 			if err := res.WriteTable(stdout, lg); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "%d rows, %d withheld (k=%d), %s\n", len(res.Rows), res.Suppressed, res.K, res.Elapsed.Round(100_000))
+			fmt.Fprintf(cmd.ErrOrStderr(), "%d rows, %d withheld (k=%d), %s\n%s\n", len(res.Rows), res.Suppressed, res.K, res.Elapsed.Round(100_000), res.Protection(lg))
 			return nil
 		},
 	}

@@ -213,6 +213,9 @@ func (e *Engine) Run(ctx context.Context, q slice.Query) (*slice.Result, error) 
 	}
 
 	res := &slice.Result{Query: q, Dims: p.dims, Measure: p.m, K: e.k, PeopleLabel: e.peopleLabel(), Method: e.Method()}
+	if pert != nil {
+		res.Bound = pert.params.D
+	}
 	for _, c := range main.cells {
 		res.Rows = append(res.Rows, c.row())
 	}

@@ -149,6 +149,15 @@ func (p Privacy) Perturbation() ckm.Params {
 	return d
 }
 
+// Bound is the largest adjustment of a head count: D under Perturb,
+// 0 under Suppress.
+func (p Privacy) Bound() int {
+	if p.Effective() != Perturb {
+		return 0
+	}
+	return p.Perturbation().D
+}
+
 func (p Privacy) validate() error {
 	switch p.Method {
 	case Perturb:

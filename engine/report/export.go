@@ -146,7 +146,8 @@ func (w Watermark) pairs(res *slice.Result) [][2]string {
 	q, _ := json.Marshal(QueryOf(res.Query))
 	return [][2]string{{"persona.licence", w.Licence}, {"persona.licensee", w.Licensee}, {"persona.person", w.Person},
 		{"persona.time", w.Time.UTC().Format("2006-01-02T15:04:05Z")}, {"persona.tool", w.Tool},
-		{"persona.k", strconv.Itoa(res.K)}, {"persona.query", string(q)}}
+		{"persona.k", strconv.Itoa(res.K)}, {"persona.method", res.Method}, {"persona.bound", strconv.Itoa(res.Bound)},
+		{"persona.protection", res.Protection("en")}, {"persona.query", string(q)}}
 }
 
 // writeParquet writes the rows as WriteCSV does, typed: a string column

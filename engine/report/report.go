@@ -53,12 +53,23 @@ type Terms struct {
 	Region             string
 	MaxPersonnel       int
 	K                  int
+	// Method is the disclosure control the numbers passed (slice.Result's
+	// Method) and Bound its largest adjustment of a head count.
+	Method string
+	Bound  int
+}
+
+// Protection says which disclosure control the report's numbers
+// passed, in "zh" or "en" (slice.Protection).
+func (t Terms) Protection(lang string) string {
+	return slice.Protection(t.Method, t.K, t.Bound, lang)
 }
 
 // TermsOf returns a licence's terms for a report's footer.
 func TermsOf(l *licence.Licence) Terms {
 	return Terms{Licensor: l.Licensor.Name, Licensee: l.Licensee.Name, Purpose: l.Purpose, NotBefore: l.NotBefore,
-		NotAfter: l.NotAfter, DeleteBy: l.DeleteBy(), Region: l.Region, MaxPersonnel: l.MaxPersonnel, K: l.Privacy.K}
+		NotAfter: l.NotAfter, DeleteBy: l.DeleteBy(), Region: l.Region, MaxPersonnel: l.MaxPersonnel, K: l.Privacy.K,
+		Method: l.Privacy.Effective(), Bound: l.Privacy.Bound()}
 }
 
 // Report is a report's content: sections of tables and charts, each

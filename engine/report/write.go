@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/persona-workbench/persona/engine/inventory"
+	"github.com/persona-workbench/persona/engine/slice"
 )
 
 //go:embed report.html.tmpl
@@ -119,6 +120,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		p("| %s | %s |\n", md(both(row.Label)), md(row.Value))
 	}
 	p("\n%s\n", md(fmt.Sprintf("k = %d：少于 %d 人的数字一律不显示。 · Figures resting on fewer than %d people are never shown.", t.K, t.K, t.K)))
+	if t.Method != "" {
+		p("\n%s\n", md(t.Protection("zh")+" · "+t.Protection("en")))
+	}
 	return bw.Flush()
 }
 
@@ -139,6 +143,7 @@ func (r *Report) termRows() []TermRow {
 		{label("地域", "Region"), t.Region},
 		{label("授权人数上限", "Authorised people"), fmt.Sprint(t.MaxPersonnel)},
 		{label("隐私门槛 k", "Privacy threshold k"), fmt.Sprint(t.K)},
+		{label("保护方法", "Disclosure control"), slice.ProtectionShort(t.Method, t.K, t.Bound, "zh") + " · " + slice.ProtectionShort(t.Method, t.K, t.Bound, "en")},
 		{label("删除截止", "Delete by"), t.DeleteBy.UTC().Format("2006-01-02")},
 		{label("制作", "Made"), r.Watermark.Person + " · " + r.Watermark.Time.UTC().Format(time.RFC3339) + " · " + r.Watermark.Tool},
 	}

@@ -175,6 +175,49 @@ func (r Reason) Text(lang string, k int) string {
 	return ""
 }
 
+// Protection says in one line which disclosure control a licence's
+// numbers pass: method "perturb" (adjusted by at most bound people) or
+// "suppress" (exact), with the minimum group size k; in "zh" or "en".
+// Footers, exports, reports and the licence gate all say it the same
+// way.
+func Protection(method string, k, bound int, lang string) string {
+	zh := lang == "zh"
+	switch method {
+	case "perturb":
+		if zh {
+			return fmt.Sprintf("扰动保护（单元键法）：每个数值含一致的随机调整（人数 ±%d 以内），同一人群每次结果相同；调整后不足 %d 人的格子隐藏", bound, k)
+		}
+		return fmt.Sprintf("perturbed (cell key method): every number carries a consistent random adjustment (head counts within ±%d), the same for the same people every time; cells below %d people after adjustment are withheld", bound, k)
+	case "suppress":
+		if zh {
+			return fmt.Sprintf("抑制保护：数值精确；不足 %d 人或可由其他结果推算出的格子隐藏", k)
+		}
+		return fmt.Sprintf("suppressed: exact numbers; cells behind fewer than %d people, or that other results would give away, are withheld", k)
+	}
+	return ""
+}
+
+// ProtectionShort is Protection in a few words, for a status line.
+func ProtectionShort(method string, k, bound int, lang string) string {
+	zh := lang == "zh"
+	switch method {
+	case "perturb":
+		if zh {
+			return fmt.Sprintf("扰动保护（单元键法，±%d），k = %d", bound, k)
+		}
+		return fmt.Sprintf("perturbed (cell key method, ±%d), k = %d", bound, k)
+	case "suppress":
+		if zh {
+			return fmt.Sprintf("抑制保护（数值精确），k = %d", k)
+		}
+		return fmt.Sprintf("suppressed (exact numbers), k = %d", k)
+	}
+	return fmt.Sprintf("k = %d", k)
+}
+
+// Protection is the result's Protection line.
+func (r *Result) Protection(lang string) string { return Protection(r.Method, r.K, r.Bound, lang) }
+
 // Row is one cell of a slice.
 type Row struct {
 	Keys   []string // one per dimension; Missing for a missing value
@@ -214,8 +257,10 @@ type Result struct {
 	// inventory's count measure.
 	PeopleLabel inventory.Label
 	// Method is the disclosure control the numbers passed: "perturb"
-	// (each adjusted by the cell key method) or "suppress" (exact).
+	// (each adjusted by the cell key method) or "suppress" (exact); Bound
+	// is the largest adjustment of a head count under "perturb".
 	Method  string
+	Bound   int
 	Elapsed time.Duration
 }
 

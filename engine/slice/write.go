@@ -277,10 +277,12 @@ func (r *Result) WriteJSON(w io.Writer) error {
 		Dimensions []string  `json:"dimensions"`
 		Measure    string    `json:"measure"`
 		K          int       `json:"k"`
+		Method     string    `json:"method,omitempty"`
+		Bound      int       `json:"bound,omitempty"`
 		Withheld   int       `json:"withheld"`
 		Rows       []jsonRow `json:"rows"`
 		Extras     []jsonRow `json:"extras,omitempty"`
-	}{Measure: r.Measure.Name, K: r.K, Withheld: r.Suppressed, Dimensions: []string{}, Rows: []jsonRow{}}
+	}{Measure: r.Measure.Name, K: r.K, Method: r.Method, Bound: r.Bound, Withheld: r.Suppressed, Dimensions: []string{}, Rows: []jsonRow{}}
 	for _, d := range r.Dims {
 		out.Dimensions = append(out.Dimensions, d.Name)
 	}
