@@ -108,7 +108,18 @@ func (p *perturbation) magnitude(sum float64, top sql.NullFloat64, contributors 
 	if !top.Valid || top.Float64 == 0 {
 		return sum
 	}
-	return sum + p.table.Magnitude(top.Float64, ckm.Draw(key, contributors, purpose))
+	v := sum + p.table.Magnitude(top.Float64, ckm.Draw(key, contributors, purpose))
+	// DuckDB adds up decimal values in no fixed order, so an exact sum
+	// may differ in its last bits from one run, or one workspace, to the
+	// next. Rounded to a step of at most a hundredth of the noise's own
+	// step, the released sum is the same every time (but when the sum
+	// lies within those last bits of a step's edge) and loses nothing
+	// the noise had not already blurred.
+	step := math.Pow(10, math.Floor(math.Log10(math.Abs(top.Float64)*p.params.Mult/float64(p.params.D)/100)))
+	if step > 0 && !math.IsInf(step, 0) {
+		v = math.Round(v/step) * step
+	}
+	return v
 }
 
 // perturb adjusts every cell of t, then withholds what the adjusted

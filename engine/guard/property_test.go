@@ -366,6 +366,31 @@ func propInventory(n int) *inventory.Inventory {
 func propOpen(t *testing.T, d *propData) *guard.Engine {
 	t.Helper()
 	ctx := context.Background()
+	ds := propLoad(t, d, dataset.Options{K: d.k, Store: store.Options{Threads: 1}})
+	db := ds.Store()
+	inv := ds.Inventory
+	cols, err := db.Columns(ctx, inv.Table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := guard.New(db, inv, cols, d.k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Data sets of odd seeds are sliced from the summary where it can
+	// answer, kept however many groups it has.
+	if d.seed%2 == 1 {
+		if _, err := e.Summarise(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e
+}
+
+// propLoad loads the data set the way the product does.
+func propLoad(t *testing.T, d *propData, opt dataset.Options) *dataset.Dataset {
+	t.Helper()
+	ctx := context.Background()
 	inv := propInventory(d.n)
 	if err := inv.Validate(); err != nil {
 		t.Fatal(err)
@@ -389,28 +414,12 @@ func propOpen(t *testing.T, d *propData) *guard.Engine {
 		t.Fatal(err)
 	}
 	defer rr.Release()
-	ds, err := dataset.OpenArrow(ctx, inv, rr, dataset.Options{K: d.k, Store: store.Options{Threads: 1}})
+	ds, err := dataset.OpenArrow(ctx, inv, rr, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ds.Close() })
-	db := ds.Store()
-	cols, err := db.Columns(ctx, inv.Table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := guard.New(db, inv, cols, d.k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Data sets of odd seeds are sliced from the summary where it can
-	// answer, kept however many groups it has.
-	if d.seed%2 == 1 {
-		if _, err := e.Summarise(ctx, 1); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return e
+	return ds
 }
 
 // dump lists the data set, one record a line, for a failure report.
