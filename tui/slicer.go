@@ -859,7 +859,21 @@ func (s *slicer) drawChart() {
 func (s slicer) View() string {
 	st := s.ctx.st
 	k := s.backend.K()
-	header := st.Title.Render(fit(fmt.Sprintf(" Persona Workbench │ %s │ k=%d", s.ctx.title, k), s.width))
+	method := ""
+	if s.res != nil {
+		// Which disclosure control the numbers on screen passed.
+		switch {
+		case s.res.Method == "perturb" && s.ctx.lang == "zh":
+			method = fmt.Sprintf(" · 扰动 ±%d", s.res.Bound)
+		case s.res.Method == "perturb":
+			method = fmt.Sprintf(" · perturbed ±%d", s.res.Bound)
+		case s.res.Method == "suppress" && s.ctx.lang == "zh":
+			method = " · 精确"
+		case s.res.Method == "suppress":
+			method = " · exact"
+		}
+	}
+	header := st.Title.Render(fit(fmt.Sprintf(" Persona Workbench │ %s │ k=%d%s", s.ctx.title, k, method), s.width))
 	body := max(4, s.height-2)
 
 	left := s.leftPane(body)
