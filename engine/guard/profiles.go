@@ -18,7 +18,10 @@ const MaxProfiles = 2_000_000
 // Profiles groups the people by their values of q's dimensions for a
 // model fitted in the engine (see slice.ProfileQuery). It holds group
 // sizes that may be below k: the caller must release nothing of them
-// except through Run, or as numbers over the whole population.
+// except through Run, or as numbers over the whole population. Under
+// the cell key method (Perturb) every group's numbers are adjusted as a
+// released table's are, so a model and all it prints are computed from
+// perturbed numbers only.
 func (e *Engine) Profiles(ctx context.Context, q slice.ProfileQuery) ([]slice.Profile, error) {
 	if err := e.knowSegments(slice.Query{Dims: q.Dims, Filters: q.Filters}); err != nil {
 		return nil, err
@@ -134,8 +137,17 @@ func (e *Engine) Profiles(ctx context.Context, q slice.ProfileQuery) ([]slice.Pr
 			where = append(where, fmt.Sprintf("hash(t.rowid, 'sample') %% 1000000 < %d", max(1, q.Sample*1_000_000/n)))
 		}
 	}
-	sql := fmt.Sprintf("SELECT %s, %s AS fold, sum(%s)::BIGINT, sum(CASE WHEN %s THEN %s ELSE 0 END)::BIGINT FROM %s AS t",
-		strings.Join(cols, ", "), fold, w, target, w, quote(inv.Table))
+	pert := e.pert.Load()
+	keys := ""
+	if pert != nil {
+		// Under the cell key method a model is fitted on the perturbed
+		// table of its dimensions, as the guard would release it: each
+		// group's people, and those of them meeting the target, are
+		// adjusted by their own keys (perturb.go).
+		keys = fmt.Sprintf(", coalesce(bit_xor(t.%[1]s), 0::UBIGINT), coalesce(bit_xor(t.%[1]s) FILTER (WHERE %[2]s), 0::UBIGINT)", colKey, target)
+	}
+	sql := fmt.Sprintf("SELECT %s, %s AS fold, sum(%s)::BIGINT, sum(CASE WHEN %s THEN %s ELSE 0 END)::BIGINT%s FROM %s AS t",
+		strings.Join(cols, ", "), fold, w, target, w, keys, quote(inv.Table))
 	if len(where) > 0 {
 		sql += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -158,8 +170,19 @@ func (e *Engine) Profiles(ctx context.Context, q slice.ProfileQuery) ([]slice.Pr
 			dest = append(dest, &raw[i])
 		}
 		dest = append(dest, &pr.Fold, &pr.People, &pr.Positive)
+		var key, posKey uint64
+		if pert != nil {
+			dest = append(dest, &key, &posKey)
+		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("profiles: %w", err)
+		}
+		if pert != nil {
+			pr.People = pert.count(pr.People, key)
+			pr.Positive = min(pert.count(pr.Positive, posKey), pr.People)
+			if pr.People == 0 {
+				continue // adjusted to nobody: not in the released table
+			}
 		}
 		for i, v := range raw {
 			switch x := v.(type) {
