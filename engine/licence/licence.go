@@ -161,8 +161,14 @@ func (p Privacy) Bound() int {
 func (p Privacy) validate() error {
 	switch p.Method {
 	case Perturb:
-		if err := p.Perturbation().Validate(); err != nil {
+		pp := p.Perturbation()
+		if err := pp.Validate(); err != nil {
 			return invalid("privacy: %v", err)
+		}
+		if pp.D >= p.K {
+			// A cell of fewer than k people could be adjusted to k or
+			// more and shown; the bound must leave room below k.
+			return invalid("privacy.d %d must be below k %d", pp.D, p.K)
 		}
 	case "", Suppress:
 		if p.D != 0 || p.V != 0 || p.JS != 0 || p.PStay != 0 || p.Mult != 0 {

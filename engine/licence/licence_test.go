@@ -356,7 +356,7 @@ func TestParseAcceptsLimits(t *testing.T) {
 		name   string
 		change func(l *licence.Licence)
 	}{
-		{"k 2", func(l *licence.Licence) { l.Privacy.K = 2 }},
+		{"k 2", func(l *licence.Licence) { l.Privacy.K, l.Privacy.D, l.Privacy.V = 2, 1, 0.5 }},
 		{"k 100000", func(l *licence.Licence) { l.Privacy.K = licence.MaxK }},
 		{"max_personnel 1", func(l *licence.Licence) { l.MaxPersonnel = 1 }},
 		{"20 people", func(l *licence.Licence) { l.MaxPersonnel, l.Personnel = 20, twenty }},
@@ -744,6 +744,11 @@ func TestParseTermsRefuses(t *testing.T) {
 		{"period reversed", set("not_after", `"2026-10-30"`), "is not after not_before"},
 		{"over 5 years", set("not_after", `"2032-04-30"`), "longer than 5 years"},
 		{"number for a date", set("not_before", `20261101`), "terms.json"},
+		{"unknown method", set("privacy", `{"method": "noise"}`), `privacy.method "noise"`},
+		{"bound not below k", set("privacy", `{"method": "perturb", "d": 10}`), "privacy.d 10 must be below k 10"},
+		{"variance too large", set("privacy", `{"method": "perturb", "v": 40}`), "privacy: ckm: v is 40"},
+		{"parameters of suppress", set("privacy", `{"method": "suppress", "d": 3}`), `belong to method "perturb"`},
+		{"unknown privacy key", set("privacy", `{"method": "perturb", "epsilon": 1}`), `unknown field "epsilon"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -758,6 +763,41 @@ func TestParseTermsRefuses(t *testing.T) {
 				t.Errorf("error %q does not say %q", err, tt.msg)
 			}
 		})
+	}
+}
+
+// New terms default to perturbation, written out in full in the
+// licence; a small k shrinks the default bound below it; a licence that
+// names no method is read as suppression.
+func TestTermsPrivacy(t *testing.T) {
+	with := func(extra string) *licence.Terms {
+		t.Helper()
+		s := strings.Replace(termsJSON(), "{", "{"+extra, 1)
+		tm, err := licence.ParseTerms([]byte(s))
+		if err != nil {
+			t.Fatalf("%s: %v", extra, err)
+		}
+		return tm
+	}
+	tests := []struct {
+		name, extra string
+		want        licence.Privacy
+	}{
+		{"default", ``, licence.Privacy{K: 10, Method: licence.Perturb, D: 6, V: 8, Mult: 1}},
+		{"suppress", `"privacy": {"method": "suppress"},`, licence.Privacy{K: 10, Method: licence.Suppress}},
+		{"some parameters", `"privacy": {"d": 4, "v": 3},`, licence.Privacy{K: 10, Method: licence.Perturb, D: 4, V: 3, Mult: 1}},
+		{"k 5", `"k": 5,`, licence.Privacy{K: 5, Method: licence.Perturb, D: 4, V: 8, Mult: 1}},
+		{"k 2", `"k": 2,`, licence.Privacy{K: 2, Method: licence.Perturb, D: 1, V: 0.5, Mult: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := with(tt.extra).LicencePrivacy(); got != tt.want {
+				t.Errorf("privacy %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+	if got := (licence.Privacy{K: 10}).Effective(); got != licence.Suppress {
+		t.Errorf("a licence without a method is read as %q", got)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/persona-workbench/persona/engine/ckm"
 	"github.com/persona-workbench/persona/engine/inventory"
 )
 
@@ -51,6 +52,14 @@ func (t *Terms) LicencePrivacy() Privacy {
 		}
 	}
 	if p.Method == Perturb {
+		if p.D == 0 && ckm.DefaultParams().D >= p.K {
+			// A small k leaves less room below it: the default bound
+			// shrinks to k-1, and its variance with it, unless set.
+			p.D = p.K - 1
+			if p.V == 0 {
+				p.V = min(ckm.DefaultParams().V, float64(p.D*p.D)/2)
+			}
+		}
 		pp := p.Perturbation()
 		p.D, p.V, p.JS, p.PStay, p.Mult = pp.D, pp.V, pp.JS, pp.PStay, pp.Mult
 	}
