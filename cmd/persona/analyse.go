@@ -1,6 +1,9 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -282,10 +285,14 @@ withheld like any other group.`,
 				if err != nil {
 					return nil, nil, err
 				}
-				// The definition goes in the record, so the licensor can see
-				// what each segment is: weights per value, no records.
+				// The definition names values that few people may hold, so
+				// the record keeps its hash: the licensor can match it with
+				// the definition the analyst hands over, and the values
+				// the log holds stay the analyst's own.
+				def, _ := json.Marshal(res.Def)
+				sum := sha256.Sum256(def)
 				return res, map[string]any{"dimension": res.Field.Name, "segments": res.K, "silhouette": res.Choice().Silhouette,
-					"definition": res.Def}, nil
+					"definition_sha256": hex.EncodeToString(sum[:])}, nil
 			}, func(res output) error { return res.(*analysis.Segments).WriteTable(cmd.OutOrStdout(), lg) })
 		},
 	}

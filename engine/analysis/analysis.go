@@ -42,6 +42,22 @@ type Runner interface {
 	Derive(s slice.Segmentation) (inventory.Field, error)
 }
 
+// Internal is a Runner that records the queries an analysis asks on its
+// own behalf apart from the analyst's (usagelog.Slices): their filter
+// values are the analysis's choice, and may be values few people hold,
+// so the usage log keeps only the analyst's.
+type Internal interface {
+	Internal(analysis string) Runner
+}
+
+// internal is the Runner an analysis asks its own queries through.
+func internal(r Runner, name string) Runner {
+	if i, ok := r.(Internal); ok {
+		return i.Internal(name)
+	}
+	return r
+}
+
 // ErrAnalysis is wrapped by every error in an analysis's description.
 var ErrAnalysis = errors.New("invalid analysis")
 

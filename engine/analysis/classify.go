@@ -176,6 +176,7 @@ type Classification struct {
 // accuracy, an AUC, a feature's importance) or a level held by at least k
 // training people (a coefficient).
 func Classify(ctx context.Context, r Runner, opt ClassifyOptions) (*Classification, error) {
+	r = internal(r, "classify")
 	inv := r.Inventory()
 	k := r.K()
 	tgt, err := classifyTarget(inv, opt.Target)

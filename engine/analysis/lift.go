@@ -100,6 +100,7 @@ type Lift struct {
 // variance. The value per person has no interval: the guard releases
 // means, not spreads.
 func CampaignLift(ctx context.Context, r Runner, opt LiftOptions) (*Lift, error) {
+	r = internal(r, "lift")
 	inv := r.Inventory()
 	out := &Lift{K: r.K()}
 	if err := out.defaults(inv, &opt); err != nil {

@@ -60,6 +60,7 @@ type Rules struct {
 // the other items among the people who hold it (slice.Query.Holding).
 // Support, confidence and lift are ratios of those released counts.
 func AssociationRules(ctx context.Context, r Runner, opt RulesOptions) (*Rules, error) {
+	r = internal(r, "rules")
 	inv := r.Inventory()
 	d, ok := inv.Field(opt.Dim)
 	if !ok || d.Role != inventory.MultiDimension {

@@ -118,6 +118,7 @@ func (s *Segments) Choice() KChoice {
 // released by the guard; a segment smaller than k is withheld like any
 // other cell.
 func Segmentation(ctx context.Context, r Runner, opt SegmentOptions) (*Segments, error) {
+	r = internal(r, "segments")
 	inv := r.Inventory()
 	if err := segmentDefaults(inv, &opt); err != nil {
 		return nil, err

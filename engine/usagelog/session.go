@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/persona-workbench/persona/engine/analysis"
 	"github.com/persona-workbench/persona/engine/guard"
 	"github.com/persona-workbench/persona/engine/slice"
 )
@@ -116,6 +117,26 @@ type QueryRecord struct {
 	// privacy guard's reason.
 	WithheldBy map[string]int `json:"withheld_by,omitempty"`
 	Error      string         `json:"error,omitempty"`
+	// Analysis names the analysis that asked for the query on its own
+	// behalf. Such a query's filter values are the analysis's, not the
+	// analyst's, and may be values few people hold: only how many values
+	// each dimension was filtered (or held) by is kept. The analysis's
+	// own record has the options the analyst chose.
+	Analysis      string         `json:"analysis,omitempty"`
+	WhereValues   map[string]int `json:"where_values,omitempty"`
+	HoldingValues map[string]int `json:"holding_values,omitempty"`
+}
+
+// counts is how many values each dimension lists.
+func counts(m map[string][]string) map[string]int {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]int, len(m))
+	for k, v := range m {
+		out[k] = len(v)
+	}
+	return out
 }
 
 // Slices is the privacy guard with every run recorded before its result
@@ -124,6 +145,16 @@ type Slices struct {
 	*guard.Engine
 	Session *Session
 	Source  string // "tui" or "cli"
+	// Analysis, when set, names the analysis whose own queries these
+	// are (see QueryRecord.Analysis).
+	Analysis string
+}
+
+// Internal returns the Slices an analysis asks its own queries through:
+// recorded under the analysis's name, without their filter values.
+func (l Slices) Internal(name string) analysis.Runner {
+	l.Analysis = name
+	return l
 }
 
 // Run runs the slice and records it.
@@ -136,6 +167,10 @@ func (l Slices) Run(ctx context.Context, q slice.Query) (*slice.Result, error) {
 		Totals: q.Totals, Other: q.Other}
 	if len(rec.Where) == 0 {
 		rec.Where = nil
+	}
+	if l.Analysis != "" {
+		rec.Analysis, rec.WhereValues, rec.HoldingValues = l.Analysis, counts(rec.Where), counts(rec.Holding)
+		rec.Where, rec.Holding = nil, nil
 	}
 	if err != nil {
 		rec.Error = err.Error()
