@@ -3,8 +3,9 @@
 // statistical offices add to every published count (ONS Cantabular, ABS
 // TableBuilder, and Destatis' R packages ptable and cellKey of sdcTools).
 //
-// Every record carries a random 64-bit key, and a cell's key is the XOR of
-// the keys of its records (computed in SQL, elsewhere). The cell's
+// Every record carries a random key, and a cell's key combines the keys of
+// its records (their sum modulo a power of two, computed in SQL
+// elsewhere: engine/guard). The cell's
 // adjustment is then a function of its original count and its key only,
 // through a published perturbation table (p-table): row n of the table is
 // the distribution of the adjustment of a count n, and a uniform draw
@@ -214,7 +215,7 @@ type Table struct {
 }
 
 // NewTable builds the table for p. Row 0 is {0: 1}: zeros stay zeros, as
-// an empty cell has no records and so no key of its own (the XOR of
+// an empty cell has no records and so no key of its own (the sum of
 // nothing is 0), and noise there would invent people. Row i >= 1 is the
 // maximum-entropy distribution on its allowed adjustments with mean 0 and
 // variance V. Where that variance cannot be reached with mean 0 (small
@@ -438,7 +439,7 @@ const drawPrefix = "persona-ckm/v1"
 // purpose, the key and n (both 8 bytes little-endian). Separate purposes
 // give independent draws for the same cell. Hashing n as well makes two
 // cells that differ by one record get unrelated draws, although their keys
-// differ by that record's key, a fixed XOR.
+// differ by that record's key, a fixed offset.
 func Draw(key uint64, n int64, purpose string) uint64 {
 	h := sha256.New()
 	var b [16]byte

@@ -13,7 +13,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	// The cell's key is the XOR of its records' keys, computed in SQL.
+	// The cell's key combines its records' keys, computed in SQL.
 	const key, count = 0x9e3779b97f4a7c15, 42
 	published := count + t.Adjust(count, ckm.Draw(key, count, "count"))
 	again := count + t.Adjust(count, ckm.Draw(key, count, "count"))

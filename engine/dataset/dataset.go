@@ -135,7 +135,7 @@ func open(ctx context.Context, inv *inventory.Inventory, opt Options, load func(
 		return fail(errors.New("perturbation needs record keys: no key seed given"))
 	}
 	if opt.KeySeed != nil {
-		if err := db.AddKeys(ctx, inv.Table, guard.KeyColumn, *opt.KeySeed); err != nil {
+		if err := db.AddKeys(ctx, inv.Table, guard.KeyColumn, *opt.KeySeed, guard.KeyBits); err != nil {
 			return fail(err)
 		}
 	}

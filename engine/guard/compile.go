@@ -248,7 +248,7 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 	pert := e.pert.Load()
 	if pert != nil {
 		// The records' keys, or in the summary each group's keys
-		// combined: a cell's key is all of them combined (XOR), so it
+		// summed: a cell's key is their sum (modulo 2^KeyBits), so it
 		// is the same however the cell's people are reached.
 		p.perturbed = true
 		cols = append(cols, "t."+colKey+" AS rk")
@@ -348,16 +348,15 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 	// largest contribution and its exact sum.
 	perturbCols := ""
 	if pert != nil {
-		const none = "0::UBIGINT"
-		ckx, cky, tx, ty, sx, sy := none, none, "0", "0", "0", "0"
+		ckx, cky, tx, ty, sx, sy := "0", "0", "0", "0", "0", "0"
 		keyOf := func(col, summaryCol string) string {
 			switch {
 			case sum != nil:
-				return "bit_xor(" + summaryCol + ")"
+				return "sum(" + summaryCol + ")"
 			case m.Kind == inventory.Share:
-				return "bit_xor(rk) FILTER (WHERE " + col + ")"
+				return "sum(CASE WHEN " + col + " THEN rk ELSE 0 END)"
 			}
-			return "bit_xor(rk) FILTER (WHERE " + col + " <> 0)"
+			return "sum(CASE WHEN " + col + " <> 0 THEN rk ELSE 0 END)"
 		}
 		top := func(col, summaryCol string) string {
 			if sum != nil {
@@ -374,8 +373,13 @@ func (e *Engine) compile(q slice.Query) (*plan, error) {
 		case inventory.Share:
 			ckx = keyOf("x", "xk")
 		}
-		perturbCols = fmt.Sprintf(", coalesce(bit_xor(rk), %[1]s) AS ck, coalesce(%[2]s, %[1]s) AS ckx, coalesce(%[3]s, %[1]s) AS cky, coalesce(%[4]s, 0) AS tx, coalesce(%[5]s, 0) AS ty, coalesce(%[6]s, 0) AS sx, coalesce(%[7]s, 0) AS sy",
-			none, ckx, cky, tx, ty, sx, sy)
+		// Keys are whole numbers below 2^20 held as DOUBLE: DuckDB adds
+		// doubles several times faster than it combines integers, and
+		// their sums stay exact (below 2^53) for any data that fits in
+		// memory. A cell's key is the sum modulo 2^20.
+		perturbCols = fmt.Sprintf(", coalesce(sum(rk), 0) AS ck, coalesce(%s, 0) AS ckx, coalesce(%s, 0) AS cky, coalesce(%s, 0) AS tx, coalesce(%s, 0) AS ty, coalesce(%s, 0) AS sx, coalesce(%s, 0) AS sy",
+			ckx, cky, tx, ty, sx, sy)
+		value = "NULL" // worked out from the above (perturb.go)
 	}
 	// A record shows up once per value of a sliced multi-valued
 	// dimension; weighing each appearance 1/(its values) makes the sum

@@ -21,7 +21,7 @@ const KeyColumn = ":key"
 var colKey = quote(KeyColumn)
 
 // The summary's columns for the cell key method: a group's key (colKey,
-// the XOR of its records' keys), and for each measure field the key of
+// the sum of its records' keys), and for each measure field the key of
 // its contributors and its largest absolute contribution, over all
 // periods (0) or one (1-based).
 func nzKeyCol(i, period int) string {
@@ -83,13 +83,24 @@ func (e *Engine) Perturbation() (ckm.Params, *ckm.Table, bool) {
 }
 
 // cellKeys is what the cell key method needs of a cell, besides its
-// head count: the cell's key (the XOR of its records' keys), its
+// head count: the sums of its records' keys (see cellKey), its
 // contributors' keys for each measure field, and each field's largest
 // absolute contribution and exact sum. None of it leaves the guard.
 type cellKeys struct {
-	all, x, y  uint64
+	all, x, y  float64 // sums of record keys (see cellKey)
 	topX, topY sql.NullFloat64
 	sumX, sumY sql.NullFloat64
+}
+
+// KeyBits is the width of a record's key: keys are whole numbers below
+// 2^KeyBits, held as DOUBLE, and a cell's key is their sum modulo
+// 2^KeyBits. Sums of such keys stay exact in a double for up to 2^33
+// records.
+const KeyBits = 20
+
+// cellKey is the cell key of a sum of record keys.
+func cellKey(sum float64) uint64 {
+	return uint64(math.Mod(sum, 1<<KeyBits))
 }
 
 // count adjusts the head count n of a set of people whose key is key:
@@ -138,27 +149,28 @@ func (t *table) perturb(p *perturbation, pl *plan) {
 	}
 	for _, c := range t.cells {
 		ck := c.ck
-		people := p.count(c.people, ck.all)
+		all, kx, ky := cellKey(ck.all), cellKey(ck.x), cellKey(ck.y)
+		people := p.count(c.people, all)
 		var contrib int64
 		value := sql.NullFloat64{}
 		switch m.Kind {
 		case inventory.Count:
 			value = sql.NullFloat64{Float64: float64(people), Valid: true}
 		case inventory.Sum, inventory.Mean:
-			contrib = p.count(c.cx, ck.x)
+			contrib = p.count(c.cx, kx)
 			if ck.sumX.Valid {
-				s := p.magnitude(ck.sumX.Float64, ck.topX, c.cx, ck.x, "sum:"+m.Field+":"+periods(c))
+				s := p.magnitude(ck.sumX.Float64, ck.topX, c.cx, kx, "sum:"+m.Field+":"+periods(c))
 				if m.Kind == inventory.Mean {
 					s /= float64(people)
 				}
 				value = sql.NullFloat64{Float64: s, Valid: true}
 			}
 		case inventory.Ratio:
-			cx, cy := p.count(c.cx, ck.x), p.count(c.cy, ck.y)
+			cx, cy := p.count(c.cx, kx), p.count(c.cy, ky)
 			contrib = min(cx, cy)
 			if ck.sumX.Valid && ck.sumY.Valid {
-				x := p.magnitude(ck.sumX.Float64, ck.topX, c.cx, ck.x, "sum:"+m.Field+":"+periods(c))
-				y := p.magnitude(ck.sumY.Float64, ck.topY, c.cy, ck.y, "sum:"+m.Over+":"+periods(c))
+				x := p.magnitude(ck.sumX.Float64, ck.topX, c.cx, kx, "sum:"+m.Field+":"+periods(c))
+				y := p.magnitude(ck.sumY.Float64, ck.topY, c.cy, ky, "sum:"+m.Over+":"+periods(c))
 				value = sql.NullFloat64{Valid: true, Float64: math.NaN()}
 				if y != 0 {
 					value.Float64 = x / y
@@ -168,7 +180,7 @@ func (t *table) perturb(p *perturbation, pl *plan) {
 			// The people for whom it holds are a set of people like any
 			// other: adjusted as a head count, so a rate is a ratio of
 			// two adjusted counts.
-			yes := min(p.count(c.cx, ck.x), people)
+			yes := min(p.count(c.cx, kx), people)
 			contrib = min(yes, people-yes)
 			if people > 0 {
 				value = sql.NullFloat64{Float64: float64(yes) / float64(people), Valid: true}

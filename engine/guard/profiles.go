@@ -144,7 +144,7 @@ func (e *Engine) Profiles(ctx context.Context, q slice.ProfileQuery) ([]slice.Pr
 		// table of its dimensions, as the guard would release it: each
 		// group's people, and those of them meeting the target, are
 		// adjusted by their own keys (perturb.go).
-		keys = fmt.Sprintf(", coalesce(bit_xor(t.%[1]s), 0::UBIGINT), coalesce(bit_xor(t.%[1]s) FILTER (WHERE %[2]s), 0::UBIGINT)", colKey, target)
+		keys = fmt.Sprintf(", coalesce(sum(t.%[1]s), 0), coalesce(sum(CASE WHEN %[2]s THEN t.%[1]s ELSE 0 END), 0)", colKey, target)
 	}
 	sql := fmt.Sprintf("SELECT %s, %s AS fold, sum(%s)::BIGINT, sum(CASE WHEN %s THEN %s ELSE 0 END)::BIGINT%s FROM %s AS t",
 		strings.Join(cols, ", "), fold, w, target, w, keys, quote(inv.Table))
@@ -170,7 +170,7 @@ func (e *Engine) Profiles(ctx context.Context, q slice.ProfileQuery) ([]slice.Pr
 			dest = append(dest, &raw[i])
 		}
 		dest = append(dest, &pr.Fold, &pr.People, &pr.Positive)
-		var key, posKey uint64
+		var key, posKey float64
 		if pert != nil {
 			dest = append(dest, &key, &posKey)
 		}
@@ -178,8 +178,8 @@ func (e *Engine) Profiles(ctx context.Context, q slice.ProfileQuery) ([]slice.Pr
 			return nil, fmt.Errorf("profiles: %w", err)
 		}
 		if pert != nil {
-			pr.People = pert.count(pr.People, key)
-			pr.Positive = min(pert.count(pr.Positive, posKey), pr.People)
+			pr.People = pert.count(pr.People, cellKey(key))
+			pr.Positive = min(pert.count(pr.Positive, cellKey(posKey)), pr.People)
 			if pr.People == 0 {
 				continue // adjusted to nobody: not in the released table
 			}

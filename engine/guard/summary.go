@@ -144,19 +144,19 @@ func (e *Engine) Summarise(ctx context.Context, maxShare float64) (int64, error)
 	}
 	// Under the cell key method each group keeps its records' keys
 	// combined, and each field its contributors' keys and largest
-	// contribution, which combine across groups the same way (XOR, max).
+	// contribution, which combine across groups the same way (sum, max).
 	keyed := e.pert.Load() != nil
 	perField := func(i, p int, x string, boolean bool) []string {
 		if !keyed {
 			return nil
 		}
 		if boolean {
-			return []string{"bit_xor(t." + colKey + ") FILTER (WHERE " + x + ") AS " + nzKeyCol(i, p), "1 AS " + topCol(i, p)}
+			return []string{"sum(CASE WHEN " + x + " THEN t." + colKey + " ELSE 0 END) AS " + nzKeyCol(i, p), "1 AS " + topCol(i, p)}
 		}
-		return []string{"bit_xor(t." + colKey + ") FILTER (WHERE " + x + " <> 0) AS " + nzKeyCol(i, p), "max(abs(" + x + ")) AS " + topCol(i, p)}
+		return []string{"sum(CASE WHEN " + x + " <> 0 THEN t." + colKey + " ELSE 0 END) AS " + nzKeyCol(i, p), "max(abs(" + x + ")) AS " + topCol(i, p)}
 	}
 	if keyed {
-		aggs = append(aggs, "bit_xor(t."+colKey+") AS "+colKey)
+		aggs = append(aggs, "sum(t."+colKey+") AS "+colKey)
 	}
 	for _, f := range inv.Fields {
 		switch {
@@ -214,7 +214,7 @@ func (e *Engine) Summarise(ctx context.Context, maxShare float64) (int64, error)
 		table := summaryName(inv.Table, e.id, m)
 		share := fmt.Sprintf("sum(%s::DOUBLE / len(t.%s)) AS %s", w, quote(m), colS)
 		if keyed {
-			share += ", bit_xor(t." + colKey + ") AS " + colKey
+			share += ", sum(t." + colKey + ") AS " + colKey
 		}
 		// Head counts only: a measure's sums per value would cost the
 		// build more than they save.
@@ -430,7 +430,7 @@ func (s *summary) grouped(table string, dims []inventory.Field, fields []string,
 	}
 	sel = append(sel, "sum(t."+colN+") AS "+colN)
 	if s.keyed {
-		sel = append(sel, "bit_xor(t."+colKey+") AS "+colKey)
+		sel = append(sel, "sum(t."+colKey+") AS "+colKey)
 	}
 	for _, name := range fields {
 		i := s.fields[name]
@@ -442,7 +442,7 @@ func (s *summary) grouped(table string, dims []inventory.Field, fields []string,
 		for p := 0; p <= periods; p++ {
 			sel = append(sel, "sum(t."+sumCol(i, p)+") AS "+sumCol(i, p), "sum(t."+nzCol(i, p)+") AS "+nzCol(i, p))
 			if s.keyed {
-				sel = append(sel, "bit_xor(t."+nzKeyCol(i, p)+") AS "+nzKeyCol(i, p), "max(t."+topCol(i, p)+") AS "+topCol(i, p))
+				sel = append(sel, "sum(t."+nzKeyCol(i, p)+") AS "+nzKeyCol(i, p), "max(t."+topCol(i, p)+") AS "+topCol(i, p))
 			}
 		}
 	}

@@ -41,7 +41,7 @@ func TestOpenSomeColumns(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The records' keys come with every load under the cell key method.
-	if len(cols) != 3 || cols["province"] == "" || cols["monthly_gmv"] == "" || cols[guard.KeyColumn] != "UBIGINT" {
+	if len(cols) != 3 || cols["province"] == "" || cols["monthly_gmv"] == "" || cols[guard.KeyColumn] != "DOUBLE" {
 		t.Fatalf("loaded columns %v, want province, monthly_gmv and the record keys", cols)
 	}
 	var measures []string

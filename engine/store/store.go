@@ -409,11 +409,12 @@ func (d *DB) AppendParquet(ctx context.Context, table, path string) error {
 	return nil
 }
 
-// AddKeys gives every record of table a key in column (UBIGINT):
-// DuckDB's hash of the record's position in the table (its rowid, the
-// order it was loaded in) and seed. The same data loaded in the same
-// order with the same seed gets the same keys, in any workspace.
-func (d *DB) AddKeys(ctx context.Context, table, column string, seed uint64) error {
+// AddKeys gives every record of table a key in column: the top bits
+// bits of DuckDB's hash of the record's position in the table (its rowid,
+// the order it was loaded in) and seed, a whole number held as DOUBLE.
+// The same data loaded in the same order with the same seed gets the
+// same keys, in any workspace.
+func (d *DB) AddKeys(ctx context.Context, table, column string, seed uint64, bits int) error {
 	if err := d.loading(); err != nil {
 		return err
 	}
@@ -421,8 +422,8 @@ func (d *DB) AddKeys(ctx context.Context, table, column string, seed uint64) err
 		return fmt.Errorf("keys: table name %q is not a lower-case identifier", table)
 	}
 	for _, q := range []string{
-		fmt.Sprintf(`ALTER TABLE %q ADD COLUMN %q UBIGINT`, table, column),
-		fmt.Sprintf(`UPDATE %q SET %q = hash(rowid, %d::UBIGINT)`, table, column, seed),
+		fmt.Sprintf(`ALTER TABLE %q ADD COLUMN %q DOUBLE`, table, column),
+		fmt.Sprintf(`UPDATE %q SET %q = (hash(rowid, %d::UBIGINT) >> %d)::DOUBLE`, table, column, seed, 64-bits),
 	} {
 		if _, err := d.db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("record keys: %w", outOfMemory(err))
