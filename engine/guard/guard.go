@@ -230,6 +230,10 @@ func (e *Engine) Run(ctx context.Context, q slice.Query) (*slice.Result, error) 
 			for _, c := range m.cells {
 				res.Margins[i] = append(res.Margins[i], c.row())
 			}
+			// In the dimension's own order, not DuckDB's, so that the
+			// same result is written the same way every time.
+			mr := &slice.Result{Dims: p.dims[i : i+1], Rows: res.Margins[i], Query: slice.Query{Order: slice.Label}}
+			slice.Sort(mr)
 		}
 	}
 	if q.Other {

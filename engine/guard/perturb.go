@@ -113,24 +113,46 @@ func (p *perturbation) count(n int64, key uint64) int64 {
 }
 
 // magnitude adjusts a sum resting on contributors people (key key)
-// whose largest contribution is top. purpose tells apart sums of other
+// whose largest contribution is top, of values that are multiples of
+// quantum (1 for whole numbers). purpose tells apart sums of other
 // fields or periods over the same people, whose noise must not repeat.
-func (p *perturbation) magnitude(sum float64, top sql.NullFloat64, contributors int64, key uint64, purpose string) float64 {
+func (p *perturbation) magnitude(sum float64, top sql.NullFloat64, contributors int64, key uint64, purpose string, quantum float64) float64 {
 	if !top.Valid || top.Float64 == 0 {
 		return sum
 	}
-	v := sum + p.table.Magnitude(top.Float64, ckm.Draw(key, contributors, purpose))
+	// The noise moves in steps of top/D. Below the values' own quantum
+	// (a sum of ones has top 1: steps of a sixth), rounding a difference
+	// of two sums would give back the exact count behind it: the steps
+	// are at least one quantum.
+	scale := max(math.Abs(top.Float64), quantum*float64(p.params.D)/p.params.Mult)
+	// The noise is a whole number of quanta, so a sum of quanta stays
+	// one and is never left on the edge of a rounding step.
+	noise := math.Round(p.table.Magnitude(scale, ckm.Draw(key, contributors, purpose))/quantum) * quantum
+	v := sum + noise
 	// DuckDB adds up decimal values in no fixed order, so an exact sum
 	// may differ in its last bits from one run, or one workspace, to the
-	// next. Rounded to a step of at most a hundredth of the noise's own
-	// step, the released sum is the same every time (but when the sum
-	// lies within those last bits of a step's edge) and loses nothing
-	// the noise had not already blurred.
-	step := math.Pow(10, math.Floor(math.Log10(math.Abs(top.Float64)*p.params.Mult/float64(p.params.D)/100)))
-	if step > 0 && !math.IsInf(step, 0) {
+	// next. Rounded to 9 significant digits (and to the quantum), the
+	// released sum is the same every time but when it lies within those
+	// last bits of a step's edge. The step depends on the released value
+	// only, so it tells nothing of the contributions.
+	if v != 0 && !math.IsInf(v, 0) && !math.IsNaN(v) {
+		step := math.Max(math.Pow(10, math.Floor(math.Log10(math.Abs(v)))-8), quantum)
 		v = math.Round(v/step) * step
 	}
 	return v
+}
+
+// quantum is the smallest step of a measure field's values: 1 for whole
+// numbers, a hundredth otherwise.
+func quantum(inv *inventory.Inventory, field string) float64 {
+	f, _ := inv.Field(field)
+	t := strings.TrimSuffix(f.Type, "[]")
+	for _, whole := range []string{"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"} {
+		if t == whole {
+			return 1
+		}
+	}
+	return 0.01
 }
 
 // perturb adjusts every cell of t, then withholds what the adjusted
@@ -139,8 +161,15 @@ func (p *perturbation) magnitude(sum float64, top sql.NullFloat64, contributors 
 // never shown, so a count is never shown as its true size below k.
 func (t *table) perturb(p *perturbation, pl *plan) {
 	m := pl.m
+	inv := pl.eng.Inventory()
+	qx, qy := quantum(inv, m.Field), quantum(inv, m.Over)
 	periods := func(c *cell) string {
 		ps := t.cellPeriods(c)
+		if f, ok := inv.Field(m.Field); ok && f.Series != "" {
+			if s, ok := inv.Field(f.Series); ok && len(ps) == len(s.Order) {
+				ps = nil // every period listed is the sum of them all
+			}
+		}
 		s := make([]string, len(ps))
 		for i, x := range ps {
 			s[i] = strconv.Itoa(x)
@@ -159,7 +188,7 @@ func (t *table) perturb(p *perturbation, pl *plan) {
 		case inventory.Sum, inventory.Mean:
 			contrib = p.count(c.cx, kx)
 			if ck.sumX.Valid {
-				s := p.magnitude(ck.sumX.Float64, ck.topX, c.cx, kx, "sum:"+m.Field+":"+periods(c))
+				s := p.magnitude(ck.sumX.Float64, ck.topX, c.cx, kx, "sum:"+m.Field+":"+periods(c), qx)
 				if m.Kind == inventory.Mean {
 					s /= float64(people)
 				}
@@ -169,8 +198,8 @@ func (t *table) perturb(p *perturbation, pl *plan) {
 			cx, cy := p.count(c.cx, kx), p.count(c.cy, ky)
 			contrib = min(cx, cy)
 			if ck.sumX.Valid && ck.sumY.Valid {
-				x := p.magnitude(ck.sumX.Float64, ck.topX, c.cx, kx, "sum:"+m.Field+":"+periods(c))
-				y := p.magnitude(ck.sumY.Float64, ck.topY, c.cy, ky, "sum:"+m.Over+":"+periods(c))
+				x := p.magnitude(ck.sumX.Float64, ck.topX, c.cx, kx, "sum:"+m.Field+":"+periods(c), qx)
+				y := p.magnitude(ck.sumY.Float64, ck.topY, c.cy, ky, "sum:"+m.Over+":"+periods(c), qy)
 				value = sql.NullFloat64{Valid: true, Float64: math.NaN()}
 				if y != 0 {
 					value.Float64 = x / y
