@@ -8,15 +8,18 @@ import (
 	"testing"
 
 	"github.com/persona-workbench/persona/engine/analysis"
+	"github.com/persona-workbench/persona/engine/ckm"
 	"github.com/persona-workbench/persona/engine/dataset"
 	"github.com/persona-workbench/persona/engine/report"
 	"github.com/persona-workbench/persona/sample"
 )
 
 // BenchmarkAnalyses times each analysis on the sample at 1M and 10M
-// records (BENCH_ROWS=1000000 for one size only), through a fresh guard
-// per size: every slice the analysis asks for is checked against the
-// ones before it, as in a session.
+// records (BENCH_ROWS=1000000 for one size only), under each
+// disclosure-control method: through a fresh suppressing guard per size,
+// where every slice the analysis asks for is checked against the ones
+// before it, as in a session, and through a perturbing one (names
+// ending /perturb).
 func BenchmarkAnalyses(b *testing.B) {
 	sizes := []int64{1_000_000, 10_000_000}
 	if s := os.Getenv("BENCH_ROWS"); s != "" {
@@ -24,12 +27,26 @@ func BenchmarkAnalyses(b *testing.B) {
 		fmt.Sscan(s, &n)
 		sizes = []int64{n}
 	}
-	for _, rows := range sizes {
+	for _, size := range sizes {
+		for _, method := range []string{"", "perturb"} {
+			benchAnalyses(b, size, method)
+		}
+	}
+}
+
+func benchAnalyses(b *testing.B, rows int64, method string) {
+	{
 		r, err := sample.NewReader(context.Background(), sample.Options{Rows: rows, Seed: sample.DefaultSeed})
 		if err != nil {
 			b.Fatal(err)
 		}
-		d, err := dataset.OpenArrow(context.Background(), sample.Inventory(rows, sample.DefaultSeed), r, dataset.Options{K: 10})
+		opt := dataset.Options{K: 10}
+		suffix := ""
+		if method == "perturb" {
+			p, seed := ckm.DefaultParams(), uint64(1)
+			opt.Perturb, opt.KeySeed, suffix = &p, &seed, "/perturb"
+		}
+		d, err := dataset.OpenArrow(context.Background(), sample.Inventory(rows, sample.DefaultSeed), r, opt)
 		r.Release()
 		if err != nil {
 			b.Fatal(err)
@@ -73,7 +90,7 @@ func BenchmarkAnalyses(b *testing.B) {
 			}},
 		}
 		for _, x := range runs {
-			b.Run(fmt.Sprintf("%s/%dM", x.name, rows/1_000_000), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/%dM%s", x.name, rows/1_000_000, suffix), func(b *testing.B) {
 				for b.Loop() {
 					if err := x.run(); err != nil {
 						b.Fatal(err)
