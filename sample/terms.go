@@ -22,7 +22,7 @@ var (
 
 // Terms returns example terms for licensing the sample: the demo purpose,
 // a period from the day of now for 180 days, the contract's defaults
-// otherwise.
+// otherwise (the cell key method among them).
 func Terms(now time.Time) *licence.Terms {
 	cst := time.FixedZone("CST", 8*3600)
 	start := now.In(cst)
@@ -37,6 +37,9 @@ func Terms(now time.Time) *licence.Terms {
 		MaxPersonnel: licence.DefaultMaxPersonnel,
 		K:            licence.DefaultK,
 		DeletionDays: licence.DefaultDeletionDays,
+		// Written out so the licensor sees the choice: "perturb" (the
+		// default) or "suppress".
+		Privacy: &licence.TermsPrivacy{Method: licence.Perturb},
 	}
 }
 

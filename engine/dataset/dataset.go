@@ -39,7 +39,7 @@ type Options struct {
 	// history.
 	Perturb *ckm.Params
 	// KeySeed, when set, gives every record a key derived from it and
-	// the record's position (store.DB.AddKeys), in guard.KeyColumn.
+	// the record's position (store.Keys), in guard.KeyColumn.
 	KeySeed *uint64
 	// Progress, if set, hears about long steps: the step's name ("load",
 	// "check") and, for loading files, how many of how many are done.
@@ -120,6 +120,12 @@ func open(ctx context.Context, inv *inventory.Inventory, opt Options, load func(
 	if k == 0 {
 		k = slice.DefaultK
 	}
+	if opt.Perturb != nil && opt.KeySeed == nil {
+		return nil, errors.New("perturbation needs record keys: no key seed given")
+	}
+	if opt.KeySeed != nil {
+		opt.Store.Keys = &store.Keys{Column: guard.KeyColumn, Seed: *opt.KeySeed, Bits: guard.KeyBits}
+	}
 	db, err := store.Open(ctx, opt.Store)
 	if err != nil {
 		return nil, err
@@ -131,14 +137,6 @@ func open(ctx context.Context, inv *inventory.Inventory, opt Options, load func(
 	if err := load(db); err != nil {
 		return fail(err)
 	}
-	if opt.Perturb != nil && opt.KeySeed == nil {
-		return fail(errors.New("perturbation needs record keys: no key seed given"))
-	}
-	if opt.KeySeed != nil {
-		if err := db.AddKeys(ctx, inv.Table, guard.KeyColumn, *opt.KeySeed, guard.KeyBits); err != nil {
-			return fail(err)
-		}
-	}
 	cols, err := db.Columns(ctx, inv.Table)
 	if err != nil {
 		return fail(err)
@@ -147,7 +145,7 @@ func open(ctx context.Context, inv *inventory.Inventory, opt Options, load func(
 	if err != nil {
 		return fail(err)
 	}
-	if err := noExtraColumns(inv, cols); err != nil {
+	if err := noExtraColumns(inv, cols, opt.KeySeed != nil); err != nil {
 		return fail(err)
 	}
 	if opt.Perturb != nil {
@@ -217,10 +215,10 @@ func checkData(ctx context.Context, db *store.DB, inv *inventory.Inventory) erro
 
 // noExtraColumns refuses columns the inventory does not declare: data
 // nobody listed must not travel, or be opened, unnoticed.
-func noExtraColumns(inv *inventory.Inventory, cols map[string]string) error {
+func noExtraColumns(inv *inventory.Inventory, cols map[string]string, keyed bool) error {
 	var extra []string
 	for c := range cols {
-		if _, ok := inv.Field(c); !ok && c != guard.KeyColumn {
+		if _, ok := inv.Field(c); !ok && (c != guard.KeyColumn || !keyed) {
 			extra = append(extra, c)
 		}
 	}

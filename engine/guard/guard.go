@@ -75,8 +75,9 @@ type Engine struct {
 
 	// pert, when set, perturbs every released number (perturb.go); the
 	// rules that compare results with the release history are off.
-	pert  atomic.Pointer[perturbation]
-	keyed bool // the data carries record keys (KeyColumn)
+	pert   atomic.Pointer[perturbation]
+	keyed  bool     // the data carries record keys (KeyColumn)
+	quanta sync.Map // measure field → the step of its values (perturb.go)
 
 	mu    sync.Mutex // one release at a time: check, then record
 	hist  History
@@ -284,14 +285,21 @@ func (e *Engine) table(ctx context.Context, p *plan) (*table, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := newTable(p.dims, cells, p.base, e.k)
-	t.fields, t.periods, t.timeDim = p.fields, p.periods, p.timeDim
-	if pert := e.pert.Load(); pert != nil {
+	if pert := e.pert.Load(); p.perturbed && pert != nil {
 		// Consistent noise replaces the rules that need a history:
 		// no complementary suppression, no difference checks.
-		t.perturb(pert, p)
+		t := &table{dims: p.dims, cells: cells, k: int64(e.k), timeDim: p.timeDim, base: p.base, fields: p.fields, periods: p.periods}
+		var quanta [2]float64
+		for i, f := range []string{p.m.Field, p.m.Over} {
+			if quanta[i], err = e.quantum(ctx, f); err != nil {
+				return nil, err
+			}
+		}
+		t.perturb(pert, p, quanta)
 		return t, nil
 	}
+	t := newTable(p.dims, cells, p.base, e.k)
+	t.fields, t.periods, t.timeDim = p.fields, p.periods, p.timeDim
 	t.primary()
 	t.unsafe = t.secondary()
 	return t, nil

@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"math"
@@ -112,11 +113,14 @@ func (p *perturbation) count(n int64, key uint64) int64 {
 	return n + p.table.Adjust(n, ckm.Draw(key, n, "count"))
 }
 
-// magnitude adjusts a sum resting on contributors people (key key)
-// whose largest contribution is top, of values that are multiples of
-// quantum (1 for whole numbers). purpose tells apart sums of other
-// fields or periods over the same people, whose noise must not repeat.
-func (p *perturbation) magnitude(sum float64, top sql.NullFloat64, contributors int64, key uint64, purpose string, quantum float64) float64 {
+// magnitude adjusts the sum of a field over a set of contributors (key
+// key, count contributors) whose largest contribution is top, of values
+// that are multiples of quantum (1 for whole numbers; 0: no known step).
+// The draw is made from the contributors and the exact sum, not from how
+// the query was written: the same people with the same sum (the year,
+// or every month but one in which nobody bought) get the same number;
+// another sum over them (the year against half of it) another draw.
+func (p *perturbation) magnitude(field string, sum float64, top sql.NullFloat64, contributors int64, key uint64, quantum float64) float64 {
 	if !top.Valid || top.Float64 == 0 {
 		return sum
 	}
@@ -125,9 +129,12 @@ func (p *perturbation) magnitude(sum float64, top sql.NullFloat64, contributors 
 	// of two sums would give back the exact count behind it: the steps
 	// are at least one quantum.
 	scale := max(math.Abs(top.Float64), quantum*float64(p.params.D)/p.params.Mult)
-	// The noise is a whole number of quanta, so a sum of quanta stays
-	// one and is never left on the edge of a rounding step.
-	noise := math.Round(p.table.Magnitude(scale, ckm.Draw(key, contributors, purpose))/quantum) * quantum
+	noise := p.table.Magnitude(scale, ckm.Draw(key, contributors, "sum:"+field+":"+canonical(sum, quantum)))
+	if quantum > 0 {
+		// A whole number of quanta, so a sum of quanta stays one and is
+		// never left on the edge of a rounding step.
+		noise = math.Round(noise/quantum) * quantum
+	}
 	v := sum + noise
 	// DuckDB adds up decimal values in no fixed order, so an exact sum
 	// may differ in its last bits from one run, or one workspace, to the
@@ -135,47 +142,94 @@ func (p *perturbation) magnitude(sum float64, top sql.NullFloat64, contributors 
 	// released sum is the same every time but when it lies within those
 	// last bits of a step's edge. The step depends on the released value
 	// only, so it tells nothing of the contributions.
-	if v != 0 && !math.IsInf(v, 0) && !math.IsNaN(v) {
-		step := math.Max(math.Pow(10, math.Floor(math.Log10(math.Abs(v)))-8), quantum)
-		v = math.Round(v/step) * step
-	}
-	return v
+	return round9(v, quantum)
 }
 
-// quantum is the smallest step of a measure field's values: 1 for whole
-// numbers, a hundredth otherwise.
-func quantum(inv *inventory.Inventory, field string) float64 {
-	f, _ := inv.Field(field)
-	t := strings.TrimSuffix(f.Type, "[]")
-	for _, whole := range []string{"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"} {
-		if t == whole {
-			return 1
+// round9 rounds v to 9 significant digits, and to a multiple of quantum.
+func round9(v, quantum float64) float64 {
+	if v == 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+		return v
+	}
+	step := math.Max(math.Pow(10, math.Floor(math.Log10(math.Abs(v)))-8), quantum)
+	return math.Round(v/step) * step
+}
+
+// quantum returns the step of a measure field's values, worked out from
+// the data once: 1 when every value is a whole number, 0.01 when every
+// value is a whole number of hundredths, else 0 (no step). The noise of
+// a sum moves in whole steps, so that rounding a difference of two sums
+// to the data's own step cannot take it off; a step read from the type
+// alone would miss whole numbers stored as DOUBLE.
+func (e *Engine) quantum(ctx context.Context, field string) (float64, error) {
+	if field == "" {
+		return 0, nil
+	}
+	if q, ok := e.quanta.Load(field); ok {
+		return q.(float64), nil
+	}
+	f, ok := e.Inventory().Field(field)
+	if !ok {
+		return 0, fmt.Errorf("unknown field %q", field)
+	}
+	q := 0.0
+	switch t := strings.TrimSuffix(f.Type, "[]"); {
+	case t == "BOOLEAN":
+	case strings.Contains(t, "INT"):
+		q = 1
+	default:
+		v := "t." + quote(f.Name)
+		from := quote(e.Inventory().Table) + " AS t"
+		if strings.HasSuffix(f.Type, "[]") {
+			from += ", unnest(t." + quote(f.Name) + ") AS u(v)"
+			v = "u.v"
+		}
+		rows, err := e.db.QueryContext(ctx, fmt.Sprintf("SELECT count(*) FILTER (WHERE %[1]s <> round(%[1]s)), count(*) FILTER (WHERE abs(%[1]s * 100 - round(%[1]s * 100)) > 1e-6) FROM %[2]s", v, from))
+		if err != nil {
+			return 0, fmt.Errorf("the step of %s: %w", f.Name, err)
+		}
+		var frac, cents int64
+		for rows.Next() {
+			err = rows.Scan(&frac, &cents)
+		}
+		if err == nil {
+			err = rows.Err()
+		}
+		rows.Close()
+		if err != nil {
+			return 0, fmt.Errorf("the step of %s: %w", f.Name, err)
+		}
+		switch {
+		case frac == 0:
+			q = 1
+		case cents == 0:
+			q = 0.01
 		}
 	}
-	return 0.01
+	e.quanta.Store(field, q)
+	return q, nil
+}
+
+// canonical writes an exact sum the same way whatever order DuckDB added
+// it up in: in quanta, or to 9 significant digits.
+func canonical(sum, quantum float64) string {
+	if quantum > 0 {
+		return strconv.FormatFloat(math.Round(sum/quantum), 'f', 0, 64)
+	}
+	return strconv.FormatFloat(sum, 'g', 9, 64)
 }
 
 // perturb adjusts every cell of t, then withholds what the adjusted
 // numbers do not allow: a head count below k, and a value resting on
 // fewer than k people (both as adjusted). An adjusted count below k is
 // never shown, so a count is never shown as its true size below k.
-func (t *table) perturb(p *perturbation, pl *plan) {
+//
+// quanta are the steps of the measure's field and over field (see
+// Engine.quantum). An adjusted count of contributors of 0 makes a sum
+// of 0: the cell is released as if nobody had contributed, as a count
+// adjusted to 0 would be, so nothing decided on exact numbers shows.
+func (t *table) perturb(p *perturbation, pl *plan, quanta [2]float64) {
 	m := pl.m
-	inv := pl.eng.Inventory()
-	qx, qy := quantum(inv, m.Field), quantum(inv, m.Over)
-	periods := func(c *cell) string {
-		ps := t.cellPeriods(c)
-		if f, ok := inv.Field(m.Field); ok && f.Series != "" {
-			if s, ok := inv.Field(f.Series); ok && len(ps) == len(s.Order) {
-				ps = nil // every period listed is the sum of them all
-			}
-		}
-		s := make([]string, len(ps))
-		for i, x := range ps {
-			s[i] = strconv.Itoa(x)
-		}
-		return strings.Join(s, ",")
-	}
+	qx, qy := quanta[0], quanta[1]
 	for _, c := range t.cells {
 		ck := c.ck
 		all, kx, ky := cellKey(ck.all), cellKey(ck.x), cellKey(ck.y)
@@ -187,23 +241,27 @@ func (t *table) perturb(p *perturbation, pl *plan) {
 			value = sql.NullFloat64{Float64: float64(people), Valid: true}
 		case inventory.Sum, inventory.Mean:
 			contrib = p.count(c.cx, kx)
-			if ck.sumX.Valid {
-				s := p.magnitude(ck.sumX.Float64, ck.topX, c.cx, kx, "sum:"+m.Field+":"+periods(c), qx)
-				if m.Kind == inventory.Mean {
-					s /= float64(people)
-				}
-				value = sql.NullFloat64{Float64: s, Valid: true}
+			x := 0.0
+			if contrib > 0 && ck.sumX.Valid {
+				x = p.magnitude(m.Field, ck.sumX.Float64, ck.topX, c.cx, kx, qx)
 			}
+			if m.Kind == inventory.Mean {
+				x /= float64(people)
+			}
+			value = sql.NullFloat64{Float64: x, Valid: contrib == 0 || ck.sumX.Valid}
 		case inventory.Ratio:
 			cx, cy := p.count(c.cx, kx), p.count(c.cy, ky)
 			contrib = min(cx, cy)
-			if ck.sumX.Valid && ck.sumY.Valid {
-				x := p.magnitude(ck.sumX.Float64, ck.topX, c.cx, kx, "sum:"+m.Field+":"+periods(c), qx)
-				y := p.magnitude(ck.sumY.Float64, ck.topY, c.cy, ky, "sum:"+m.Over+":"+periods(c), qy)
-				value = sql.NullFloat64{Valid: true, Float64: math.NaN()}
-				if y != 0 {
-					value.Float64 = x / y
-				}
+			x, y := 0.0, 0.0
+			if cx > 0 && ck.sumX.Valid {
+				x = p.magnitude(m.Field, ck.sumX.Float64, ck.topX, c.cx, kx, qx)
+			}
+			if cy > 0 && ck.sumY.Valid {
+				y = p.magnitude(m.Over, ck.sumY.Float64, ck.topY, c.cy, ky, qy)
+			}
+			value = sql.NullFloat64{Valid: true, Float64: math.NaN()} // a ratio over zero has no value
+			if y != 0 {
+				value.Float64 = x / y
 			}
 		case inventory.Share:
 			// The people for whom it holds are a set of people like any

@@ -162,7 +162,9 @@ func (p Privacy) validate() error {
 	switch p.Method {
 	case Perturb:
 		pp := p.Perturbation()
-		if err := pp.Validate(); err != nil {
+		// Building the table checks what the ranges alone cannot: that
+		// a distribution with these moments exists for every row.
+		if _, err := ckm.NewTable(pp); err != nil {
 			return invalid("privacy: %v", err)
 		}
 		if pp.D >= p.K {

@@ -119,9 +119,10 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	for _, row := range r.termRows() {
 		p("| %s | %s |\n", md(both(row.Label)), md(row.Value))
 	}
-	p("\n%s\n", md(fmt.Sprintf("k = %d：少于 %d 人的数字一律不显示。 · Figures resting on fewer than %d people are never shown.", t.K, t.K, t.K)))
 	if t.Method != "" {
 		p("\n%s\n", md(t.Protection("zh")+" · "+t.Protection("en")))
+	} else {
+		p("\n%s\n", md(fmt.Sprintf("k = %d：少于 %d 人的数字一律不显示。 · Figures resting on fewer than %d people are never shown.", t.K, t.K, t.K)))
 	}
 	return bw.Flush()
 }

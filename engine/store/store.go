@@ -61,6 +61,26 @@ type Options struct {
 	// one-off query loads what it needs and skips the rest of each
 	// file. Nil loads every column.
 	Columns []string
+	// Keys, when set, gives every record loaded a key (see Keys).
+	Keys *Keys
+}
+
+// Keys describes the records' keys a load adds as a last column: the top
+// Bits bits of DuckDB's hash of the record's position in the table
+// (0-based, counting through the files or streams in the order loaded)
+// and Seed, a whole number held as DOUBLE. The same data loaded in the
+// same order with the same seed gets the same keys, in any workspace.
+// Keys are written as the records are loaded, not updated afterwards:
+// DuckDB scans a column it has updated in place about twice as slowly.
+type Keys struct {
+	Column string
+	Seed   uint64
+	Bits   int
+}
+
+// expr is the key of the record at position pos (SQL of a BIGINT).
+func (k *Keys) expr(pos string) string {
+	return fmt.Sprintf("(hash(%s, %d::UBIGINT) >> %d)::DOUBLE", pos, k.Seed, 64-k.Bits)
 }
 
 // DB is a hardened in-memory DuckDB.
@@ -73,6 +93,7 @@ type DB struct {
 
 	mu     sync.Mutex
 	sealed bool
+	loaded int64 // records loaded so far: the next one's position
 }
 
 // startup settings, applied before anything is loaded.
@@ -322,8 +343,22 @@ func (d *DB) loadArrow(ctx context.Context, stmt, table string, r array.RecordRe
 		return fmt.Errorf("load %s: %w", table, err)
 	}
 	defer release()
+	if k := d.opt.Keys; k != nil {
+		// A stream has no row numbers: the key is written from the
+		// record's position once it is in (an update, slower to scan
+		// afterwards; packages load from Parquet).
+		cols += ", NULL::DOUBLE AS " + strconv.Quote(k.Column)
+	}
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf(stmt, table, cols, view)); err != nil {
 		return fmt.Errorf("load %s: %w", table, err)
+	}
+	if k := d.opt.Keys; k != nil {
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf(`UPDATE %q SET %q = %s WHERE %[2]q IS NULL`, table, k.Column, k.expr("rowid"))); err != nil {
+			return fmt.Errorf("load %s: record keys: %w", table, outOfMemory(err))
+		}
+		if err := d.count(ctx, table); err != nil {
+			return err
+		}
 	}
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`DROP VIEW IF EXISTS %q`, view)); err != nil {
 		return fmt.Errorf("load %s: %w", table, err)
@@ -349,13 +384,17 @@ func (d *DB) LoadParquet(ctx context.Context, table string, paths []string, prog
 		return err
 	}
 	for i, p := range paths {
-		stmt := `CREATE TABLE %q AS SELECT %s FROM read_parquet('%s')`
+		stmt := `CREATE TABLE %q AS SELECT %s FROM %s`
 		if i > 0 {
-			stmt = `INSERT INTO %q SELECT %s FROM read_parquet('%s')`
+			stmt = `INSERT INTO %q SELECT %s FROM %s`
 		}
-		q := fmt.Sprintf(stmt, table, cols, strings.ReplaceAll(p, "'", "''"))
+		sel, from := d.keyed(cols, p)
+		q := fmt.Sprintf(stmt, table, sel, from)
 		if _, err := d.db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("load %s: %w", p, outOfMemory(err))
+		}
+		if err := d.count(ctx, table); err != nil {
+			return err
 		}
 		if err := d.Fit(ctx, i+1, len(paths)); err != nil {
 			return err
@@ -402,32 +441,38 @@ func (d *DB) AppendParquet(ctx context.Context, table, path string) error {
 	if err != nil {
 		return err
 	}
-	q := fmt.Sprintf(`INSERT INTO %q SELECT %s FROM read_parquet('%s')`, table, cols, strings.ReplaceAll(path, "'", "''"))
+	sel, from := d.keyed(cols, path)
+	q := fmt.Sprintf(`INSERT INTO %q SELECT %s FROM %s`, table, sel, from)
 	if _, err := d.db.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("load %s: %w", path, outOfMemory(err))
 	}
-	return nil
+	return d.count(ctx, table)
 }
 
-// AddKeys gives every record of table a key in column: the top bits
-// bits of DuckDB's hash of the record's position in the table (its rowid,
-// the order it was loaded in) and seed, a whole number held as DOUBLE.
-// The same data loaded in the same order with the same seed gets the
-// same keys, in any workspace.
-func (d *DB) AddKeys(ctx context.Context, table, column string, seed uint64, bits int) error {
-	if err := d.loading(); err != nil {
-		return err
+// keyed is the select list and source of a Parquet load: with keys, the
+// key of each record from its row number in the file.
+func (d *DB) keyed(cols, path string) (sel, from string) {
+	from = fmt.Sprintf("read_parquet('%s')", strings.ReplaceAll(path, "'", "''"))
+	k := d.opt.Keys
+	if k == nil {
+		return cols, from
 	}
-	if !inventory.ValidIdent(table) {
-		return fmt.Errorf("keys: table name %q is not a lower-case identifier", table)
+	if cols == "*" {
+		cols = "* EXCLUDE (file_row_number)"
 	}
-	for _, q := range []string{
-		fmt.Sprintf(`ALTER TABLE %q ADD COLUMN %q DOUBLE`, table, column),
-		fmt.Sprintf(`UPDATE %q SET %q = (hash(rowid, %d::UBIGINT) >> %d)::DOUBLE`, table, column, seed, 64-bits),
-	} {
-		if _, err := d.db.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("record keys: %w", outOfMemory(err))
-		}
+	from = fmt.Sprintf("read_parquet('%s', file_row_number = true)", strings.ReplaceAll(path, "'", "''"))
+	return fmt.Sprintf("%s, %s AS %q", cols, k.expr(fmt.Sprintf("(%d + file_row_number)::BIGINT", d.loaded)), k.Column), from
+}
+
+// count notes how many records table holds: where the next load's
+// positions start.
+func (d *DB) count(ctx context.Context, table string) error {
+	if d.opt.Keys == nil {
+		return nil
+	}
+	row := d.db.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*) FROM %q`, table))
+	if err := row.Scan(&d.loaded); err != nil {
+		return fmt.Errorf("load %s: %w", table, err)
 	}
 	return nil
 }
