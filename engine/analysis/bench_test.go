@@ -36,18 +36,28 @@ func BenchmarkAnalyses(b *testing.B) {
 
 func benchAnalyses(b *testing.B, rows int64, method string) {
 	{
-		r, err := sample.NewReader(context.Background(), sample.Options{Rows: rows, Seed: sample.DefaultSeed})
-		if err != nil {
-			b.Fatal(err)
-		}
 		opt := dataset.Options{K: 10}
 		suffix := ""
+		var d *dataset.Dataset
+		var err error
 		if method == "perturb" {
+			// From Parquet files, as a package's parts load: the
+			// records' keys are written as they load.
 			p, seed := ckm.DefaultParams(), uint64(1)
 			opt.Perturb, opt.KeySeed, suffix = &p, &seed, "/perturb"
+			dir := b.TempDir()
+			if err := sample.WriteDir(context.Background(), dir, sample.Options{Rows: rows, Seed: sample.DefaultSeed}); err != nil {
+				b.Fatal(err)
+			}
+			d, err = dataset.OpenDir(context.Background(), dir, opt)
+		} else {
+			r, rerr := sample.NewReader(context.Background(), sample.Options{Rows: rows, Seed: sample.DefaultSeed})
+			if rerr != nil {
+				b.Fatal(rerr)
+			}
+			d, err = dataset.OpenArrow(context.Background(), sample.Inventory(rows, sample.DefaultSeed), r, opt)
+			r.Release()
 		}
-		d, err := dataset.OpenArrow(context.Background(), sample.Inventory(rows, sample.DefaultSeed), r, opt)
-		r.Release()
 		if err != nil {
 			b.Fatal(err)
 		}

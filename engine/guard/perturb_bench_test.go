@@ -61,31 +61,7 @@ func perturbedBenchData(b *testing.B) *dataset.Dataset {
 func BenchmarkGuardPerturbed(b *testing.B) {
 	ds := perturbedBenchData(b)
 	db := ds.Store()
-	provinces := []string{"广东", "江苏", "山东", "浙江", "河南", "四川", "河北", "湖南", "湖北", "安徽", "福建", "江西", "广西", "辽宁", "上海", "陕西"}
-	cases := []struct {
-		name string
-		q    func(i int) slice.Query
-		raw  func(i int) string
-	}{
-		{"province×age_band/gmv",
-			func(int) slice.Query { return slice.Query{Dims: []string{"province", "age_band"}, Measure: "gmv"} },
-			func(int) string {
-				return `SELECT province, age_band, count(*) AS people, sum(list_sum(monthly_gmv)) AS gmv FROM personas GROUP BY province, age_band`
-			}},
-		{"province×categories/people",
-			func(int) slice.Query { return slice.Query{Dims: []string{"province", "categories"}, Measure: "people"} },
-			func(int) string {
-				return `SELECT province, c, count(*) AS people FROM personas, unnest(categories) AS u(c) GROUP BY province, c`
-			}},
-		{"age_band×city_tier/people, rotating province filter",
-			func(i int) slice.Query {
-				return slice.Query{Dims: []string{"age_band", "city_tier"}, Measure: "people",
-					Filters: map[string][]string{"province": {provinces[i%len(provinces)]}}}
-			},
-			func(i int) string {
-				return `SELECT age_band, city_tier, count(*) AS people FROM personas WHERE province = '` + provinces[i%len(provinces)] + `' GROUP BY age_band, city_tier`
-			}},
-	}
+	cases := guardCases()
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			guarded, raw := alternate(b, ds.Slices, db, c.q, c.raw)

@@ -95,11 +95,16 @@ type Privacy struct {
 	// before methods existed; its package holds no record keys, so it
 	// is read as Suppress.
 	Method string `json:"method,omitempty"`
-	// The perturbation's parameters (Perturb only; see engine/ckm):
-	// the largest adjustment D, its variance V, the small-count rule
-	// JS, the probability PStay that a count is left as it is (0: not
-	// fixed) and Mult, the scale of a sum's noise as a multiple of its
-	// largest contribution.
+	Parameters
+}
+
+// Parameters are a perturbation's parameters (Perturb only; see
+// engine/ckm), as the licence and the terms write them: the largest
+// adjustment D, its variance V, the small-count rule JS, the probability
+// PStay that a count is left as it is (0: not fixed) and Mult, the scale
+// of a sum's noise as a multiple of its largest contribution. 0 means
+// the default.
+type Parameters struct {
 	D     int     `json:"d,omitempty"`
 	V     float64 `json:"v,omitempty"`
 	JS    int     `json:"js,omitempty"`

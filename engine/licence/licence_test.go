@@ -783,11 +783,11 @@ func TestTermsPrivacy(t *testing.T) {
 		name, extra string
 		want        licence.Privacy
 	}{
-		{"default", ``, licence.Privacy{K: 10, Method: licence.Perturb, D: 6, V: 8, Mult: 1}},
+		{"default", ``, licence.Privacy{K: 10, Method: licence.Perturb, Parameters: licence.Parameters{D: 6, V: 8, Mult: 1}}},
 		{"suppress", `"privacy": {"method": "suppress"},`, licence.Privacy{K: 10, Method: licence.Suppress}},
-		{"some parameters", `"privacy": {"d": 4, "v": 3},`, licence.Privacy{K: 10, Method: licence.Perturb, D: 4, V: 3, Mult: 1}},
-		{"k 5", `"k": 5,`, licence.Privacy{K: 5, Method: licence.Perturb, D: 4, V: 8, Mult: 1}},
-		{"k 2", `"k": 2,`, licence.Privacy{K: 2, Method: licence.Perturb, D: 1, V: 0.5, Mult: 1}},
+		{"some parameters", `"privacy": {"d": 4, "v": 3},`, licence.Privacy{K: 10, Method: licence.Perturb, Parameters: licence.Parameters{D: 4, V: 3, Mult: 1}}},
+		{"k 5", `"k": 5,`, licence.Privacy{K: 5, Method: licence.Perturb, Parameters: licence.Parameters{D: 4, V: 8, Mult: 1}}},
+		{"k 2", `"k": 2,`, licence.Privacy{K: 2, Method: licence.Perturb, Parameters: licence.Parameters{D: 1, V: 0.5, Mult: 1}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -31,12 +31,8 @@ type Terms struct {
 
 // TermsPrivacy is the privacy object of terms.json: Privacy without k.
 type TermsPrivacy struct {
-	Method string  `json:"method,omitempty"`
-	D      int     `json:"d,omitempty"`
-	V      float64 `json:"v,omitempty"`
-	JS     int     `json:"js,omitempty"`
-	PStay  float64 `json:"pstay,omitempty"`
-	Mult   float64 `json:"mult,omitempty"`
+	Method string `json:"method,omitempty"`
+	Parameters
 }
 
 // LicencePrivacy is the licence's privacy terms these terms make: the method
@@ -46,7 +42,7 @@ func (t *Terms) LicencePrivacy() Privacy {
 	p := Privacy{K: t.K, Method: Perturb}
 	if t.Privacy != nil {
 		tp := t.Privacy
-		p = Privacy{K: t.K, Method: tp.Method, D: tp.D, V: tp.V, JS: tp.JS, PStay: tp.PStay, Mult: tp.Mult}
+		p = Privacy{K: t.K, Method: tp.Method, Parameters: tp.Parameters}
 		if p.Method == "" {
 			p.Method = Perturb
 		}
