@@ -42,15 +42,16 @@ FUZZTIME ?= 60s
 # fuzz targets of the parsers of untrusted input: package, licence, inventory
 FUZZ := engine/pack/container:FuzzRead engine/licence:FuzzParse engine/inventory:FuzzRead engine/contract:FuzzIdentifiers engine/usagelog:FuzzVerify engine/guard:FuzzHistoryFile
 
-## bench: every figure in docs/BENCHMARKS.md, side by side with raw DuckDB and VisiData, at 1M and 10M records: open, slices (median, p95), the guard, analyses, the workbench's View(), peak memory, a frequency table end to end; BENCH_SCALE=100M then opens and slices a 100M-record package
+## bench: every figure in docs/BENCHMARKS.md, side by side with raw DuckDB and VisiData, at 1M and 10M records: open, slices (median, p95), the guard under both methods, analyses, a slice after 1,000 earlier releases, a 2,500-value multi-valued dimension, the workbench's View(), peak memory, a frequency table end to end; BENCH_SCALE=100M then opens and slices a 100M-record package
 BENCH_SIZES := 1000000 10000000
 bench:
 	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) vd:visidata"
 	@for n in $(BENCH_SIZES); do echo "== $$n records"; \
 	  PERSONA_BENCH_ROWS=$$n $(GO) test -tags $(TAGS) -run '^$$' -bench OpenVsRawLoad -benchtime 1x -timeout 0 ./engine/pack/ || exit 1; \
-	  PERSONA_BENCH_ROWS=$$n $(GO) test -tags $(TAGS) -run '^$$' -bench 'WorkbenchSlices|BenchmarkGuard$$' -benchtime 21x -timeout 0 ./engine/guard/ || exit 1; \
+	  PERSONA_BENCH_ROWS=$$n $(GO) test -tags $(TAGS) -run '^$$' -bench 'WorkbenchSlices|BenchmarkGuard$$|GuardPerturbed' -benchtime 21x -timeout 0 ./engine/guard/ || exit 1; \
 	  BENCH_ROWS=$$n $(GO) test -tags $(TAGS) -run '^$$' -bench Analyses -benchtime 1x -count 3 -timeout 0 ./engine/analysis/ | awk -f tools/median.awk || exit 1; \
 	done
+	PERSONA_BENCH_ROWS=1000000 PERSONA_BENCH_HISTORY=1000 $(GO) test -tags $(TAGS) -run '^$$' -bench 'History|ManyValues' -benchtime 21x -timeout 0 ./engine/guard/
 	BENCH_ROWS=$$(echo $(BENCH_SIZES) | tr ' ' ,) $(GO) test -tags $(TAGS) -run '^$$' -bench 'FrequencyTable|QueryMemory' -benchtime 1x -timeout 0 ./bench/
 	$(GO) test -tags $(TAGS) -run '^$$' -bench 'View|NewSlice' -benchtime 100x -count 11 ./tui/ | awk -f tools/median.awk
 	$(GO) test -tags $(TAGS) -run '^$$' -bench . ./sample/

@@ -117,9 +117,10 @@ func BenchmarkWorkbenchSlicesPerturbed(b *testing.B) {
 }
 
 // BenchmarkHistory measures a slice in a fresh workspace and after 1,000
-// earlier releases of mixed slices, side by side, under each method: the
-// suppressing guard checks each result against every earlier one, the
-// perturbing one keeps no history.
+// earlier releases of mixed slices, side by side, under each method: in
+// the session that made them, and as a new command that opens the
+// history (new-command). The suppressing guard checks each result
+// against every earlier one, the perturbing one keeps no history.
 func BenchmarkHistory(b *testing.B) {
 	ds := perturbedBenchData(b)
 	ctx := context.Background()
@@ -157,7 +158,10 @@ func BenchmarkHistory(b *testing.B) {
 	}
 	for _, method := range []string{guard.MethodPerturb, guard.MethodSuppress} {
 		b.Run(method, func(b *testing.B) {
-			engine := func() *guard.Engine {
+			// engine opens the history at path (a new one when ""), as a
+			// new command does: it reads every entry before its first
+			// result.
+			engine := func(path string) *guard.Engine {
 				e, err := guard.New(ds.Store(), ds.Inventory, cols, 10)
 				if err != nil {
 					b.Fatal(err)
@@ -167,7 +171,10 @@ func BenchmarkHistory(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				h, err := guard.OpenFile(b.TempDir()+"/"+guard.HistoryFile, [32]byte{3})
+				if path == "" {
+					path = b.TempDir() + "/" + guard.HistoryFile
+				}
+				h, err := guard.OpenFile(path, [32]byte{3})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -175,7 +182,8 @@ func BenchmarkHistory(b *testing.B) {
 				e.UseHistory(h)
 				return e
 			}
-			used := engine()
+			usedPath := b.TempDir() + "/" + guard.HistoryFile
+			used := engine(usedPath)
 			start := time.Now()
 			for i := range earlier {
 				if _, err := used.Run(ctx, history(i)); err != nil {
@@ -183,10 +191,12 @@ func BenchmarkHistory(b *testing.B) {
 				}
 			}
 			b.Logf("%s: %d earlier releases in %s", method, earlier, time.Since(start).Round(time.Millisecond))
-			var tf, tu []time.Duration
+			var tf, tu, tn []time.Duration
 			i := 0
 			for b.Loop() {
-				fresh := engine()
+				fresh := engine("")
+				// A new command on the used history reads it whole.
+				reopened := engine(usedPath)
 				run := func(e *guard.Engine, into *[]time.Duration) {
 					t0 := time.Now()
 					if _, err := e.Run(ctx, probe(i)); err != nil {
@@ -197,13 +207,17 @@ func BenchmarkHistory(b *testing.B) {
 				if i%2 == 0 {
 					run(fresh, &tf)
 					run(used, &tu)
+					run(reopened, &tn)
 				} else {
+					run(reopened, &tn)
 					run(used, &tu)
 					run(fresh, &tf)
 				}
 				i++
 			}
 			reportRatio(b, "after-history", tu, "fresh", tf)
+			b.ReportMetric(float64(median(tn).Microseconds())/1000, "new-command-ms")
+			b.ReportMetric(float64(median(tn))/float64(median(tf)), "new-command-ratio")
 		})
 	}
 }
