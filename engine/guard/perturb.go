@@ -138,19 +138,25 @@ func (p *perturbation) magnitude(field string, sum float64, top sql.NullFloat64,
 	v := sum + noise
 	// DuckDB adds up decimal values in no fixed order, so an exact sum
 	// may differ in its last bits from one run, or one workspace, to the
-	// next. Rounded to 9 significant digits (and to the quantum), the
-	// released sum is the same every time but when it lies within those
-	// last bits of a step's edge. The step depends on the released value
-	// only, so it tells nothing of the contributions.
-	return round9(v, quantum)
+	// next. Rounded to its quantum (a sum of quanta plus a whole number
+	// of quanta lies on the quantum's grid, far from a rounding edge),
+	// or without one to 9 significant digits (an edge is then hit only
+	// by chance), the released sum is the same every time. Rounding a
+	// sum on the grid to a coarser step would meet ties (…5) as often as
+	// one time in ten, and its last bits would decide them.
+	return settle(v, quantum)
 }
 
-// round9 rounds v to 9 significant digits, and to a multiple of quantum.
-func round9(v, quantum float64) float64 {
+// settle rounds v to a multiple of quantum, or to 9 significant digits
+// when quantum is 0.
+func settle(v, quantum float64) float64 {
 	if v == 0 || math.IsInf(v, 0) || math.IsNaN(v) {
 		return v
 	}
-	step := math.Max(math.Pow(10, math.Floor(math.Log10(math.Abs(v)))-8), quantum)
+	if quantum > 0 {
+		return math.Round(v/quantum) * quantum
+	}
+	step := math.Pow(10, math.Floor(math.Log10(math.Abs(v)))-8)
 	return math.Round(v/step) * step
 }
 
