@@ -260,6 +260,36 @@ func guardCases() []benchCase {
 	}
 }
 
+// workbenchCases are the slices an analyst waits for in the workbench,
+// against the hand-written SQL of the same cells.
+func workbenchCases() []benchCase {
+	levels := []string{"普通会员", "白银会员", "黄金会员", "钻石会员"}
+	return []benchCase{
+		{"province×age_band/gmv, a member level each time",
+			func(i int) slice.Query {
+				return slice.Query{Dims: []string{"province", "age_band"}, Measure: "gmv", Filters: map[string][]string{"member_level": {levels[i%len(levels)]}}}
+			},
+			func(i int) string {
+				return `SELECT province, age_band, count(*) AS people, sum(list_sum(monthly_gmv)) AS gmv
+				 FROM personas WHERE member_level = '` + levels[i%len(levels)] + `' GROUP BY province, age_band`
+			}},
+		{"heatmap province×categories/people",
+			func(int) slice.Query {
+				return slice.Query{Dims: []string{"province", "categories"}, Measure: "people"}
+			},
+			func(int) string {
+				return `SELECT province, c, count(*) AS people FROM personas, unnest(categories) AS u(c) GROUP BY province, c`
+			}},
+		{"time series month/orders",
+			func(int) slice.Query {
+				return slice.Query{Dims: []string{"month"}, Measure: "orders"}
+			},
+			func(int) string {
+				return `SELECT i, count(*) AS people, sum(monthly_orders[i]) AS orders FROM personas, range(1, 13) AS t(i) GROUP BY i`
+			}},
+	}
+}
+
 // alternate runs, in each iteration i of b's loop, the slice q(i)
 // through run and the SQL raw(i) on db, and times each; which goes first
 // alternates, so neither always finds the other's work in the caches.
@@ -320,35 +350,7 @@ func BenchmarkWorkbenchSlices(b *testing.B) {
 	db := ds.Store()
 	eng, built, groups := summarised(b, ds)
 	logged := loggedSlices(b, ds, eng)
-	levels := []string{"普通会员", "白银会员", "黄金会员", "钻石会员"}
-	cases := []struct {
-		name string
-		q    func(i int) slice.Query
-		raw  func(i int) string
-	}{
-		{"province×age_band/gmv, a member level each time",
-			func(i int) slice.Query {
-				return slice.Query{Dims: []string{"province", "age_band"}, Measure: "gmv", Filters: map[string][]string{"member_level": {levels[i%len(levels)]}}}
-			},
-			func(i int) string {
-				return `SELECT province, age_band, count(*) AS people, sum(list_sum(monthly_gmv)) AS gmv
-				 FROM personas WHERE member_level = '` + levels[i%len(levels)] + `' GROUP BY province, age_band`
-			}},
-		{"heatmap province×categories/people",
-			func(int) slice.Query {
-				return slice.Query{Dims: []string{"province", "categories"}, Measure: "people"}
-			},
-			func(int) string {
-				return `SELECT province, c, count(*) AS people FROM personas, unnest(categories) AS u(c) GROUP BY province, c`
-			}},
-		{"time series month/orders",
-			func(int) slice.Query {
-				return slice.Query{Dims: []string{"month"}, Measure: "orders"}
-			},
-			func(int) string {
-				return `SELECT i, count(*) AS people, sum(monthly_orders[i]) AS orders FROM personas, range(1, 13) AS t(i) GROUP BY i`
-			}},
-	}
+	cases := workbenchCases()
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			guarded, raw := alternate(b, logged, db, c.q, c.raw)

@@ -81,31 +81,7 @@ func BenchmarkWorkbenchSlicesPerturbed(b *testing.B) {
 	}
 	built := time.Since(start)
 	logged := loggedSlices(b, ds, ds.Slices)
-	levels := []string{"普通会员", "白银会员", "黄金会员", "钻石会员"}
-	cases := []struct {
-		name string
-		q    func(i int) slice.Query
-		raw  func(i int) string
-	}{
-		{"province×age_band/gmv, a member level each time",
-			func(i int) slice.Query {
-				return slice.Query{Dims: []string{"province", "age_band"}, Measure: "gmv", Filters: map[string][]string{"member_level": {levels[i%len(levels)]}}}
-			},
-			func(i int) string {
-				return `SELECT province, age_band, count(*) AS people, sum(list_sum(monthly_gmv)) AS gmv
-				 FROM personas WHERE member_level = '` + levels[i%len(levels)] + `' GROUP BY province, age_band`
-			}},
-		{"heatmap province×categories/people",
-			func(int) slice.Query { return slice.Query{Dims: []string{"province", "categories"}, Measure: "people"} },
-			func(int) string {
-				return `SELECT province, c, count(*) AS people FROM personas, unnest(categories) AS u(c) GROUP BY province, c`
-			}},
-		{"time series month/orders",
-			func(int) slice.Query { return slice.Query{Dims: []string{"month"}, Measure: "orders"} },
-			func(int) string {
-				return `SELECT i, count(*) AS people, sum(monthly_orders[i]) AS orders FROM personas, range(1, 13) AS t(i) GROUP BY i`
-			}},
-	}
+	cases := workbenchCases()
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			guarded, raw := alternate(b, logged, db, c.q, c.raw)
