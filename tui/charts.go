@@ -302,7 +302,7 @@ func drawGrouped(res *slice.Result, w, h int, st styles, t texts, lang string) s
 			case r.Suppressed:
 				// There is room to say why.
 				c.value = "× " + t.withheld
-				if why := r.Reason.Text(lang, res.K); why != "" {
+				if why := res.ReasonText(r.Reason, lang); why != "" {
 					c.value = "× " + why
 				}
 			case !r.Defined():

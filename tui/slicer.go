@@ -719,7 +719,7 @@ func (s *slicer) tableCells() (header []string, nDims int, cells, keys [][]strin
 	for _, r := range res.Rows {
 		c := res.CellsIn(r, "en")
 		if r.Suppressed {
-			c[nDims] = r.Reason.Text(lang, res.K)
+			c[nDims] = res.ReasonText(r.Reason, lang)
 			if res.ShowsPeople() {
 				c[nDims+1] = ""
 			}

@@ -215,6 +215,29 @@ func ProtectionShort(method string, k, bound int, lang string) string {
 	return fmt.Sprintf("k = %d", k)
 }
 
+// ReasonText explains a withheld cell of this result, as Reason.Text
+// does; under "perturb" the sizes it speaks of are after adjustment (a
+// cell withheld as fewer than k people may hold up to k+D-1).
+func (r *Result) ReasonText(reason Reason, lang string) string {
+	if r.Method != "perturb" {
+		return reason.Text(lang, r.K)
+	}
+	zh := lang == "zh"
+	switch reason {
+	case FewPeople:
+		if zh {
+			return fmt.Sprintf("已隐藏：调整后不足 %d 人", r.K)
+		}
+		return fmt.Sprintf("withheld: fewer than %d people after adjustment", r.K)
+	case FewContributors:
+		if zh {
+			return fmt.Sprintf("已隐藏：该数值调整后仅由不足 %d 人构成", r.K)
+		}
+		return fmt.Sprintf("withheld: the value rests on fewer than %d people after adjustment", r.K)
+	}
+	return reason.Text(lang, r.K)
+}
+
 // Protection is the result's Protection line.
 func (r *Result) Protection(lang string) string { return Protection(r.Method, r.K, r.Bound, lang) }
 

@@ -146,7 +146,7 @@ func (r *Result) WriteTable(w io.Writer, lang string) error {
 	note := func(row Row) {
 		n := ""
 		if row.Suppressed {
-			n = row.Reason.Text(lang, r.K)
+			n = r.ReasonText(row.Reason, lang)
 		}
 		notes = append(notes, n)
 	}
