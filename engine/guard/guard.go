@@ -213,9 +213,9 @@ func (e *Engine) Run(ctx context.Context, q slice.Query) (*slice.Result, error) 
 		}
 	}
 
-	res := &slice.Result{Query: q, Dims: p.dims, Measure: p.m, K: e.k, PeopleLabel: e.peopleLabel(), Method: e.Method()}
+	res := &slice.Result{Query: q, Dims: p.dims, Measure: p.m, K: e.k, PeopleLabel: e.peopleLabel(), Method: MethodSuppress}
 	if pert != nil {
-		res.Bound = pert.params.D
+		res.Method, res.Bound = MethodPerturb, pert.params.D
 	}
 	for _, c := range main.cells {
 		res.Rows = append(res.Rows, c.row())
@@ -288,7 +288,7 @@ func (e *Engine) table(ctx context.Context, p *plan) (*table, error) {
 	if pert := e.pert.Load(); p.perturbed && pert != nil {
 		// Consistent noise replaces the rules that need a history:
 		// no complementary suppression, no difference checks.
-		t := &table{dims: p.dims, cells: cells, k: int64(e.k), timeDim: p.timeDim, base: p.base, fields: p.fields, periods: p.periods}
+		t := &table{dims: p.dims, cells: cells, k: int64(e.k), timeDim: -1} // no lines: nothing is checked across cells
 		var quanta [2]float64
 		for i, f := range []string{p.m.Field, p.m.Over} {
 			if quanta[i], err = e.quantum(ctx, f); err != nil {
